@@ -1,0 +1,197 @@
+"""The ``cxloop`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from cxloop.config import SettingsError, get_settings
+
+app = typer.Typer(
+    help="cxloop: customer-experience engine for online stores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+workspace_app = typer.Typer(help="Workspaces (one per store).", no_args_is_help=True)
+user_app = typer.Typer(help="Console users.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(user_app, name="user")
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr with exit status 2."""
+
+
+def fail(message: str) -> NoReturn:
+    """Stop the command with one clear line."""
+    raise CliError(message)
+
+
+def emit(document: Any) -> None:
+    """Print one JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+
+
+def _database() -> Any:
+    from cxloop.store.runtime import get_database
+
+    return get_database()
+
+
+@app.command()
+def init() -> None:
+    """Create the data folder and bring the store's schema up to date."""
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = _database()
+    typer.echo(f"cxloop home: {settings.home.resolve()}")
+    typer.echo(f"store: {db.dialect} (schema up to date)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run background workers in-process.")
+    ] = True,
+) -> None:
+    """Serve the API and the console (with in-process workers by default)."""
+    from cxloop.web.server import run_server
+
+    run_server(host=host, port=port, with_worker=worker)
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Worker threads.")] = 2,
+) -> None:
+    """Run background workers alone (any number of them on Redis)."""
+    import cxloop.worker.registry  # noqa: F401  (registers every task)
+    from cxloop.worker.queue import run_consumer
+
+    _database()
+    run_consumer(threads)
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Argument(help="The store's name.")],
+    locale: Annotated[str, typer.Option(help="fr or en.")] = "fr",
+    currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "EUR",
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "Europe/Paris",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a workspace and print its write key and admin key (shown once)."""
+    from pydantic import ValidationError
+
+    from cxloop.workspaces import service
+    from cxloop.workspaces.schemas import WorkspaceCreate
+
+    try:
+        spec = WorkspaceCreate.model_validate(
+            {"name": name, "locale": locale, "currency": currency, "timezone": timezone}
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        fail(f"--{err['loc'][0]}: {err['msg']}")
+    with _database().session() as session:
+        creds = service.create_workspace(session, spec)
+    if as_json:
+        emit(creds.model_dump())
+    else:
+        typer.echo(f"workspace: {creds.workspace_id}")
+        typer.echo(f"write key: {creds.write_key}")
+        typer.echo(f"admin key: {creds.admin_key}  (shown once; keep it secret)")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Argument(help="The user's email (their login).")],
+    password: Annotated[
+        str | None, typer.Option(help="Password (10+ characters); read from stdin if omitted.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    workspace: Annotated[
+        list[str] | None, typer.Option("--workspace", "-w", help="Workspace id to join.")
+    ] = None,
+    role: Annotated[str, typer.Option(help="owner, analyst or agent.")] = "owner",
+    locale: Annotated[str | None, typer.Option(help="fr or en.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a console user, optionally a member of workspaces."""
+    from cxloop.workspaces import service
+
+    if password is None:
+        password = sys.stdin.readline().rstrip("\n")
+    with _database().session() as session:
+        user = service.create_user(
+            session, email=email, password=password, name=name, locale=locale
+        )
+        for workspace_id in workspace or []:
+            service.add_member(session, workspace_id=workspace_id, user=user, role=role)
+        result = {"user_id": user.id, "email": user.email, "workspaces": workspace or []}
+    if as_json:
+        emit(result)
+    else:
+        typer.echo(f"user {result['email']} created (id {result['user_id']})")
+
+
+@app.command()
+def demo(
+    customers: Annotated[
+        int, typer.Option(min=1, max=2_000_000, help="How many customers.")
+    ] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same store.")] = 1,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the console afterwards.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Build a realistic demo store in a fresh workspace, then serve the console."""
+    from cxloop.demo.flows import run_demo
+
+    run_demo(
+        customers=customers, seed=seed, serve=serve_after, host=host, port=port, as_json=as_json
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning every refusal into one line on stderr and exit 2."""
+    from cxloop.errors import InvalidInput
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="cxloop", standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("cxloop: aborted\n")
+        sys.exit(130)
+    except typer.TyperException as exc:
+        # Click's usage errors, as vendored by Typer: help when asked for, else one line.
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            sys.stderr.write(ctx.get_help() + "\n")
+            sys.exit(2)
+        where = f"{ctx.command_path}: " if ctx is not None else "cxloop: "
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        sys.stderr.write(where + message.replace("\n", " ") + "\n")
+        sys.exit(2)
+    except (CliError, SettingsError, InvalidInput) as exc:
+        sys.stderr.write(f"cxloop: {exc}\n")
+        sys.exit(2)
+    except FileNotFoundError as exc:
+        sys.stderr.write(f"cxloop: {exc.filename or exc}: file not found\n")
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""What a store sells and what its customers bought: products, orders, shipments."""

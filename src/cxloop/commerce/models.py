@@ -1,0 +1,119 @@
+"""Products, orders, order items and shipments. Money is kept in minor units (cents)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cxloop.store.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+
+ORDER_STATUSES = ("placed", "paid", "fulfilled", "cancelled", "refunded")
+SHIPMENT_STATUSES = ("pending", "in_transit", "delivered", "lost", "returned")
+
+
+class Product(Base):
+    """A catalog entry; ``translations`` holds titles and descriptions in other languages."""
+
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("workspace_id", "sku"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    sku: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    translations: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    category: Mapped[str] = mapped_column(String(100), default="")
+    brand: Mapped[str] = mapped_column(String(100), default="")
+    color: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    sizes: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    gender: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    age_group: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    price_cents: Mapped[int] = mapped_column(Integer)
+    sale_price_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    availability: Mapped[str] = mapped_column(String(20), default="in_stock")
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    image_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    gtin: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Order(Base):
+    """A customer's order and its money."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_orders_workspace_placed", "workspace_id", "placed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    external_id: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True, nullable=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="placed")
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    subtotal_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipping_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    coupon_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source: Mapped[str] = mapped_column(String(32), default="web")
+    shipping_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrderItem(Base):
+    """One line of an order."""
+
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), index=True, nullable=True
+    )
+    sku: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class Shipment(Base):
+    """A parcel: promised and actual delivery dates tell whether it was late."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str] = mapped_column(String(100))
+    carrier: Mapped[str] = mapped_column(String(50), default="")
+    method: Mapped[str] = mapped_column(String(50), default="standard")
+    tracking_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    promised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -1,0 +1,105 @@
+"""Settings read from ``CXLOOP_*`` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names the variable in one line."""
+
+
+class Settings(BaseSettings):
+    """Every knob of a cxloop process; see README for the list."""
+
+    model_config = SettingsConfigDict(env_prefix="CXLOOP_", extra="ignore")
+
+    home: Path = Field(default=Path(".cxloop"))
+    database_url: str | None = None
+    analytics_url: str | None = None
+    queue_url: str | None = None
+    smtp_url: str | None = None
+    llm_url: str | None = None
+    secret_key: str | None = Field(default=None, min_length=32)
+    environment: Literal["development", "production", "test"] = "development"
+    default_locale: Literal["fr", "en"] = "en"
+    worker_threads: int = Field(default=2, ge=1, le=64)
+    metrics_token: str | None = Field(default=None, min_length=16)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("queue_url")
+    @classmethod
+    def _known_queue(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("redis://", "rediss://", "sqlite://", "memory://")):
+            raise ValueError("must start with redis://, rediss://, sqlite:// or memory://")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _known_smtp(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps://")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL of the operational store."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'cxloop.db').resolve()}"
+
+    @property
+    def resolved_analytics_url(self) -> str:
+        """Where the analytics warehouse lives (DuckDB file by default)."""
+        if self.analytics_url:
+            return self.analytics_url
+        return f"duckdb://{(self.home / 'warehouse.duckdb').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The signing key: the configured one, or one kept in CXLOOP_HOME."""
+        if self.secret_key:
+            return self.secret_key
+        if self.environment == "production":
+            raise SettingsError("CXLOOP_SECRET_KEY: required in production (32+ characters)")
+        path = self.home / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.home.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a validation failure into one readable line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise SettingsError(f"CXLOOP_{field.upper()}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return load_settings()

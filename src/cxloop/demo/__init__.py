@@ -1,0 +1,1 @@
+"""The demo store: a realistic French and English shop generated into a fresh workspace."""

@@ -1,0 +1,76 @@
+"""`cxloop demo`: build the demo store, give it a console login, serve it."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+
+from cxloop.demo.service import build_demo
+from cxloop.store.db import Database
+from cxloop.store.runtime import get_database
+from cxloop.workspaces import service as workspaces
+from cxloop.workspaces.models import User
+
+DEMO_EMAIL = "demo@cxloop.example"
+
+
+def demo_login(db: Database, workspace_id: str) -> tuple[str, str]:
+    """Make (or refresh) the demo owner account for ``workspace_id``; returns email, password."""
+    password = secrets.token_urlsafe(12)
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.email == DEMO_EMAIL))
+        if user is None:
+            user = workspaces.create_user(
+                session, email=DEMO_EMAIL, password=password, name="Demo", actor="demo"
+            )
+        else:
+            workspaces.set_password(session, user, password, actor="demo")
+        workspaces.add_member(
+            session, workspace_id=workspace_id, user=user, role="owner", actor="demo"
+        )
+    return DEMO_EMAIL, password
+
+
+def run_demo(
+    *, customers: int, seed: int, serve: bool, host: str, port: int, as_json: bool
+) -> None:
+    """Build a demo store in a fresh workspace; print its summary; serve unless told not to."""
+    db = get_database()
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=as_json,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = build_demo(db, customers=customers, seed=seed, progress=report)
+    summary = result.summary()
+    login = demo_login(db, result.workspace_id) if serve else None
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    else:
+        for key, value in summary.items():
+            console.print(f"{key}: {value}")
+    if login is None:
+        return
+    url = f"http://{host}:{port}/"
+    console.print(f"\nConsole / console : [bold]{url}[/bold]")
+    console.print(f"Login / identifiant : {login[0]}   password / mot de passe : {login[1]}\n")
+    from cxloop.web.server import run_server
+
+    run_server(host=host, port=port, with_worker=True)

@@ -1,0 +1,1 @@
+"""Data in: events (Segment-compatible), store webhooks and imports."""

@@ -1,0 +1,1 @@
+"""The FastAPI application: APIs, console pages, static assets."""

@@ -1,0 +1,109 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from cxloop import __version__, i18n
+from cxloop.config import Settings, get_settings
+from cxloop.store.db import Database
+from cxloop.web import api, console, errors, ops
+from cxloop.web.templating import build_templates
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+
+
+def create_app(
+    database: Database | None = None,
+    *,
+    settings: Settings | None = None,
+    with_worker: bool = False,
+) -> FastAPI:
+    """Build the API and console over ``database`` (the configured store by default)."""
+    settings = settings or get_settings()
+    if database is None:
+        database = Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        consumer = None
+        if with_worker:
+            import cxloop.worker.registry  # noqa: F401  (registers every task)
+            from cxloop.worker.queue import start_embedded
+
+            consumer = start_embedded(settings.worker_threads)
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                from cxloop.worker.queue import stop_embedded
+
+                stop_embedded(consumer)
+
+    app = FastAPI(
+        title="cxloop",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.db = database
+    app.state.settings = settings
+    app.state.templates = build_templates()
+    app.state.metrics = ops.Metrics()
+    errors.install(app)
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        lang = request.session.get("lang") if "session" in request.scope else None
+        if lang not in i18n.LOCALES:
+            lang = i18n.negotiate(request.headers.get("accept-language"), settings.default_locale)
+        token = i18n.current_locale.set(lang)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            i18n.current_locale.reset(token)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics: ops.Metrics = app.state.metrics
+        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, path).observe(time.perf_counter() - started)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Language", lang)
+        return response
+
+    # Added last so that it runs first: the session is there for the middleware above.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="cxloop_session",
+        max_age=14 * 24 * 3600,
+        same_site="lax",
+        https_only=settings.environment == "production",
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ops.router)
+    app.include_router(api.router)
+    app.include_router(console.router)
+    return app

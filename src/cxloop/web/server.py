@@ -1,0 +1,15 @@
+"""Running the app under uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from cxloop.config import get_settings
+from cxloop.store.runtime import get_database
+from cxloop.web.app import create_app
+
+
+def run_server(*, host: str, port: int, with_worker: bool) -> None:
+    """Serve API and console on ``host:port`` until interrupted."""
+    app = create_app(get_database(), settings=get_settings(), with_worker=with_worker)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)

@@ -1,0 +1,40 @@
+"""Jinja2 environment: autoescaped, translated, with locale-aware number filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.numbers import format_currency, format_decimal, format_percent
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cxloop import i18n
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _money(value: float, currency: str = "EUR") -> str:
+    return format_currency(value, currency, locale=i18n.current_locale.get())
+
+
+def _number(value: float) -> str:
+    return format_decimal(value, locale=i18n.current_locale.get())
+
+
+def _percent(value: float) -> str:
+    return format_percent(value, format="#,##0.0%", locale=i18n.current_locale.get())
+
+
+def build_templates() -> Jinja2Templates:
+    """The console's templates, with gettext bound to the request's locale."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=False,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = _money
+    env.filters["number"] = _number
+    env.filters["percent"] = _percent
+    return Jinja2Templates(env=env)

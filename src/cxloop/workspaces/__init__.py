@@ -1,0 +1,1 @@
+"""Workspaces (one per store), users, memberships and API keys."""

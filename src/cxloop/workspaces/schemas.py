@@ -1,0 +1,34 @@
+"""API models for workspaces and users."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class WorkspaceCreate(BaseModel):
+    """What is needed to open a workspace."""
+
+    name: str = Field(min_length=1, max_length=200)
+    locale: Literal["fr", "en"] = "fr"
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    timezone: str = "Europe/Paris"
+
+
+class WorkspacePublic(BaseModel):
+    """A workspace as the API shows it."""
+
+    id: str
+    name: str
+    locale: str
+    currency: str
+    timezone: str
+
+
+class WorkspaceCredentials(BaseModel):
+    """The keys of a new workspace; the admin key is shown this once only."""
+
+    workspace_id: str
+    write_key: str
+    admin_key: str

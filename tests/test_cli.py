@@ -1,0 +1,119 @@
+"""The command line: JSON output, one-line refusals with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cxloop.store.db import Database
+from cxloop.workspaces import service
+
+CXLOOP = str(Path(sys.executable).with_name("cxloop"))
+
+
+def run(
+    tmp_path: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cxloop`` with its own home and store under tmp_path."""
+    environ = dict(os.environ)
+    environ["CXLOOP_HOME"] = str(tmp_path / "home")
+    environ["CXLOOP_DATABASE_URL"] = f"sqlite:///{tmp_path / 'store.db'}"
+    environ.update(env)
+    return subprocess.run(
+        [CXLOOP, *args], env=environ, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_workspace_create_prints_its_keys_as_json(tmp_path: Path) -> None:
+    result = run(tmp_path, "workspace", "create", "Chez Lou", "--locale", "en", "--json")
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert set(created) == {"workspace_id", "write_key", "admin_key"}
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    with db.session() as session:
+        owner = service.resolve_key(session, created["admin_key"])
+    assert owner == service.KeyOwner(created["workspace_id"], "admin")
+
+
+def test_user_create_reads_the_password_from_stdin_and_joins_the_workspace(
+    tmp_path: Path,
+) -> None:
+    ws = json.loads(run(tmp_path, "workspace", "create", "A", "--json").stdout)["workspace_id"]
+    result = run(
+        tmp_path,
+        "user",
+        "create",
+        "lou@example.com",
+        "--workspace",
+        ws,
+        "--role",
+        "analyst",
+        "--json",
+        stdin="a long enough password\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["workspaces"] == [ws]
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    with db.session() as session:
+        user = service.authenticate(session, "lou@example.com", "a long enough password")
+        assert user is not None
+        assert service.role_in(session, user.id, ws) == "analyst"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (["workspace", "create"], {}, "Missing argument 'name'"),
+        (["workspace", "create", "X", "--locale", "de"], {}, "--locale"),
+        (["workspace", "create", "X", "--timezone", "Nowhere/City"], {}, "timezone"),
+        (["nope"], {}, "No such command 'nope'"),
+        (["serve", "--port", "0"], {}, "--port"),
+        (["user", "create", "a@example.com", "--password", "short"], {}, "password"),
+        (
+            ["user", "create", "a@example.com", "--password", "long enough pw", "-w", "ws_x"],
+            {},
+            "workspace",
+        ),
+        (["init"], {"CXLOOP_WORKER_THREADS": "many"}, "CXLOOP_WORKER_THREADS"),
+        (["init"], {"CXLOOP_DATABASE_URL": "mysql://x"}, "CXLOOP_DATABASE_URL"),
+        (["init"], {"CXLOOP_QUEUE_URL": "amqp://x"}, "CXLOOP_QUEUE_URL"),
+    ],
+)
+def test_refusals_are_one_line_on_stderr_with_exit_2(
+    tmp_path: Path, args: list[str], env: dict[str, str], says: str
+) -> None:
+    result = run(tmp_path, *args, **env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert says in lines[0]
+
+
+def test_a_refused_user_leaves_nothing_behind(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        "user",
+        "create",
+        "a@example.com",
+        "--password",
+        "long enough pw",
+        "-w",
+        "ws_missing",
+    )
+    assert result.returncode == 2
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    with db.session() as session:
+        assert service.authenticate(session, "a@example.com", "long enough pw") is None
+
+
+def test_init_reports_the_store(tmp_path: Path) -> None:
+    result = run(tmp_path, "init")
+    assert result.returncode == 0
+    assert "store: sqlite (schema up to date)" in result.stdout
+    assert (tmp_path / "store.db").exists()

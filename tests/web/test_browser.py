@@ -1,0 +1,106 @@
+"""The console in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from cxloop.commerce.models import Order
+from cxloop.store.db import Database
+from tests.conftest import PASSWORD
+from tests.services import live_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from Debian; never a downloaded browser."""
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) that prefers English."""
+    context = browser.new_context(locale="en-GB")
+    yield context.new_page()
+    context.close()
+
+
+def test_sign_in_switch_language_and_see_the_revenue_chart(
+    app: FastAPI, db: Database, make_workspace, make_user, page: Page
+) -> None:
+    # given a store with orders over three months and its owner
+    creds = make_workspace("Maison Lou")
+    make_user("lou@example.com", creds.workspace_id)
+    with db.session() as session:
+        for n, month in enumerate([3, 3, 4, 5, 5, 5]):
+            session.add(
+                Order(
+                    workspace_id=creds.workspace_id,
+                    external_id=str(n),
+                    total_cents=2500 * (n + 1),
+                    status="paid",
+                    placed_at=dt.datetime(2026, month, 10, tzinfo=dt.UTC),
+                )
+            )
+    with live_server(app) as base:
+        # when she signs in
+        page.goto(f"{base}/")
+        expect(page.get_by_role("heading", name="Sign in to cxloop")).to_be_visible()
+        page.get_by_label("Email").fill("lou@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        # then she sees the overview with the chart drawn from three months
+        expect(page.get_by_role("heading", name="Maison Lou")).to_be_visible()
+        expect(page.locator("body[data-chart-ready=true]")).to_have_count(1)
+        points = page.evaluate(
+            "document.getElementById('revenue-chart').chart.data.datasets[0].data"
+        )
+        assert points == [75, 75, 375]
+        box = page.locator("#revenue-chart").bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 200
+        assert page.locator("[data-kpi=orders]").inner_text() == "6"
+        # when she switches to French
+        page.get_by_role("button", name="FR").click()
+        # then the page reads in French, and still does after a reload
+        expect(page.get_by_role("heading", name="Chiffre d'affaires par mois")).to_be_visible()
+        page.reload()
+        expect(page.get_by_role("link", name="Vue d'ensemble")).to_be_visible()
+        assert page.locator("[data-kpi=revenue]").inner_text().replace("\u202f", " ") == (
+            "525,00\u00a0€".replace("\u202f", " ")
+        )
+        assert page.locator("html").get_attribute("lang") == "fr"
+
+
+def test_the_workspace_switcher_changes_store(
+    app: FastAPI, make_workspace, make_user, page: Page
+) -> None:
+    alpha, beta = make_workspace("Alpha"), make_workspace("Beta")
+    make_user("lou@example.com", alpha.workspace_id, beta.workspace_id)
+    with live_server(app) as base:
+        page.goto(f"{base}/login")
+        page.get_by_label("Email").fill("lou@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Alpha")).to_be_visible()
+        page.get_by_label("Workspace").select_option(label="Beta")
+        expect(page.get_by_role("heading", name="Beta")).to_be_visible()
+        assert page.url.endswith(f"/w/{beta.workspace_id}/")
