@@ -69,8 +69,9 @@ def run_demo(
     if login is None:
         return
     url = f"http://{host}:{port}/"
-    console.print(f"\nConsole / console : [bold]{url}[/bold]")
-    console.print(f"Login / identifiant : {login[0]}   password / mot de passe : {login[1]}\n")
+    console.print(f"\nConsole: [bold]{url}[/bold]")
+    console.print(f"Email / e-mail: {login[0]}", soft_wrap=True)
+    console.print(f"Password / mot de passe: {login[1]}\n", soft_wrap=True)
     from cxloop.web.server import run_server
 
     run_server(host=host, port=port, with_worker=True)
