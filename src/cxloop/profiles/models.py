@@ -36,6 +36,8 @@ class Customer(Base):
     city: Mapped[str | None] = mapped_column(String(100), nullable=True)
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     traits: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    # Per channel: {"email": {"status": "granted"|"denied", "source": ..., "at": iso time}}
+    consent: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     first_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -58,3 +60,24 @@ class Identity(Base):
     value: Mapped[str] = mapped_column(String(320))
     source: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CustomerMerge(Base):
+    """Two customers found to be one: which identity linked them, from what source, when."""
+
+    __tablename__ = "customer_merges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    # The merged-away customer no longer exists: its id is kept as a plain number.
+    from_customer_id: Mapped[int] = mapped_column(BigId)
+    into_customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    identity_kind: Mapped[str] = mapped_column(String(16))
+    identity_value: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    moved: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

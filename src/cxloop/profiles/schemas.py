@@ -1,0 +1,86 @@
+"""API models for customers: the customer 360."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class IdentityPublic(BaseModel):
+    """One identifier of a customer, with where it came from."""
+
+    kind: str
+    value: str
+    source: str
+    created_at: dt.datetime
+
+
+class EventSummary(BaseModel):
+    """An event on a customer's timeline."""
+
+    messageId: str  # noqa: N815  (Segment's field name)
+    type: str
+    event: str | None
+    timestamp: dt.datetime
+    properties: dict[str, Any]
+
+
+class MergePublic(BaseModel):
+    """A merge of another customer into this one."""
+
+    from_customer_id: int
+    identity_kind: str
+    identity_value: str
+    source: str
+    at: dt.datetime
+
+
+class NpsSummary(BaseModel):
+    """The customer's NPS answers (filled by the NPS program)."""
+
+    responses: int = 0
+    last_score: int | None = None
+    category: str | None = None
+
+
+class Scores(BaseModel):
+    """Model scores (filled by the analytics issues)."""
+
+    rfm_segment: str | None = None
+    clv: float | None = None
+    churn_risk: float | None = None
+
+
+class Customer360(BaseModel):
+    """Everything known about one customer, in one document."""
+
+    id: int
+    user_id: str | None
+    email: str | None
+    traits: dict[str, Any]
+    identities: list[IdentityPublic]
+    consent: dict[str, Any]
+    event_count: int
+    orders_count: int
+    revenue: float
+    currency: str
+    first_seen_at: dt.datetime | None
+    last_seen_at: dt.datetime | None
+    recent_events: list[EventSummary]
+    merges: list[MergePublic]
+    scores: Scores
+    nps: NpsSummary
+
+
+class CustomerRow(BaseModel):
+    """A line of the customer list."""
+
+    id: int
+    user_id: str | None
+    email: str | None
+    name: str
+    orders_count: int
+    revenue: float
+    last_seen_at: dt.datetime | None
