@@ -11,15 +11,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cxloop.ingest.models import Event
+from cxloop.ingest.segment import Message
+from cxloop.profiles import service as profiles
 from cxloop.store.base import utcnow
+
+# Core table, not the ORM class: a multi-row insert through Core reports its row count.
+EVENTS = Event.metadata.tables["events"]
 
 
 def _insert_ignoring_duplicates(session: Session) -> Insert:
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(Event).on_conflict_do_nothing(
+        return postgresql.insert(EVENTS).on_conflict_do_nothing(
             index_elements=["workspace_id", "message_id"]
         )
-    return sqlite.insert(Event).on_conflict_do_nothing(
+    return sqlite.insert(EVENTS).on_conflict_do_nothing(
         index_elements=["workspace_id", "message_id"]
     )
 
@@ -67,3 +72,91 @@ def record_event(
         "received_at": received_at or utcnow(),
     }
     return insert_events(session, [row]) == 1
+
+
+def _needs_resolution(message: Message, known: dict[tuple[str, str], int]) -> bool:
+    if message.type in ("identify", "alias"):
+        return True
+    if message.user_id is None:
+        return False  # anonymous: joins a customer only once someone names it
+    owner = known.get(("user_id", message.user_id))
+    if owner is None:
+        return True
+    if message.anonymous_id is None:
+        return False
+    return known.get(("anonymous_id", message.anonymous_id)) != owner
+
+
+def _customer_for(session: Session, workspace_id: str, message: Message, source: str) -> int | None:
+    if message.type == "alias":
+        assert message.previous_id is not None and message.user_id is not None
+        return profiles.alias(
+            session,
+            workspace_id,
+            previous_id=message.previous_id,
+            user_id=message.user_id,
+            source=source,
+            at=message.timestamp,
+        ).id
+    customer = profiles.resolve(
+        session,
+        workspace_id,
+        profiles.Keys(user_id=message.user_id, anonymous_id=message.anonymous_id),
+        source=source,
+        at=message.timestamp,
+        traits=message.traits if message.type == "identify" else None,
+    )
+    return customer.id if customer is not None else None
+
+
+def store_messages(session: Session, workspace_id: str, messages: Sequence[Message]) -> int:
+    """Resolve each call's customer, then store the calls; returns how many were new."""
+    pairs: set[tuple[str, str]] = set()
+    for message in messages:
+        if message.user_id:
+            pairs.add(("user_id", message.user_id))
+        if message.anonymous_id:
+            pairs.add(("anonymous_id", message.anonymous_id))
+    known = profiles.lookup_identities(session, workspace_id, pairs)
+    rows: list[dict[str, Any]] = []
+    seen: dict[int, dt.datetime] = {}
+    for message in messages:
+        if _needs_resolution(message, known):
+            merges_before = session.info.get("cx_merges", 0)
+            customer_id = _customer_for(
+                session, workspace_id, message, f"{message.type}:{message.message_id}"
+            )
+            if session.info.get("cx_merges", 0) != merges_before:
+                known = profiles.lookup_identities(session, workspace_id, pairs)
+            elif customer_id is not None:
+                for pair in (("user_id", message.user_id), ("anonymous_id", message.anonymous_id)):
+                    if pair[1] and pair not in known:
+                        known[(pair[0], pair[1])] = customer_id
+        elif message.user_id:
+            customer_id = known[("user_id", message.user_id)]
+        else:
+            customer_id = known.get(("anonymous_id", message.anonymous_id or ""))
+        if customer_id is not None and (
+            customer_id not in seen or seen[customer_id] < message.timestamp
+        ):
+            seen[customer_id] = message.timestamp
+        rows.append(
+            {
+                "workspace_id": workspace_id,
+                "message_id": message.message_id,
+                "type": message.type,
+                "event": message.event,
+                "customer_id": customer_id,
+                "user_id": message.user_id,
+                "anonymous_id": message.anonymous_id,
+                "properties": message.properties,
+                "context": message.context,
+                "timestamp": message.timestamp,
+                "sent_at": message.sent_at,
+                "received_at": message.received_at,
+            }
+        )
+    inserted = insert_events(session, rows)
+    if seen:
+        profiles.touch_customers(session, seen)
+    return inserted

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cxloop.profiles.models import Customer, CustomerMerge, Identity
@@ -299,6 +299,8 @@ def merge(
         moved=moved,
     )
     session.add(record)
+    # Callers holding identity lookups from before this merge use the count to refresh them.
+    session.info["cx_merges"] = int(session.info.get("cx_merges", 0)) + 1
     loser_user_id = loser.user_id
     session.execute(delete(Customer).where(Customer.id == loser.id))
     session.expunge(loser)
@@ -306,6 +308,88 @@ def merge(
         survivor.user_id = loser_user_id
     session.flush()
     return record
+
+
+def alias(
+    session: Session,
+    workspace_id: str,
+    *,
+    previous_id: str,
+    user_id: str,
+    source: str,
+    at: dt.datetime | None = None,
+) -> Customer:
+    """Segment's alias: ``previous_id`` (an earlier user id or anonymous id) is ``user_id``."""
+    target = resolve(session, workspace_id, Keys(user_id=user_id), source=source, at=at)
+    assert target is not None  # a user id always makes a customer
+    previous = session.scalar(
+        select(Identity).where(
+            Identity.workspace_id == workspace_id,
+            Identity.kind.in_(("user_id", "anonymous_id")),
+            Identity.value == previous_id,
+        )
+    )
+    if previous is None:
+        session.add(
+            Identity(
+                workspace_id=workspace_id,
+                customer_id=target.id,
+                kind="anonymous_id",
+                value=previous_id,
+                source=source[:64],
+                created_at=at or utcnow(),
+            )
+        )
+        session.flush()
+        _claim_anonymous_events(session, workspace_id, target.id, [previous_id])
+    elif previous.customer_id != target.id:
+        # An explicit alias merges even two user ids: the caller says they are one person.
+        loser = session.get(Customer, previous.customer_id)
+        if loser is not None:
+            user_of_target = target.user_id
+            merge(
+                session,
+                workspace_id,
+                loser,
+                target,
+                kind=previous.kind,
+                value=previous_id,
+                source=source,
+            )
+            target.user_id = user_of_target
+    return target
+
+
+def lookup_identities(
+    session: Session, workspace_id: str, pairs: set[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The customer id behind each known (kind, value) pair; unknown pairs are absent."""
+    known: dict[tuple[str, str], int] = {}
+    ordered = sorted(pairs)
+    for start in range(0, len(ordered), 400):
+        chunk = ordered[start : start + 400]
+        rows = session.execute(
+            select(Identity.kind, Identity.value, Identity.customer_id).where(
+                Identity.workspace_id == workspace_id,
+                tuple_(Identity.kind, Identity.value).in_(chunk),
+            )
+        ).all()
+        known.update({(kind, value): cid for kind, value, cid in rows})
+    return known
+
+
+def touch_customers(session: Session, seen: Mapping[int, dt.datetime]) -> None:
+    """Move each customer's ``last_seen_at`` forward to the given time (never back)."""
+    customers = Base.metadata.tables["customers"]
+    session.execute(
+        update(customers)
+        .where(
+            customers.c.id == bindparam("cid"),
+            or_(customers.c.last_seen_at.is_(None), customers.c.last_seen_at < bindparam("ts")),
+        )
+        .values(last_seen_at=bindparam("ts")),
+        [{"cid": cid, "ts": ts} for cid, ts in seen.items()],
+    )
 
 
 def find_by_user_id(session: Session, workspace_id: str, user_id: str) -> Customer | None:

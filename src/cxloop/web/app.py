@@ -13,6 +13,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from cxloop import __version__, i18n
 from cxloop.config import Settings, get_settings
+from cxloop.ingest import router as ingest_router
+from cxloop.ingest.router import WriteKeys
+from cxloop.ingest.writer import IngestWriter
 from cxloop.store.db import Database
 from cxloop.web import api, console, errors, ops
 from cxloop.web.templating import build_templates
@@ -43,6 +46,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         consumer = None
+        app.state.ingest_writer.start()
         if with_worker:
             import cxloop.worker.registry  # noqa: F401  (registers every task)
             from cxloop.worker.queue import start_embedded
@@ -51,6 +55,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.ingest_writer.stop()
             if consumer is not None:
                 from cxloop.worker.queue import stop_embedded
 
@@ -68,6 +73,8 @@ def create_app(
     app.state.settings = settings
     app.state.templates = build_templates()
     app.state.metrics = ops.Metrics()
+    app.state.ingest_writer = IngestWriter(database)
+    app.state.write_keys = WriteKeys(database)
     errors.install(app)
 
     @app.middleware("http")
@@ -104,6 +111,7 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ops.router)
+    app.include_router(ingest_router.router)
     app.include_router(api.router)
     app.include_router(console.router)
     return app

@@ -1,0 +1,145 @@
+"""Segment-compatible ingest: `/v1/{track,identify,page,screen,group,alias,batch}` and the
+short paths analytics.js uses, its settings document, CORS, gzip, text/plain JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from cxloop.ingest.segment import SHORT_PATHS, SegmentError, parse_request
+from cxloop.ingest.writer import IngestWriter
+from cxloop.store.base import utcnow
+from cxloop.store.db import Database
+from cxloop.workspaces import service as workspaces
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+    "Access-Control-Max-Age": "86400",
+}
+KEY_TTL_SECONDS = 30.0
+
+
+class WriteKeys:
+    """Write key → workspace, cached briefly (a revoked key stops working within the TTL)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[str, tuple[str | None, float]] = {}
+
+    def workspace_of(self, key: str) -> str | None:
+        """The workspace of a valid write key, else None."""
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with self._db.session() as session:
+            owner = workspaces.resolve_key(session, key)
+        workspace_id = owner.workspace_id if owner and owner.kind == "write" else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (workspace_id, now + KEY_TTL_SECONDS)
+        return workspace_id
+
+
+def _error(status: int, code: str, detail: str, field: str | None) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, "field": field}, status, headers=CORS)
+
+
+def _basic_user(header: str | None) -> str | None:
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, _, _password = decoded.partition(":")
+    return user or None
+
+
+async def _ingest(request: Request, path_type: str) -> Response:
+    received_at = utcnow()
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > 600 * 1024:
+        return _error(400, "too_large", "body exceeds 500 KB", "body")
+    raw = await request.body()
+    try:
+        messages, body_key = parse_request(
+            path_type, raw, request.headers.get("content-encoding"), received_at
+        )
+    except SegmentError as exc:
+        return _error(exc.status, exc.code, exc.detail, exc.where)
+    key = _basic_user(request.headers.get("authorization")) or body_key
+    if key is None:
+        return _error(
+            401, "unauthorized", "write key required (Basic user name or writeKey)", "writeKey"
+        )
+    keys: WriteKeys = request.app.state.write_keys
+    workspace_id = keys.workspace_of(key)
+    if workspace_id is None:
+        return _error(401, "unauthorized", "unknown write key", "writeKey")
+    writer: IngestWriter = request.app.state.ingest_writer
+    await writer.submit(workspace_id, messages)
+    return JSONResponse({"success": True}, headers=CORS)
+
+
+@router.options("/{path:path}", include_in_schema=False)
+async def preflight(path: str) -> Response:
+    """CORS preflight for browsers (analytics.js)."""
+    return Response(status_code=204, headers=CORS)
+
+
+@router.get("/projects/{write_key}/settings")
+async def settings(request: Request, write_key: str) -> Response:
+    """The settings document analytics.js loads first: it sends events back to this server."""
+    keys: WriteKeys = request.app.state.write_keys
+    if keys.workspace_of(write_key) is None:
+        return _error(404, "not_found", "unknown write key", "writeKey")
+    host = request.headers.get("x-forwarded-host") or request.url.netloc
+    scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
+    document: dict[str, Any] = {
+        "integrations": {
+            "Segment.io": {
+                "apiKey": write_key,
+                "apiHost": f"{host}/v1",
+                "protocol": scheme,
+                "unbundledIntegrations": [],
+                "addBundledMetadata": True,
+                "maybeBundledConfigIds": {},
+            }
+        },
+        "plan": {
+            "track": {"__default": {"enabled": True, "integrations": {}}},
+            "identify": {"__default": {"enabled": True}},
+            "group": {"__default": {"enabled": True}},
+        },
+        "edgeFunction": {},
+        "analyticsNextEnabled": True,
+        "middlewareSettings": {},
+        "enabledMiddleware": {},
+        "metrics": {"sampleRate": 0},
+        "legacyVideoPluginsEnabled": False,
+        "remotePlugins": [],
+    }
+    return JSONResponse(document, headers={**CORS, "Cache-Control": "max-age=60"})
+
+
+def _route(path_type: str, path: str) -> None:
+    async def endpoint(request: Request) -> Response:
+        return await _ingest(request, path_type)
+
+    endpoint.__name__ = f"ingest_{path.strip('/')}"
+    endpoint.__doc__ = f"Segment `{path_type}` call(s), write key as Basic user name."
+    router.add_api_route(path, endpoint, methods=["POST"], include_in_schema=len(path) > 2)
+
+
+for _short, _type in SHORT_PATHS.items():
+    _route(_type, f"/{_type}")
+    _route(_type, f"/{_short}")
