@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -20,6 +22,12 @@ workspace_app = typer.Typer(help="Workspaces (one per store).", no_args_is_help=
 user_app = typer.Typer(help="Console users.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
+export_app = typer.Typer(help="Exports for warehouses and Spark.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+webhook_app = typer.Typer(help="Store webhooks (Shopify, WooCommerce).", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
+import_app = typer.Typer(help="Bulk imports from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 
 class CliError(Exception):
@@ -160,6 +168,130 @@ def demo(
     run_demo(
         customers=customers, seed=seed, serve=serve_after, host=host, port=port, as_json=as_json
     )
+
+
+@export_app.command("parquet")
+def export_parquet(
+    workspace: Annotated[str, typer.Option(help="Workspace id.")],
+    since: Annotated[
+        str | None, typer.Option(help="Rewrite only the days from this date on (YYYY-MM-DD, UTC).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Write events, orders and order items as Parquet by day under CXLOOP_HOME/export/."""
+    import datetime as dt
+
+    from cxloop.ingest.export import export_parquet as run_export
+    from cxloop.progress import progress_bar
+
+    first_day = None
+    if since is not None:
+        try:
+            first_day = dt.date.fromisoformat(since)
+        except ValueError:
+            fail(f"--since: {since!r} is not a date (YYYY-MM-DD)")
+    db = _database()
+    with progress_bar(transient=as_json) as report:
+        summary = run_export(
+            db, workspace, get_settings().home / "export", since=first_day, progress=report
+        )
+    if as_json:
+        emit(summary.as_dict())
+    else:
+        for key, value in summary.as_dict().items():
+            typer.echo(f"{key}: {value}")
+
+
+class WebhookPlatform(StrEnum):
+    """The store platforms whose webhooks cxloop receives."""
+
+    shopify = "shopify"
+    woocommerce = "woocommerce"
+
+
+@webhook_app.command("secret")
+def webhook_secret(
+    platform: Annotated[WebhookPlatform, typer.Argument(help="shopify or woocommerce.")],
+    workspace: Annotated[str, typer.Option(help="Workspace id.")],
+    secret: Annotated[
+        str | None,
+        typer.Argument(help="The platform's webhook signing secret; read from stdin if omitted."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Set the secret a store platform signs this workspace's webhooks with."""
+    from cxloop.ingest.webhooks import set_secret
+
+    if secret is None:
+        secret = sys.stdin.readline().rstrip("\n")
+    with _database().session() as session:
+        set_secret(session, workspace, platform.value, secret)
+    path = f"/webhooks/{platform.value}/{workspace}"
+    if as_json:
+        emit({"workspace_id": workspace, "platform": platform.value, "path": path})
+    else:
+        typer.echo(f"{platform.value} webhook secret set; deliveries go to POST {path}")
+
+
+FileArg = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The file to import.")
+]
+WorkspaceOpt = Annotated[str, typer.Option(help="Workspace id.")]
+SkipOpt = Annotated[
+    bool, typer.Option("--skip-bad-rows", help="Import the good rows and report the bad ones.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+
+
+def _import(kind: str, file: Path, workspace: str, skip_bad_rows: bool, as_json: bool) -> None:
+    from cxloop.ingest import imports
+    from cxloop.progress import progress_bar
+
+    db = _database()
+    with db.session() as session:
+        defaults = imports.defaults_of(session, workspace)
+    try:
+        with progress_bar() as progress:
+            parsed = imports.read_file(
+                kind, file, defaults, skip_bad_rows=skip_bad_rows, progress=progress
+            )
+            with db.session() as session:
+                report = imports.apply(session, workspace, parsed, progress=progress)
+    except imports.BadRow as exc:
+        fail(str(exc))
+    if as_json:
+        emit(report.as_dict())
+        return
+    typer.echo(
+        f"{file}: {report.imported} imported, {report.updated} updated, "
+        f"{len(report.skipped)} skipped"
+    )
+    for skipped in report.skipped:
+        typer.echo(f"  skipped line {skipped.line}: {skipped.reason}")
+
+
+@import_app.command("customers")
+def import_customers(
+    file: FileArg, workspace: WorkspaceOpt, skip_bad_rows: SkipOpt = False, as_json: JsonOpt = False
+) -> None:
+    """Import customers from CSV (docs/imports.md)."""
+    _import("customers", file, workspace, skip_bad_rows, as_json)
+
+
+@import_app.command("orders")
+def import_orders(
+    file: FileArg, workspace: WorkspaceOpt, skip_bad_rows: SkipOpt = False, as_json: JsonOpt = False
+) -> None:
+    """Import orders from CSV, one row per order line (docs/imports.md)."""
+    _import("orders", file, workspace, skip_bad_rows, as_json)
+
+
+@import_app.command("catalog")
+def import_catalog(
+    file: FileArg, workspace: WorkspaceOpt, skip_bad_rows: SkipOpt = False, as_json: JsonOpt = False
+) -> None:
+    """Import products from CSV or a Google Merchant Center feed (XML or TSV)."""
+    _import("catalog", file, workspace, skip_bad_rows, as_json)
 
 
 def main(argv: list[str] | None = None) -> None:

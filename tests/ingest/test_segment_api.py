@@ -386,3 +386,34 @@ def test_customer_360(client, db, keys) -> None:
     assert missing.status_code == 404 and missing.json()["field"] == "user_id"
     listed = client.get("/api/v1/customers?q=LOU@", headers=admin).json()
     assert [c["user_id"] for c in listed] == ["lou"]
+
+
+def test_in_one_batch_an_identify_claims_the_page_views_before_it(client, db, keys) -> None:
+    batch = {
+        "batch": [
+            {"type": "page", "anonymousId": "a-9", "messageId": "b-p"},
+            {"type": "identify", "anonymousId": "a-9", "userId": "zoe", "messageId": "b-i"},
+            {"type": "track", "anonymousId": "a-9", "event": "Cart Viewed", "messageId": "b-t"},
+        ]
+    }
+    client.post("/v1/batch", json=batch, headers=basic(keys.write_key))
+    with db.session() as session:
+        zoe = session.scalars(select(Customer)).one()
+    assert [e.customer_id for e in events(db)] == [zoe.id] * 3
+
+
+def test_a_merge_inside_a_batch_moves_the_calls_before_it(client, db, keys) -> None:
+    client.post("/v1/identify", json={"userId": "old", "traits": {}}, headers=basic(keys.write_key))
+    batch = {
+        "batch": [
+            {"type": "track", "userId": "old", "event": "A", "messageId": "m-a"},
+            {"type": "track", "userId": "new", "event": "B", "messageId": "m-b"},
+            {"type": "alias", "previousId": "old", "userId": "new", "messageId": "m-al"},
+            {"type": "track", "userId": "old", "event": "C", "messageId": "m-c"},
+        ]
+    }
+    assert client.post("/v1/batch", json=batch, headers=basic(keys.write_key)).status_code == 200
+    with db.session() as session:
+        survivor = session.scalars(select(Customer)).one()
+    assert survivor.user_id == "new"
+    assert {e.customer_id for e in events(db)} == {survivor.id}

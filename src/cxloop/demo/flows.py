@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import sys
-from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
+from cxloop.demo.browsing import send_browsing
+from cxloop.demo.generator import history_end
 from cxloop.demo.service import build_demo
+from cxloop.progress import progress_bar
 from cxloop.store.db import Database
 from cxloop.store.runtime import get_database
 from cxloop.workspaces import service as workspaces
@@ -43,23 +45,13 @@ def run_demo(
     """Build a demo store in a fresh workspace; print its summary; serve unless told not to."""
     db = get_database()
     console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=as_json,
-    ) as progress:
-        tasks: dict[str, Any] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
-        result = build_demo(db, customers=customers, seed=seed, progress=report)
-    summary = result.summary()
+    with progress_bar(transient=as_json) as report:
+        today = dt.datetime.now(dt.UTC).date()
+        result = build_demo(db, customers=customers, seed=seed, as_of=today, progress=report)
+        web_events = send_browsing(
+            db, result.workspace_id, seed=seed, end=history_end(today), progress=report
+        )
+    summary = {**result.summary(), "web_events": web_events}
     login = demo_login(db, result.workspace_id) if serve else None
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")

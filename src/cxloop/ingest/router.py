@@ -21,7 +21,9 @@ router = APIRouter(prefix="/v1", tags=["ingest"])
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+    # Listed by name: a wildcard does not cover Authorization, and analytics.js sends
+    # X-Retry-Count on retries.
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding, X-Retry-Count",
     "Access-Control-Max-Age": "86400",
 }
 KEY_TTL_SECONDS = 30.0
@@ -94,6 +96,12 @@ async def _ingest(request: Request, path_type: str) -> Response:
 async def preflight(path: str) -> Response:
     """CORS preflight for browsers (analytics.js)."""
     return Response(status_code=204, headers=CORS)
+
+
+@router.post("/m", include_in_schema=False)
+async def client_metrics() -> Response:
+    """analytics.js reports its own delivery metrics here; we take them and keep nothing."""
+    return Response(status_code=200, headers=CORS)
 
 
 @router.get("/projects/{write_key}/settings")

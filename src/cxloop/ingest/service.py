@@ -118,8 +118,8 @@ def store_messages(session: Session, workspace_id: str, messages: Sequence[Messa
         if message.anonymous_id:
             pairs.add(("anonymous_id", message.anonymous_id))
     known = profiles.lookup_identities(session, workspace_id, pairs)
+    merges_at_start = session.info.get("cx_merges", 0)
     rows: list[dict[str, Any]] = []
-    seen: dict[int, dt.datetime] = {}
     for message in messages:
         if _needs_resolution(message, known):
             merges_before = session.info.get("cx_merges", 0)
@@ -136,10 +136,6 @@ def store_messages(session: Session, workspace_id: str, messages: Sequence[Messa
             customer_id = known[("user_id", message.user_id)]
         else:
             customer_id = known.get(("anonymous_id", message.anonymous_id or ""))
-        if customer_id is not None and (
-            customer_id not in seen or seen[customer_id] < message.timestamp
-        ):
-            seen[customer_id] = message.timestamp
         rows.append(
             {
                 "workspace_id": workspace_id,
@@ -156,6 +152,21 @@ def store_messages(session: Session, workspace_id: str, messages: Sequence[Messa
                 "received_at": message.received_at,
             }
         )
+    # Calls earlier in the batch may have been named, or their customer merged away, by calls
+    # later in it (an anonymous page view, then the identify): settle every row on the final map.
+    if session.info.get("cx_merges", 0) != merges_at_start:
+        known = profiles.lookup_identities(session, workspace_id, pairs)
+    for row in rows:
+        final = known.get(("user_id", row["user_id"])) if row["user_id"] else None
+        if final is None and row["anonymous_id"]:
+            final = known.get(("anonymous_id", row["anonymous_id"]))
+        if final is not None:
+            row["customer_id"] = final
+    seen: dict[int, dt.datetime] = {}
+    for row in rows:
+        cid = row["customer_id"]
+        if cid is not None and (cid not in seen or seen[cid] < row["timestamp"]):
+            seen[cid] = row["timestamp"]
     inserted = insert_events(session, rows)
     if seen:
         profiles.touch_customers(session, seen)

@@ -15,6 +15,8 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
 from cxloop.ingest import service
 from cxloop.ingest.segment import Message
 from cxloop.store.db import Database
@@ -56,7 +58,7 @@ class IngestWriter:
             thread.join(timeout=30)
 
     async def submit(self, workspace_id: str, messages: list[Message]) -> int:
-        """Queue calls and wait until they are committed; returns how many were new."""
+        """Queue calls and wait until they are committed; returns how many were accepted."""
         self.start()
         submission = _Submission(workspace_id, messages)
         self._queue.put(submission)
@@ -89,9 +91,7 @@ class IngestWriter:
             group, stopping = self._next_group(first)
             try:
                 with self._db.session() as session:
-                    counts = [
-                        service.store_messages(session, s.workspace_id, s.messages) for s in group
-                    ]
+                    counts = self._write_group(session, group)
             except Exception:
                 # One bad request must not sink the others: retry each on its own.
                 log.exception("group write failed; retrying %d requests one by one", len(group))
@@ -100,6 +100,18 @@ class IngestWriter:
                 continue
             for submission, count in zip(group, counts, strict=True):
                 submission.done.set_result(count)
+
+    @staticmethod
+    def _write_group(session: Session, group: list[_Submission]) -> list[int]:
+        # One identity lookup and one insert per workspace for the whole group. A call that
+        # was already stored is skipped by the insert, so the count a request gets back is
+        # its share of the new rows only when it is alone; the API does not report it.
+        by_workspace: dict[str, list[Message]] = {}
+        for submission in group:
+            by_workspace.setdefault(submission.workspace_id, []).extend(submission.messages)
+        for workspace_id, messages in by_workspace.items():
+            service.store_messages(session, workspace_id, messages)
+        return [len(submission.messages) for submission in group]
 
     def _write_alone(self, submission: _Submission) -> None:
         try:

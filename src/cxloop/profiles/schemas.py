@@ -84,3 +84,12 @@ class CustomerRow(BaseModel):
     orders_count: int
     revenue: float
     last_seen_at: dt.datetime | None
+
+
+class TimelineEntry(BaseModel):
+    """One thing that happened to a customer: an event, an order, a parcel."""
+
+    at: dt.datetime
+    kind: str  # "event", "order", "shipment"
+    title: str
+    detail: dict[str, Any]

@@ -30,6 +30,7 @@ from cxloop.profiles.schemas import (
     MergePublic,
     NpsSummary,
     Scores,
+    TimelineEntry,
 )
 from cxloop.store.base import utcnow
 from cxloop.store.registry import Base
@@ -539,3 +540,94 @@ def search_customers(
         )
         for c in customers
     ]
+
+
+def timeline(
+    session: Session, workspace_id: str, customer_id: int, *, limit: int = 200
+) -> list[TimelineEntry]:
+    """A customer's events, orders and parcels in one list, newest first."""
+    events = Base.metadata.tables["events"]
+    orders = Base.metadata.tables["orders"]
+    shipments = Base.metadata.tables["shipments"]
+    entries: list[TimelineEntry] = []
+    for message_id, kind, name, at, properties in session.execute(
+        select(
+            events.c.message_id,
+            events.c.type,
+            events.c.event,
+            events.c.timestamp,
+            events.c.properties,
+        )
+        .where(events.c.workspace_id == workspace_id, events.c.customer_id == customer_id)
+        .order_by(events.c.timestamp.desc())
+        .limit(limit)
+    ):
+        entries.append(
+            TimelineEntry(
+                at=at,
+                kind="event",
+                title=name or kind,
+                detail={"type": kind, "messageId": message_id, "properties": properties or {}},
+            )
+        )
+    for external_id, status, total, currency, placed_at in session.execute(
+        select(
+            orders.c.external_id,
+            orders.c.status,
+            orders.c.total_cents,
+            orders.c.currency,
+            orders.c.placed_at,
+        )
+        .where(orders.c.workspace_id == workspace_id, orders.c.customer_id == customer_id)
+        .order_by(orders.c.placed_at.desc())
+        .limit(limit)
+    ):
+        entries.append(
+            TimelineEntry(
+                at=placed_at,
+                kind="order",
+                title=external_id,
+                detail={"status": status, "total": total / 100, "currency": currency},
+            )
+        )
+    for external_id, carrier, status, promised, delivered, shipped in session.execute(
+        select(
+            shipments.c.external_id,
+            shipments.c.carrier,
+            shipments.c.status,
+            shipments.c.promised_at,
+            shipments.c.delivered_at,
+            shipments.c.shipped_at,
+        )
+        .join(orders, orders.c.id == shipments.c.order_id)
+        .where(shipments.c.workspace_id == workspace_id, orders.c.customer_id == customer_id)
+        .limit(limit)
+    ):
+        at = delivered or shipped or promised
+        if at is None:
+            continue
+        late = bool(delivered and promised and delivered > promised)
+        entries.append(
+            TimelineEntry(
+                at=at,
+                kind="shipment",
+                title=external_id,
+                detail={
+                    "carrier": carrier,
+                    "status": status,
+                    "late": late,
+                    "promised_at": promised.isoformat() if promised else None,
+                    "delivered_at": delivered.isoformat() if delivered else None,
+                },
+            )
+        )
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def get_customer(session: Session, workspace_id: str, customer_id: int) -> Customer | None:
+    """The customer with this id in this workspace (None if it belongs to another)."""
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.workspace_id != workspace_id:
+        return None
+    return customer

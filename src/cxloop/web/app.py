@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxloop import __version__, i18n
 from cxloop.config import Settings, get_settings
 from cxloop.ingest import router as ingest_router
+from cxloop.ingest import webhooks
 from cxloop.ingest.router import WriteKeys
 from cxloop.ingest.writer import IngestWriter
 from cxloop.store.db import Database
@@ -30,6 +33,54 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; form-action 'self'"
     ),
 }
+
+
+class ObserveMiddleware:
+    """Sets the request's locale, counts and times requests, adds security headers.
+
+    Plain ASGI rather than BaseHTTPMiddleware: it runs on every ingest call, so it must be cheap.
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics: ops.Metrics, default_locale: str) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.default_locale = default_locale
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        session = scope.get("session") or {}
+        lang = session.get("lang")
+        if lang not in i18n.LOCALES:
+            accept = None
+            for name, value in scope["headers"]:
+                if name == b"accept-language":
+                    accept = value.decode("latin-1")
+            lang = i18n.negotiate(accept, self.default_locale)
+        token = i18n.current_locale.set(lang)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Language", lang)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            i18n.current_locale.reset(token)
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            method = scope["method"]
+            self.metrics.requests.labels(method, path, str(status)).inc()
+            self.metrics.latency.labels(method, path).observe(time.perf_counter() - started)
 
 
 def create_app(
@@ -77,29 +128,9 @@ def create_app(
     app.state.write_keys = WriteKeys(database)
     errors.install(app)
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        lang = request.session.get("lang") if "session" in request.scope else None
-        if lang not in i18n.LOCALES:
-            lang = i18n.negotiate(request.headers.get("accept-language"), settings.default_locale)
-        token = i18n.current_locale.set(lang)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            i18n.current_locale.reset(token)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics: ops.Metrics = app.state.metrics
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, path).observe(time.perf_counter() - started)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Language", lang)
-        return response
-
+    app.add_middleware(
+        ObserveMiddleware, metrics=app.state.metrics, default_locale=settings.default_locale
+    )
     # Added last so that it runs first: the session is there for the middleware above.
     app.add_middleware(
         SessionMiddleware,
@@ -112,6 +143,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ops.router)
     app.include_router(ingest_router.router)
+    app.include_router(webhooks.router)
     app.include_router(api.router)
     app.include_router(console.router)
     return app

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cxloop import i18n
 from cxloop.commerce import service as commerce
 from cxloop.i18n import _
+from cxloop.profiles import service as profiles
 from cxloop.web import csrf
 from cxloop.web.deps import SessionDep, signed_in_user
 from cxloop.workspaces import service as workspaces
@@ -178,4 +179,63 @@ def overview(request: Request, session: SessionDep, workspace_id: str) -> Respon
         workspace=current,
         figures=figures,
         chart_json=json.dumps(chart),
+    )
+
+
+def _member_workspace(request: Request, session: SessionDep, workspace_id: str) -> Any:
+    user = signed_in_user(request, session)
+    if user is None:
+        return None, None, None
+    mine = workspaces.workspaces_of(session, user.id)
+    current = next((w for w, _role in mine if w.id == workspace_id), None)
+    return user, mine, current
+
+
+@router.get("/w/{workspace_id}/customers")
+def customers(
+    request: Request, session: SessionDep, workspace_id: str, q: str = "", page: int = 1
+) -> Response:
+    """The customer list, searchable by email, name, user id or phone."""
+    user, mine, current = _member_workspace(request, session, workspace_id)
+    if user is None:
+        return _login_redirect(request)
+    if current is None:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    page = max(page, 1)
+    rows = profiles.search_customers(
+        session, workspace_id, q[:200], limit=51, offset=(page - 1) * 50
+    )
+    return render(
+        request,
+        "customers.html",
+        user,
+        workspaces=mine,
+        workspace=current,
+        rows=rows[:50],
+        q=q,
+        page=page,
+        has_next=len(rows) > 50,
+    )
+
+
+@router.get("/w/{workspace_id}/customers/{customer_id}")
+def customer(
+    request: Request, session: SessionDep, workspace_id: str, customer_id: int
+) -> Response:
+    """One customer: identities, figures, and the timeline of events, orders and parcels."""
+    user, mine, current = _member_workspace(request, session, workspace_id)
+    if user is None:
+        return _login_redirect(request)
+    found = profiles.get_customer(session, workspace_id, customer_id) if current else None
+    if current is None or found is None:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    return render(
+        request,
+        "customer.html",
+        user,
+        workspaces=mine,
+        workspace=current,
+        profile=profiles.customer_360(session, workspace_id, found, recent=0),
+        name=" ".join(p for p in (found.first_name, found.last_name) if p),
+        entries=profiles.timeline(session, workspace_id, found.id),
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -19,6 +21,10 @@ def _money(value: float, currency: str = "EUR") -> str:
 
 def _number(value: float) -> str:
     return format_decimal(value, locale=i18n.current_locale.get())
+
+
+def _datetime(value: dt.datetime) -> str:
+    return format_datetime(value, format="medium", locale=i18n.current_locale.get())
 
 
 def _percent(value: float) -> str:
@@ -37,4 +43,5 @@ def build_templates() -> Jinja2Templates:
     env.filters["money"] = _money
     env.filters["number"] = _number
     env.filters["percent"] = _percent
+    env.filters["datetime"] = _datetime
     return Jinja2Templates(env=env)

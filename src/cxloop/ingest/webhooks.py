@@ -1,0 +1,264 @@
+"""Store webhooks: ``POST /webhooks/{shopify,woocommerce}/{workspace_id}``.
+
+Each delivery is checked against the platform's HMAC-SHA256 signature of the raw body with the
+workspace's shared secret before anything is read from it. A verified delivery is recorded in
+``webhook_deliveries`` in the same transaction as what it changes, so a delivery id seen before
+is answered without applying anything again; the writes themselves are idempotent upserts too,
+for the platforms that send the same change under several ids. Answers:
+
+- 200 ``{"status": "applied"|"skipped"|"ignored"|"duplicate"|"ping", ...}``: platforms disable
+  hooks that keep failing, so a topic cxloop does not use is acknowledged (and recorded);
+- 401 for a missing or wrong signature, or no secret set; 404 for an unknown workspace; 400 for
+  a body that is not a JSON object; 413 for an oversized body; 422 for a payload without the
+  documented shape. Nothing is stored for any of these.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from cxloop.errors import InvalidInput
+from cxloop.ingest.adapters import PayloadError, Platform, StoreContext
+from cxloop.ingest.models import WebhookDelivery, WebhookSecret
+from cxloop.ingest.shopify import SHOPIFY
+from cxloop.ingest.woocommerce import WOOCOMMERCE
+from cxloop.store.base import utcnow
+from cxloop.store.db import Database
+from cxloop.workspaces.models import Workspace
+from cxloop.workspaces.service import audit
+
+PLATFORMS: dict[str, Platform] = {SHOPIFY.name: SHOPIFY, WOOCOMMERCE.name: WOOCOMMERCE}
+MAX_BODY = 10 * 1024 * 1024
+MIN_SECRET = 8
+ATTEMPTS = 3
+_SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$")
+
+
+class WebhookRefused(Exception):  # noqa: N818  (a refusal, answered with its status)
+    """A delivery refused with an HTTP status, a machine code, a message and the field."""
+
+    def __init__(self, status: int, code: str, detail: str, field: str | None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of a delivery."""
+
+    status: str
+    topic: str = ""
+    subject: str = ""
+    reason: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        """The JSON answer."""
+        body: dict[str, Any] = {"status": self.status, "topic": self.topic}
+        if self.subject:
+            body["subject"] = self.subject
+        if self.reason:
+            body["reason"] = self.reason
+        if self.status in ("ignored", "duplicate"):
+            body[self.status] = True
+        return body
+
+
+def set_secret(
+    session: Session, workspace_id: str, platform: str, secret: str, *, actor: str = "cli"
+) -> None:
+    """Set (or replace) the shared secret a platform signs this workspace's webhooks with."""
+    if platform not in PLATFORMS:
+        raise InvalidInput("platform", f"must be one of {', '.join(PLATFORMS)}")
+    secret = secret.strip()
+    if len(secret) < MIN_SECRET:
+        raise InvalidInput("secret", f"must be at least {MIN_SECRET} characters")
+    if len(secret) > 200:
+        raise InvalidInput("secret", "must be at most 200 characters")
+    if session.get(Workspace, workspace_id) is None:
+        raise InvalidInput("workspace", f"no workspace {workspace_id!r}")
+    row = session.scalar(
+        select(WebhookSecret).where(
+            WebhookSecret.workspace_id == workspace_id, WebhookSecret.platform == platform
+        )
+    )
+    if row is None:
+        session.add(WebhookSecret(workspace_id=workspace_id, platform=platform, secret=secret))
+    else:
+        row.secret = secret
+        row.updated_at = utcnow()
+    # The secret itself never goes to the audit log.
+    audit(
+        session, actor=actor, action="webhook.secret", workspace_id=workspace_id, subject=platform
+    )
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The platforms' signature: base64 of the HMAC-SHA256 of the raw body."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def _refuse_unsigned(platform: Platform, detail: str) -> WebhookRefused:
+    return WebhookRefused(401, "unauthorized", detail, platform.signature_header)
+
+
+def _verify(
+    session: Session, platform: Platform, workspace_id: str, headers: Mapping[str, str], body: bytes
+) -> None:
+    secret = session.scalar(
+        select(WebhookSecret.secret).where(
+            WebhookSecret.workspace_id == workspace_id, WebhookSecret.platform == platform.name
+        )
+    )
+    if secret is None:
+        raise _refuse_unsigned(
+            platform, f"no {platform.label} webhook secret is set for this workspace"
+        )
+    given = headers.get(platform.signature_header.lower(), "").strip()
+    if not given:
+        raise _refuse_unsigned(platform, "signature header missing")
+    if not hmac.compare_digest(given.encode(), signature(secret, body).encode()):
+        raise _refuse_unsigned(platform, "signature does not match the body")
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookRefused(400, "invalid_json", f"body is not JSON: {exc}", "body") from None
+    if not isinstance(document, dict):
+        raise WebhookRefused(400, "invalid_json", "body is not a JSON object", "body")
+    return document
+
+
+def _apply(
+    session: Session, platform: Platform, workspace_id: str, headers: Mapping[str, str], body: bytes
+) -> Receipt:
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise WebhookRefused(404, "not_found", "no such workspace", "workspace_id")
+    if platform.is_ping(headers, body):
+        return Receipt("ping")
+    _verify(session, platform, workspace_id, headers, body)
+    topic = headers.get(platform.topic_header.lower(), "").strip()[:100]
+    if not topic:
+        raise WebhookRefused(400, "invalid_request", "topic header missing", platform.topic_header)
+    digest = hashlib.sha256(body).hexdigest()
+    # Without the platform's delivery id, the same topic and body is the same delivery.
+    delivery_id = headers.get(platform.delivery_header.lower(), "").strip()[:100] or (
+        "sha256:" + hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()[:64]
+    )
+    seen = session.scalar(
+        select(WebhookDelivery.status).where(
+            WebhookDelivery.workspace_id == workspace_id,
+            WebhookDelivery.platform == platform.name,
+            WebhookDelivery.delivery_id == delivery_id,
+        )
+    )
+    if seen is not None:
+        return Receipt("duplicate", topic)
+    handler = platform.topics.get(topic)
+    if handler is None:
+        receipt = Receipt("ignored", topic)
+    else:
+        domain = None
+        if platform.domain_header:
+            # Headers are not signed: only a well-formed shop domain is used (in product URLs).
+            raw = headers.get(platform.domain_header.lower(), "").strip().lower()
+            domain = raw if _SHOP_DOMAIN.match(raw) else None
+        store = StoreContext(workspace_id, workspace.currency, domain)
+        try:
+            applied = handler(session, store, _payload(body))
+        except PayloadError as exc:
+            raise WebhookRefused(422, "invalid_payload", exc.message, exc.field) from None
+        status = "skipped" if applied.skipped else "applied"
+        receipt = Receipt(status, topic, applied.subject, applied.skipped)
+    session.add(
+        WebhookDelivery(
+            workspace_id=workspace_id,
+            platform=platform.name,
+            delivery_id=delivery_id,
+            topic=topic,
+            status=receipt.status,
+            subject=(receipt.subject + (f": {receipt.reason}" if receipt.reason else ""))[:200],
+            body_sha256=digest,
+        )
+    )
+    return receipt
+
+
+def receive(
+    db: Database, platform: Platform, workspace_id: str, headers: Mapping[str, str], body: bytes
+) -> Receipt:
+    """Verify, deduplicate and apply one delivery in one transaction; raises WebhookRefused.
+
+    ``headers`` are keyed in lower case.
+    """
+    for attempt in range(ATTEMPTS):
+        try:
+            with db.session() as session:
+                return _apply(session, platform, workspace_id, headers, body)
+        except (IntegrityError, OperationalError):
+            # A concurrent delivery of the same order (or the same delivery) committed first,
+            # or SQLite's writer lock was taken: a fresh transaction sees its rows and updates.
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+router = APIRouter(tags=["webhooks"], include_in_schema=False)
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise WebhookRefused(413, "too_large", f"body over {MAX_BODY} bytes", "body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise WebhookRefused(413, "too_large", f"body over {MAX_BODY} bytes", "body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _handle(request: Request, platform: Platform, workspace_id: str) -> JSONResponse:
+    try:
+        body = await _read_body(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        db: Database = request.app.state.db
+        receipt = await run_in_threadpool(receive, db, platform, workspace_id, headers, body)
+    except WebhookRefused as exc:
+        # The admin API's error shape, built here: domains do not import the web layer.
+        return JSONResponse(
+            {"error": exc.code, "detail": exc.detail, "field": exc.field}, exc.status
+        )
+    return JSONResponse(receipt.document())
+
+
+@router.post("/webhooks/shopify/{workspace_id}")
+async def shopify_webhook(workspace_id: str, request: Request) -> JSONResponse:
+    """Receive a Shopify webhook (signed with ``X-Shopify-Hmac-Sha256``)."""
+    return await _handle(request, SHOPIFY, workspace_id)
+
+
+@router.post("/webhooks/woocommerce/{workspace_id}")
+async def woocommerce_webhook(workspace_id: str, request: Request) -> JSONResponse:
+    """Receive a WooCommerce webhook (signed with ``X-WC-Webhook-Signature``)."""
+    return await _handle(request, WOOCOMMERCE, workspace_id)
