@@ -19,6 +19,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import random
 import signal
 import socket
 import subprocess
@@ -84,8 +85,9 @@ async def latency(
 ) -> list[float]:
     """Closed-loop single `track` calls from ``clients`` keep-alive connections.
 
-    With ``interval`` > 0 each client waits that long between calls (a paced load); with 0 it
-    sends the next call as soon as the last is answered (saturation). A bare asyncio HTTP/1.1
+    With ``interval`` > 0 each client sends calls at random times, ``interval`` apart on average
+    (Poisson arrivals: a paced load); with 0 it sends the next call as soon as the last is
+    answered (saturation, where latency is only Little's law at work). A bare asyncio HTTP/1.1
     client: a general-purpose client library spends more CPU per call
     than the server does, and on 2 cores it would measure itself.
     """
@@ -95,7 +97,10 @@ async def latency(
     deadline = time.monotonic() + seconds
 
     async def one(index: int) -> None:
+        rng = random.Random(index)
         reader, writer = await asyncio.open_connection(host, int(port))
+        if interval:
+            await asyncio.sleep(rng.uniform(0, interval))
         n = 0
         while time.monotonic() < deadline:
             body = json.dumps(call(n, f"l{index}-{uuid.uuid4().hex[:6]}")).encode()
@@ -116,7 +121,8 @@ async def latency(
                 raise SystemExit(f"unexpected answer: {status!r}")
             n += 1
             if interval:
-                await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+                # Poisson arrivals: independent visitors, not clients ticking in step.
+                await asyncio.sleep(max(0.0, rng.expovariate(1 / interval) - samples[-1]))
         writer.close()
 
     await asyncio.gather(*(one(i) for i in range(clients)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 
 from cxloop.config import get_settings
@@ -12,4 +14,9 @@ from cxloop.web.app import create_app
 def run_server(*, host: str, port: int, with_worker: bool) -> None:
     """Serve API and console on ``host:port`` until interrupted."""
     app = create_app(get_database(), settings=get_settings(), with_worker=with_worker)
+    # A full collection walks every object, the ~150,000 the libraries load at start included,
+    # and stalls every thread for ~100 ms (measured: the tail of ingest latency). Freezing the
+    # start-up heap leaves later collections only what requests create.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
