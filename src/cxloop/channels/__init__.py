@@ -1,0 +1,1 @@
+"""Channels to customers and teams: email (SMTP or the local outbox), webhooks."""

@@ -1,0 +1,82 @@
+"""Messages sent to customers (the outbox) and what happened to them; consent changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cxloop.store.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+
+
+class OutboundMessage(Base):
+    """An email (or later SMS) as sent: kept whole, so the console shows it like a mailbox."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        Index("ix_outbound_messages_workspace_created", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+    )
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    # nps_invitation, nps_reminder, alert, …
+    purpose: Mapped[str] = mapped_column(String(32))
+    related_key: Mapped[str] = mapped_column(String(100), default="")
+    to_address: Mapped[str] = mapped_column(String(320))
+    from_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    html: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    # The Message-ID header: how bounces and complaints find their message.
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # queued, sent (to SMTP), outbox (kept locally), failed, bounced, complained
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DeliveryEvent(Base):
+    """Something that happened to a sent message: delivered, bounced, complained, unsubscribed."""
+
+    __tablename__ = "delivery_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_messages.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConsentChange(Base):
+    """A change of a customer's consent for a channel, with where it came from and when."""
+
+    __tablename__ = "consent_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    # granted or denied
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,1 @@
+"""The NPS program: surveys, invitations, responses, statistics, alerts."""

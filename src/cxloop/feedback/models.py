@@ -1,0 +1,192 @@
+"""Surveys, invitations, the decisions behind them, responses, alert rules and deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cxloop.store.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
+
+TOUCHPOINTS = ("after_order", "after_delivery")
+CATEGORIES = ("detractor", "passive", "promoter")
+
+
+class Survey(Base):
+    """An NPS survey: when it asks, through which channels, and what it says (``definition``)."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "order_completed" or "shipment_delivered"
+    trigger: Mapped[str] = mapped_column(String(32))
+    touchpoint: Mapped[str] = mapped_column(String(32))
+    delay_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # The whole editable document (channels, texts per language and category, reminder,
+    # sampling, limits), as the YAML API and the editor show it.
+    definition: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Invitation(Base):
+    """One request to one customer to answer one survey, through one channel."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "survey_id", "subject_key"),
+        Index("ix_invitations_due", "status", "scheduled_at"),
+        Index("ix_invitations_customer", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), nullable=True
+    )
+    # What triggered it, e.g. "order:1234" or "shipment:88": one invitation per survey and subject.
+    subject_key: Mapped[str] = mapped_column(String(100))
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), nullable=True
+    )
+    shipment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shipments.id", ondelete="SET NULL"), nullable=True
+    )
+    touchpoint: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    locale: Mapped[str] = mapped_column(String(8), default="fr")
+    # scheduled, suppressed, sent, failed, expired
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    clicked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    commented_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reminder_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SurveyDecision(Base):
+    """Why a customer was or was not asked: every decision is kept with its reason."""
+
+    __tablename__ = "survey_decisions"
+    __table_args__ = (Index("ix_survey_decisions_customer", "workspace_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), nullable=True
+    )
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), nullable=True
+    )
+    subject_key: Mapped[str] = mapped_column(String(100))
+    # scheduled, sent, suppressed, deferred
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(48))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Response(Base):
+    """An answer: the 0–10 score, its category, the comment and the follow-up answer."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        Index("ix_responses_workspace_created", "workspace_id", "created_at"),
+        Index("ix_responses_customer", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    survey_id: Mapped[int | None] = mapped_column(
+        ForeignKey("surveys.id", ondelete="SET NULL"), nullable=True
+    )
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+    )
+    score: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(12))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    followup: Mapped[str] = mapped_column(Text, default="")
+    # provisional (a page load that may be a mail scanner) or confirmed (a person)
+    status: Mapped[str] = mapped_column(String(12), default="provisional")
+    channel: Mapped[str] = mapped_column(String(16))
+    touchpoint: Mapped[str] = mapped_column(String(32), default="")
+    locale: Mapped[str] = mapped_column(String(8), default="")
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    themes: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AlertRule(Base):
+    """Tell someone at once: on answers that match ``filters``, or when invitations stop."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    # "response" (a new answer matching filters) or "silence" (no invitation for N hours while
+    # orders came in)
+    kind: Mapped[str] = mapped_column(String(16))
+    # e.g. {"max_score": 6, "channel": "email", "survey_id": 3, "silence_hours": 6}
+    filters: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    # "email" or "webhook"
+    target: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(500))
+    # Shared secret that signs webhook bodies (HMAC-SHA256): kept as is, it must sign.
+    secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    slack_format: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AlertDelivery(Base):
+    """One alert sent (or tried) for one rule and one subject: sent once, retried if it fails."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("rule_id", "subject_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    # "response:123" or "silence:2026-11-22T10"
+    subject_key: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
