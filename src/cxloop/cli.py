@@ -24,10 +24,14 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 export_app = typer.Typer(help="Exports for warehouses and Spark.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
-webhook_app = typer.Typer(help="Store webhooks (Shopify, WooCommerce).", no_args_is_help=True)
+webhook_app = typer.Typer(
+    help="Webhooks: stores (Shopify, WooCommerce) and email provider events.", no_args_is_help=True
+)
 app.add_typer(webhook_app, name="webhook")
 import_app = typer.Typer(help="Bulk imports from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+nps_app = typer.Typer(help="NPS statistics.", no_args_is_help=True)
+app.add_typer(nps_app, name="nps")
 
 
 class CliError(Exception):
@@ -203,15 +207,19 @@ def export_parquet(
 
 
 class WebhookPlatform(StrEnum):
-    """The store platforms whose webhooks cxloop receives."""
+    """The platforms whose webhooks cxloop receives."""
 
     shopify = "shopify"
     woocommerce = "woocommerce"
+    email = "email"
 
 
 @webhook_app.command("secret")
 def webhook_secret(
-    platform: Annotated[WebhookPlatform, typer.Argument(help="shopify or woocommerce.")],
+    platform: Annotated[
+        WebhookPlatform,
+        typer.Argument(help="shopify, woocommerce, or email (your email provider's events)."),
+    ],
     workspace: Annotated[str, typer.Option(help="Workspace id.")],
     secret: Annotated[
         str | None,
@@ -219,7 +227,7 @@ def webhook_secret(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Set the secret a store platform signs this workspace's webhooks with."""
+    """Set the secret a platform signs this workspace's webhooks with."""
     from cxloop.ingest.webhooks import set_secret
 
     if secret is None:
@@ -292,6 +300,54 @@ def import_catalog(
 ) -> None:
     """Import products from CSV or a Google Merchant Center feed (XML or TSV)."""
     _import("catalog", file, workspace, skip_bad_rows, as_json)
+
+
+@nps_app.command("stats")
+def nps_stats(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="CSV with a 'score' column (0-10)."
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the NPS of a CSV's 'score' column with its 95% adjusted-Wald interval."""
+    from cxloop.feedback.stats import WARNING_TEXT, nps_summary, read_scores
+
+    def one_decimal(value: float | None) -> float | None:
+        return None if value is None else round(value, 1) + 0.0  # + 0.0: no "-0.0"
+
+    summary = nps_summary(read_scores(file))
+    ci95 = [one_decimal(bound) for bound in summary.ci95] if summary.ci95 is not None else None
+    document = {
+        "n": summary.n,
+        "promoters": summary.promoters,
+        "passives": summary.passives,
+        "detractors": summary.detractors,
+        "nps": one_decimal(summary.nps),
+        "ci95": ci95,
+        "margin": one_decimal(summary.margin),
+        "warning": summary.warning,
+    }
+    if as_json:
+        emit(document)
+        return
+    n = summary.n or 1
+    typer.echo(f"answers     {summary.n:>7}")
+    for label, count in (
+        ("promoters", summary.promoters),
+        ("passives", summary.passives),
+        ("detractors", summary.detractors),
+    ):
+        typer.echo(f"{label:<11} {count:>7}  {100 * count / n:5.1f}%")
+    if ci95 is not None:
+        typer.echo(
+            f"NPS         {document['nps']:>7}  95% interval {ci95[0]} to {ci95[1]} "
+            f"(±{document['margin']})"
+        )
+    if summary.warning is not None:
+        typer.echo(f"warning: {WARNING_TEXT[summary.warning]}")
 
 
 def main(argv: list[str] | None = None) -> None:

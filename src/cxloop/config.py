@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     default_locale: Literal["fr", "en"] = "en"
     worker_threads: int = Field(default=2, ge=1, le=64)
     metrics_token: str | None = Field(default=None, min_length=16)
+    # Where customers reach this server: survey and unsubscribe links in emails use it.
+    public_url: str = "http://127.0.0.1:8000"
 
     @field_validator("database_url")
     @classmethod
@@ -58,6 +60,13 @@ class Settings(BaseSettings):
         if not value.startswith(("smtp://", "smtps://")):
             raise ValueError("must start with smtp:// or smtps://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

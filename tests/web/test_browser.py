@@ -101,6 +101,8 @@ def test_the_workspace_switcher_changes_store(
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Alpha")).to_be_visible()
+        # the switcher submits on change once console.js has wired it
+        expect(page.locator("form.switcher.js")).to_have_count(1)
         page.get_by_label("Workspace").select_option(label="Beta")
         expect(page.get_by_role("heading", name="Beta")).to_be_visible()
         assert page.url.endswith(f"/w/{beta.workspace_id}/")

@@ -10,6 +10,7 @@ import sys
 from rich.console import Console
 from sqlalchemy import select
 
+from cxloop.demo import nps as demo_nps
 from cxloop.demo.browsing import send_browsing
 from cxloop.demo.generator import history_end
 from cxloop.demo.service import build_demo
@@ -51,7 +52,19 @@ def run_demo(
         web_events = send_browsing(
             db, result.workspace_id, seed=seed, end=history_end(today), progress=report
         )
-    summary = {**result.summary(), "web_events": web_events}
+        demo_nps.run_history(
+            db, result.workspace_id, seed=seed, end=history_end(today), progress=report
+        )
+    nps = demo_nps.summary(db, result.workspace_id)
+    summary = {
+        **result.summary(),
+        "web_events": web_events,
+        "nps": {
+            "score": None if nps.nps is None else round(nps.nps, 1),
+            "ci95": None if nps.ci95 is None else [round(v, 1) for v in nps.ci95],
+            "responses": nps.n,
+        },
+    }
     login = demo_login(db, result.workspace_id) if serve else None
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")

@@ -46,6 +46,8 @@ class Invitation(Base):
         UniqueConstraint("workspace_id", "survey_id", "subject_key"),
         Index("ix_invitations_due", "status", "scheduled_at"),
         Index("ix_invitations_customer", "customer_id", "created_at"),
+        # The dashboard's funnel over a date range (migration 0006).
+        Index("ix_invitations_workspace_sent", "workspace_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -115,6 +117,19 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_workspace_created", "workspace_id", "created_at"),
         Index("ix_responses_customer", "customer_id"),
+        # Covers every dashboard aggregate: answered from the index alone (migration 0006).
+        Index(
+            "ix_responses_dashboard",
+            "workspace_id",
+            "status",
+            "created_at",
+            "score",
+            "survey_id",
+            "channel",
+            "touchpoint",
+            "locale",
+            "country",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -42,6 +42,9 @@ from cxloop.workspaces.models import Workspace
 from cxloop.workspaces.service import audit
 
 PLATFORMS: dict[str, Platform] = {SHOPIFY.name: SHOPIFY, WOOCOMMERCE.name: WOOCOMMERCE}
+# Who may have a signing secret: the store platforms, and email providers sending delivery
+# events to POST /webhooks/email/{workspace_id} (cxloop.channels.events).
+SIGNERS = (*PLATFORMS, "email")
 MAX_BODY = 10 * 1024 * 1024
 MIN_SECRET = 8
 ATTEMPTS = 3
@@ -84,8 +87,8 @@ def set_secret(
     session: Session, workspace_id: str, platform: str, secret: str, *, actor: str = "cli"
 ) -> None:
     """Set (or replace) the shared secret a platform signs this workspace's webhooks with."""
-    if platform not in PLATFORMS:
-        raise InvalidInput("platform", f"must be one of {', '.join(PLATFORMS)}")
+    if platform not in SIGNERS:
+        raise InvalidInput("platform", f"must be one of {', '.join(SIGNERS)}")
     secret = secret.strip()
     if len(secret) < MIN_SECRET:
         raise InvalidInput("secret", f"must be at least {MIN_SECRET} characters")
@@ -249,7 +252,11 @@ async def _handle(request: Request, platform: Platform, workspace_id: str) -> JS
         return JSONResponse(
             {"error": exc.code, "detail": exc.detail, "field": exc.field}, exc.status
         )
-    return JSONResponse(receipt.document())
+    document = receipt.document()
+    hook = getattr(request.app.state, "on_store_change", None)
+    if hook is not None and document.get("status") == "applied":
+        hook(workspace_id)  # e.g. plan NPS invitations now rather than at the next tick
+    return JSONResponse(document)
 
 
 @router.post("/webhooks/shopify/{workspace_id}")

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from cxloop.errors import InvalidInput
 from cxloop.profiles.models import Customer, CustomerMerge, Identity
 from cxloop.profiles.schemas import (
     Customer360,
@@ -631,3 +632,84 @@ def get_customer(session: Session, workspace_id: str, customer_id: int) -> Custo
     if customer is None or customer.workspace_id != workspace_id:
         return None
     return customer
+
+
+# Consent -----------------------------------------------------------------------------------
+#
+# The rule, per channel: email may be sent unless the customer said no (or the address bounced
+# hard, or they complained: both record a denial); every other channel (SMS, push) needs an
+# explicit "granted". Feedback email is transactional follow-up of an order, which is why it
+# does not wait for an opt-in, but one "no" stops it at once.
+CONSENT_STATUSES = ("granted", "denied")
+OPT_OUT_CHANNELS = frozenset({"email"})
+_CHANNEL = re.compile(r"^[a-z][a-z_]{0,15}$")
+
+
+def set_consent(
+    session: Session,
+    workspace_id: str,
+    customer_id: int,
+    channel: str,
+    status: str,
+    *,
+    source: str,
+    detail: str = "",
+) -> None:
+    """Record a customer's consent for a channel, with its source and time (idempotent)."""
+    if not _CHANNEL.match(channel):
+        raise InvalidInput("channel", "must be a channel name such as email or sms")
+    if status not in CONSENT_STATUSES:
+        raise InvalidInput("status", f"must be one of {', '.join(CONSENT_STATUSES)}")
+    if not source.strip():
+        raise InvalidInput("source", "must say where the consent comes from")
+    customer = get_customer(session, workspace_id, customer_id)
+    if customer is None:
+        raise InvalidInput("customer_id", f"no customer {customer_id} in this workspace")
+    consent = dict(customer.consent or {})
+    if (consent.get(channel) or {}).get("status") == status:
+        return  # already so: the first record keeps its source and time
+    at = utcnow()
+    consent[channel] = {"status": status, "source": source[:100], "at": at.isoformat()}
+    customer.consent = consent
+    session.execute(
+        Base.metadata.tables["consent_changes"]
+        .insert()
+        .values(
+            workspace_id=workspace_id,
+            customer_id=customer.id,
+            channel=channel,
+            status=status,
+            source=source[:100],
+            detail=detail,
+            at=at,
+        )
+    )
+    session.flush()
+
+
+def may_contact(customer: Customer, channel: str) -> bool:
+    """Whether consent allows ``channel`` for this customer (email: unless denied; else granted)."""
+    status = ((customer.consent or {}).get(channel) or {}).get("status")
+    if channel in OPT_OUT_CHANNELS:
+        return status != "denied"
+    return status == "granted"
+
+
+def find_current(session: Session, workspace_id: str, customer_id: int) -> Customer | None:
+    """The customer with this id, or the one it was merged into since (None if unknown)."""
+    seen: set[int] = set()
+    while customer_id not in seen:
+        seen.add(customer_id)
+        customer = get_customer(session, workspace_id, customer_id)
+        if customer is not None:
+            return customer
+        into = session.scalar(
+            select(CustomerMerge.into_customer_id).where(
+                CustomerMerge.workspace_id == workspace_id,
+                CustomerMerge.from_customer_id == customer_id,
+            )
+        )
+        if into is None:
+            return None
+        customer_id = into
+    return None

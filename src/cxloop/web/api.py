@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any, Literal
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
 
 from cxloop.commerce import service as commerce
 from cxloop.commerce.schemas import Overview
+from cxloop.feedback import alerts, dashboard
+from cxloop.feedback import service as feedback
+from cxloop.feedback.definitions import SurveyDefinition, parse_definition, parse_yaml, to_yaml
 from cxloop.profiles import service as profiles
 from cxloop.profiles.schemas import Customer360, CustomerRow
+from cxloop.store.db import Database
 from cxloop.web.deps import AdminDep, SessionDep
 from cxloop.web.errors import ApiError
 from cxloop.workspaces.models import Workspace
@@ -50,3 +59,123 @@ def get_customer(owner: AdminDep, session: SessionDep, user_id: str) -> Customer
     if customer is None:
         raise ApiError(404, "not_found", f"no customer with user id {user_id!r}", "user_id")
     return profiles.customer_360(session, owner.workspace_id, customer)
+
+
+# ---------------------------------------------------------------- surveys
+
+
+def _as_definition(body: bytes, content_type: str) -> SurveyDefinition:
+    if "yaml" in content_type or "text/plain" in content_type:
+        return parse_yaml(body.decode("utf-8", errors="replace"))
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ApiError(422, "invalid_request", "invalid JSON", "body") from None
+    return parse_definition(document)
+
+
+@router.get("/surveys")
+def list_surveys(owner: AdminDep, session: SessionDep) -> list[dict[str, Any]]:
+    """The workspace's surveys."""
+    return [
+        {
+            "key": s.key,
+            "name": s.name,
+            "active": s.active,
+            "trigger": s.trigger,
+            "touchpoint": s.touchpoint,
+        }
+        for s in feedback.surveys_of(session, owner.workspace_id)
+    ]
+
+
+@router.get("/surveys/{key}")
+def get_survey(owner: AdminDep, session: SessionDep, key: str, request: Request) -> Response:
+    """A survey's definition: YAML when asked for (``Accept: application/yaml``), else JSON."""
+    survey = feedback.get_survey(session, owner.workspace_id, key)
+    if survey is None:
+        raise ApiError(404, "not_found", f"no survey {key!r}", "key")
+    definition = feedback.definition_of(survey)
+    if "yaml" in request.headers.get("accept", ""):
+        return PlainTextResponse(to_yaml(definition), media_type="application/yaml")
+    return JSONResponse(definition.model_dump(mode="json"))
+
+
+@router.put("/surveys/{key}")
+async def put_survey(owner: AdminDep, key: str, request: Request) -> Response:
+    """Create or replace a survey from YAML (``Content-Type: application/yaml``) or JSON."""
+    definition = _as_definition(await request.body(), request.headers.get("content-type", ""))
+    if definition.key != key:
+        raise ApiError(422, "invalid_request", "differs from the key in the path", "key")
+    db: Database = request.app.state.db
+    with db.session() as session:
+        feedback.save_survey(session, owner.workspace_id, definition, actor="api")
+    return JSONResponse(definition.model_dump(mode="json"))
+
+
+@router.get("/customers/{user_id}/survey-decisions")
+def survey_decisions(owner: AdminDep, session: SessionDep, user_id: str) -> list[dict[str, Any]]:
+    """Every survey decision about a customer, newest first, each with its reason."""
+    customer = profiles.find_by_user_id(session, owner.workspace_id, user_id)
+    if customer is None:
+        raise ApiError(404, "not_found", f"no customer with user id {user_id!r}", "user_id")
+    return [
+        {
+            "at": d.at.isoformat(),
+            "survey_id": d.survey_id,
+            "subject": d.subject_key,
+            "decision": d.decision,
+            "reason": d.reason,
+            "detail": d.detail,
+        }
+        for d in feedback.decisions_for(session, owner.workspace_id, customer.id)
+    ]
+
+
+# ---------------------------------------------------------------- alert rules
+
+
+class AlertRuleCreate(BaseModel):
+    """An alert rule, as the API takes it."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["response", "silence"] = "response"
+    target: Literal["email", "webhook"]
+    address: str = Field(min_length=3, max_length=500)
+    filters: dict[str, Any] = Field(default_factory=dict)
+    secret: str | None = Field(default=None, min_length=16, max_length=128)
+    slack_format: bool = False
+
+
+@router.post("/alert-rules", status_code=201)
+def create_alert_rule(
+    owner: AdminDep, session: SessionDep, rule: AlertRuleCreate
+) -> dict[str, Any]:
+    """Add an alert: new answers matching ``filters`` (e.g. ``{"max_score": 6}``), or silence."""
+    created = alerts.create_rule(session, owner.workspace_id, actor="api", **rule.model_dump())
+    return {"id": created.id, **rule.model_dump(exclude={"secret"})}
+
+
+@router.get("/alert-rules")
+def list_alert_rules(owner: AdminDep, session: SessionDep) -> list[dict[str, Any]]:
+    """The workspace's alert rules (secrets are never shown)."""
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "kind": r.kind,
+            "target": r.target,
+            "address": r.address,
+            "filters": r.filters,
+            "slack_format": r.slack_format,
+            "active": r.active,
+        }
+        for r in alerts.rules_of(session, owner.workspace_id)
+    ]
+
+
+@router.get("/nps")
+def nps_overview(owner: AdminDep, session: SessionDep) -> dict[str, Any]:
+    """The workspace's NPS over its confirmed answers: counts, score, 95% interval."""
+    summary = dashboard.overview(session, owner.workspace_id).summary
+    return summary.model_dump(mode="json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,7 +14,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxloop import __version__, i18n
+from cxloop.channels import console as outbox_pages
+from cxloop.channels import router as email_router
 from cxloop.config import Settings, get_settings
+from cxloop.feedback import router as survey_pages
 from cxloop.ingest import router as ingest_router
 from cxloop.ingest import webhooks
 from cxloop.ingest.router import WriteKeys
@@ -83,11 +86,36 @@ class ObserveMiddleware:
             self.metrics.latency.labels(method, path).observe(time.perf_counter() - started)
 
 
+ALERT_GRACE_SECONDS = 120
+
+
+def _queue_answer_alerts(response_id: int, final: bool) -> None:
+    """After an answer is committed: alerts go out from a worker, not the request.
+
+    A score confirmed by the page's script waits a little for the comment that usually
+    follows; the submitted form alerts at once. Either way an alert is sent once.
+    """
+    from cxloop.feedback.tasks import nps_answer
+
+    if final:
+        nps_answer(response_id)
+    else:
+        nps_answer.schedule(args=(response_id,), delay=ALERT_GRACE_SECONDS)
+
+
+def _queue_planning(workspace_id: str) -> None:
+    """After a store webhook changed orders or parcels: plan NPS invitations in a worker."""
+    from cxloop.feedback.tasks import nps_plan
+
+    nps_plan(workspace_id)
+
+
 def create_app(
     database: Database | None = None,
     *,
     settings: Settings | None = None,
     with_worker: bool = False,
+    on_answer: Callable[[int, bool], None] | None = None,
 ) -> FastAPI:
     """Build the API and console over ``database`` (the configured store by default)."""
     settings = settings or get_settings()
@@ -126,6 +154,8 @@ def create_app(
     app.state.metrics = ops.Metrics()
     app.state.ingest_writer = IngestWriter(database)
     app.state.write_keys = WriteKeys(database)
+    app.state.on_answer = on_answer or _queue_answer_alerts
+    app.state.on_store_change = _queue_planning
     errors.install(app)
 
     app.add_middleware(
@@ -146,4 +176,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(api.router)
     app.include_router(console.router)
+    app.include_router(email_router.router)
+    app.include_router(outbox_pages.router)
+    app.include_router(survey_pages.pages)
     return app

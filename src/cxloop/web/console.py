@@ -11,6 +11,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cxloop import i18n
 from cxloop.commerce import service as commerce
+from cxloop.errors import InvalidInput
+from cxloop.feedback import service as feedback
+from cxloop.feedback.definitions import (
+    SurveyDefinition,
+    default_definition,
+    parse_definition,
+    parse_yaml,
+    to_yaml,
+)
 from cxloop.i18n import _
 from cxloop.profiles import service as profiles
 from cxloop.web import csrf
@@ -238,4 +247,158 @@ def customer(
         profile=profiles.customer_360(session, workspace_id, found, recent=0),
         name=" ".join(p for p in (found.first_name, found.last_name) if p),
         entries=profiles.timeline(session, workspace_id, found.id),
+    )
+
+
+# ---------------------------------------------------------------- surveys
+
+EDITORS = ("owner", "analyst")
+CATEGORIES = ("detractor", "passive", "promoter")
+
+
+@router.get("/w/{workspace_id}/surveys")
+def surveys(request: Request, session: SessionDep, workspace_id: str) -> Response:
+    """The workspace's surveys."""
+    user, mine, current = _member_workspace(request, session, workspace_id)
+    if user is None:
+        return _login_redirect(request)
+    if current is None:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    rows = [(s, feedback.definition_of(s)) for s in feedback.surveys_of(session, workspace_id)]
+    return render(
+        request,
+        "surveys.html",
+        user,
+        workspaces=mine,
+        workspace=current,
+        rows=rows,
+        can_edit=_role(session, user, workspace_id) in EDITORS,
+    )
+
+
+def _role(session: SessionDep, user: User, workspace_id: str) -> str | None:
+    return workspaces.role_in(session, user.id, workspace_id)
+
+
+@router.post("/w/{workspace_id}/surveys/defaults")
+def add_default_surveys(
+    request: Request,
+    session: SessionDep,
+    workspace_id: str,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Add cxloop's two proposed surveys: after the order and after delivery."""
+    csrf.check(request, csrf_token)
+    user, mine, current = _member_workspace(request, session, workspace_id)
+    if user is None or current is None or _role(session, user, workspace_id) not in EDITORS:
+        return render(request, "not_found.html", user, status=404, workspaces=mine or [])
+    for trigger in ("order_placed", "shipment_delivered"):
+        definition = default_definition(trigger)
+        if feedback.get_survey(session, workspace_id, definition.key) is None:
+            feedback.save_survey(session, workspace_id, definition, actor=user.email)
+    return _redirect(f"/w/{workspace_id}/surveys")
+
+
+def _fraction(percent: Any) -> Any:
+    try:
+        return float(percent if percent not in (None, "") else 100) / 100
+    except (TypeError, ValueError):
+        return percent  # left as is: validation names the field
+
+
+def _form_definition(base: SurveyDefinition, form: dict[str, Any]) -> SurveyDefinition:
+    """The definition the editor's fields describe, on top of ``base``."""
+    document = base.model_dump(mode="json")
+    document["name"] = form.get("name", document["name"])
+    document["active"] = form.get("active") == "on"
+    document["delay_hours"] = form.get("delay_hours") or 0
+    document["channels"] = [c for c in ("email", "link", "widget") if form.get(f"channel_{c}")]
+    document["sample_rate"] = _fraction(form.get("sample_percent"))
+    document["reminder_after_days"] = form.get("reminder_after_days") or None
+    document["send_hours"] = [form.get("send_from") or 9, form.get("send_until") or 20]
+    document["limits"]["global_cooldown_days"] = form.get("global_cooldown_days") or 0
+    document["limits"]["survey_cooldown_days"] = form.get("survey_cooldown_days") or 0
+    for locale in ("fr", "en"):
+        texts = document["texts"][locale]
+        for name in ("subject", "intro", "question", "low_label", "high_label"):
+            if f"{locale}_{name}" in form:
+                texts[name] = form[f"{locale}_{name}"]
+        for category in CATEGORIES:
+            for group in ("followup", "thanks"):
+                if f"{locale}_{group}_{category}" in form:
+                    texts[group][category] = form[f"{locale}_{group}_{category}"]
+    return parse_definition(document)
+
+
+@router.get("/w/{workspace_id}/surveys/{key}")
+def survey_editor(request: Request, session: SessionDep, workspace_id: str, key: str) -> Response:
+    """Edit one survey: when it asks, through which channels, and what it says."""
+    user, mine, current = _member_workspace(request, session, workspace_id)
+    if user is None:
+        return _login_redirect(request)
+    survey = feedback.get_survey(session, workspace_id, key) if current else None
+    if current is None or survey is None:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    definition = feedback.definition_of(survey)
+    return render(
+        request,
+        "survey_editor.html",
+        user,
+        workspaces=mine,
+        workspace=current,
+        definition=definition,
+        yaml_text=to_yaml(definition),
+        error=None,
+        can_edit=_role(session, user, workspace_id) in EDITORS,
+        saved=False,
+    )
+
+
+@router.post("/w/{workspace_id}/surveys/{key}")
+async def save_survey(
+    request: Request, session: SessionDep, workspace_id: str, key: str
+) -> Response:
+    """Save the editor's fields, or its YAML."""
+    form = dict((await request.form()).items())
+    csrf.check(request, str(form.get("csrf_token", "")))
+    user, mine, current = _member_workspace(request, session, workspace_id)
+    if user is None:
+        return _login_redirect(request)
+    survey = feedback.get_survey(session, workspace_id, key) if current else None
+    if current is None or survey is None or _role(session, user, workspace_id) not in EDITORS:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    base = feedback.definition_of(survey)
+    try:
+        if form.get("mode") == "yaml":
+            definition = parse_yaml(str(form.get("yaml", "")))
+            if definition.key != key:
+                raise InvalidInput("key", "the key cannot change here")
+        else:
+            definition = _form_definition(base, form)
+    except InvalidInput as exc:
+        return render(
+            request,
+            "survey_editor.html",
+            user,
+            status=422,
+            workspaces=mine,
+            workspace=current,
+            definition=base,
+            yaml_text=str(form.get("yaml") or to_yaml(base)),
+            error=f"{exc.field}: {exc.message}",
+            can_edit=True,
+            saved=False,
+        )
+    feedback.save_survey(session, workspace_id, definition, actor=user.email)
+    return render(
+        request,
+        "survey_editor.html",
+        user,
+        workspaces=mine,
+        workspace=current,
+        definition=definition,
+        yaml_text=to_yaml(definition),
+        error=None,
+        can_edit=True,
+        saved=True,
     )

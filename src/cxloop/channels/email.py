@@ -1,0 +1,646 @@
+"""Email: templates rendered to inlined HTML plus text, queued in the outbox, sent after commit.
+
+The life of a message: ``render`` builds the subject and both parts in the customer's language;
+``queue_email`` writes it to ``outbound_messages`` (status ``queued``) inside the caller's
+transaction, after checking consent; ``deliver`` sends it once that transaction committed,
+through a ``Sender``: the local outbox by default (status ``outbox``, shown in the console like
+a mailbox) or an SMTP server (``CXLOOP_SMTP_URL``; status ``sent`` or ``failed``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as html_escape
+import ipaddress
+import re
+import smtplib
+import socket
+import ssl
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cxloop import i18n
+from cxloop.channels.models import OutboundMessage
+from cxloop.channels.unsubscribe import unsubscribe_url
+from cxloop.config import Settings
+from cxloop.errors import InvalidInput
+from cxloop.profiles import service as profiles
+from cxloop.profiles.models import Customer
+from cxloop.store.base import utcnow
+from cxloop.store.db import Database
+from cxloop.workspaces.models import Workspace
+
+TEMPLATES = Path(__file__).parent / "templates"
+# Each template is a folder under templates/email/ with subject.txt, body.html and body.txt.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "nps_invitation": ("store_name", "score_url", "unsubscribe_url"),
+    "nps_reminder": ("store_name", "score_url", "unsubscribe_url"),
+    "alert": ("subject",),
+}
+MESSAGE_ID_DOMAIN = "cxloop"
+__all__ = [
+    "OutboxSender",
+    "Rendered",
+    "Sender",
+    "SmtpSender",
+    "Undeliverable",
+    "deliver",
+    "on_delivery",
+    "queue_email",
+    "render",
+    "sender_for",
+    "unsubscribe_url",
+]
+SENDING = "sending"
+_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:\[\]]+\.[^@\s<>\"(),;:\[\]]+$")
+_LOCAL_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An email ready to queue: its subject, HTML part (CSS inlined) and plain-text part."""
+
+    subject: str
+    html: str
+    text: str
+
+
+class Undeliverable(Exception):  # noqa: N818  (a refusal, not a failure of ours)
+    """Customer email refused before queuing; ``reason``: consent_denied, bounced, complained."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# Rendering -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        # .txt parts and subjects are plain text: escaping them would show "&amp;" to people.
+        autoescape=select_autoescape(["html"], default_for_string=False),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    # @media rules (small screens, dark mode) cannot be inlined: they stay in a <style> block,
+    # which Gmail, Apple Mail and Outlook apps read; everything else goes to style attributes.
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def _locale(locale: str) -> str:
+    short = (locale or "").strip().lower()[:2]
+    return short if short in i18n.LOCALES else "en"
+
+
+def _render_now(template: str, context: Mapping[str, Any], lang: str) -> Rendered:
+    env = _environment()
+    token = i18n.current_locale.set(lang)
+    try:
+        values = {**context, "locale": lang}
+        subject = " ".join(env.get_template(f"email/{template}/subject.txt").render(values).split())
+        values["subject"] = subject
+        html = _inliner().inline(env.get_template(f"email/{template}/body.html").render(values))
+        html = html.rstrip() + "\n"
+        text = env.get_template(f"email/{template}/body.txt").render(values).strip() + "\n"
+    finally:
+        i18n.current_locale.reset(token)
+    return Rendered(subject=subject[:500], html=html, text=text)
+
+
+# What changes from one recipient of a survey to the next. The rest of an NPS email is the same
+# for a whole survey and language, so it is rendered and CSS-inlined once, with placeholders
+# that are then replaced: the cost per email drops from a render to a few string replaces.
+PER_RECIPIENT = ("greeting", "score_url", "unsubscribe_url")
+_SLOT = "cxloopslot{}z7q"
+# The inliner's HTML serializer escapes these in text and attributes: a value put in by
+# replace is escaped the same way (plus < > in attributes, harmless there).
+_HTML_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\xa0": "&nbsp;"}
+)
+
+
+@lru_cache(maxsize=256)
+def _skeleton(
+    template: str, lang: str, shared: tuple[tuple[str, str | None], ...], slots: tuple[str, ...]
+) -> Rendered:
+    return _render_now(
+        template, {**dict(shared), **dict(zip(PER_RECIPIENT, slots, strict=True))}, lang
+    )
+
+
+def _slot(index: int, value: str) -> str:
+    if not value:
+        return ""  # an empty greeting takes another branch ("Hello,"): keep it empty
+    # A URL that already has a query gets "&score=N", else "?score=N": the slot says which.
+    return _SLOT.format(index) + ("?" if "?" in value else "")
+
+
+def render(template: str, context: Mapping[str, Any], locale: str) -> Rendered:
+    """Render ``template`` (nps_invitation, nps_reminder, alert) in ``locale`` (fr or en)."""
+    required = REQUIRED.get(template)
+    if required is None:
+        raise InvalidInput("template", f"must be one of {', '.join(REQUIRED)}")
+    missing = [key for key in required if not context.get(key)]
+    if missing:
+        raise InvalidInput("context", f"missing {', '.join(missing)}")
+    lang = _locale(locale)
+    personal = [context.get(key) or "" for key in PER_RECIPIENT]
+    shared = tuple(sorted((k, v) for k, v in context.items() if k not in PER_RECIPIENT))
+    if (
+        not template.startswith("nps_")
+        or not all(isinstance(v, str) for _k, v in shared if v is not None)
+        or not all(isinstance(v, str) for v in personal)
+    ):
+        return _render_now(template, context, lang)
+    slots = tuple(_slot(i, v) for i, v in enumerate(personal))
+    skeleton = _skeleton(template, lang, shared, slots)
+    subject, html, text = skeleton.subject, skeleton.html, skeleton.text
+    for slot, value in zip(slots, personal, strict=True):
+        if slot:
+            subject = subject.replace(slot, value)
+            html = html.replace(slot, value.translate(_HTML_ESCAPES))
+            text = text.replace(slot, value)
+    return Rendered(subject=subject, html=html, text=text)
+
+
+# Queuing -------------------------------------------------------------------------------------
+
+
+def _clean_address(value: str, field: str) -> str:
+    address = value.strip()
+    if len(address) > 320 or not (_ADDRESS.match(address) or _LOCAL_ADDRESS.match(address)):
+        raise InvalidInput(field, "must be one email address")
+    return address
+
+
+def _refusal(customer: Customer) -> Undeliverable:
+    record = (customer.consent or {}).get("email") or {}
+    source = str(record.get("source", ""))
+    reason = {"bounce": "bounced", "complaint": "complained"}.get(source, "consent_denied")
+    return Undeliverable(reason, f"email consent denied ({source or 'no source'})")
+
+
+def _shows(body: str, url: str) -> bool:
+    return url in body or html_escape.escape(url) in body
+
+
+def new_message_id(domain: str = MESSAGE_ID_DOMAIN) -> str:
+    """A fresh, globally unique Message-ID such as ``<3f2a…@cxloop>``."""
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def queue_email(
+    session: Session,
+    workspace_id: str,
+    *,
+    to: str,
+    rendered: Rendered,
+    purpose: str,
+    related_key: str,
+    customer_id: int | None,
+    unsubscribe_url: str | None,
+    from_address: str | None = None,
+    unsubscribe_mailto: str | None = None,
+    message_domain: str | None = None,
+) -> OutboundMessage:
+    """Write a message to the outbox (status ``queued``) in the caller's transaction.
+
+    Customer email (``customer_id`` set) is refused with ``Undeliverable`` when the customer's
+    email consent is denied (unsubscribed, hard bounce, complaint); it must carry an
+    ``unsubscribe_url`` that the body shows, which also goes to the RFC 8058 headers. Mail to the
+    team (``customer_id`` None) is marked ``Auto-Submitted: auto-generated``. ``from_address``
+    None means the sender's default. Nothing is sent: call ``deliver`` after commit.
+    """
+    address = _clean_address(to, "to")
+    if not purpose.strip() or len(purpose) > 32:
+        raise InvalidInput("purpose", "must be a short name such as nps_invitation")
+    if from_address and any(c in from_address for c in "\r\n"):
+        raise InvalidInput("from_address", "must be one line")
+    sender = _clean_address(parseaddr(from_address)[1], "from_address") if from_address else ""
+    if customer_id is not None:
+        customer = profiles.get_customer(session, workspace_id, customer_id)
+        if customer is None:
+            raise InvalidInput("customer_id", f"no customer {customer_id} in this workspace")
+        if not profiles.may_contact(customer, "email"):
+            raise _refusal(customer)
+        if not unsubscribe_url:
+            raise InvalidInput("unsubscribe_url", "customer email needs an unsubscribe link")
+    domain = message_domain or (sender.rsplit("@", 1)[1] if sender else MESSAGE_ID_DOMAIN)
+    headers: dict[str, str] = {"Message-ID": new_message_id(domain)}
+    if unsubscribe_url:
+        if not unsubscribe_url.startswith(("https://", "http://")) or any(
+            c in unsubscribe_url for c in "<>\r\n "
+        ):
+            raise InvalidInput("unsubscribe_url", "must be an http(s) URL")
+        if not (_shows(rendered.html, unsubscribe_url) and _shows(rendered.text, unsubscribe_url)):
+            raise InvalidInput("unsubscribe_url", "both parts must show the unsubscribe link")
+        targets = [f"<{unsubscribe_url}>"]
+        if unsubscribe_mailto:
+            mailto = unsubscribe_mailto.removeprefix("mailto:").split("?", 1)[0]
+            targets.append(
+                f"<mailto:{_clean_address(mailto, 'unsubscribe_mailto')}?subject=unsubscribe>"
+            )
+        headers["List-Unsubscribe"] = ", ".join(targets)
+        # RFC 8058: mail clients may POST "List-Unsubscribe=One-Click" to the https URL.
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if customer_id is None:
+        # RFC 3834: no vacation replies to alerts. Not on customer mail, which they may answer.
+        headers["Auto-Submitted"] = "auto-generated"
+    message = OutboundMessage(
+        workspace_id=workspace_id,
+        customer_id=customer_id,
+        channel="email",
+        purpose=purpose,
+        related_key=related_key[:100],
+        to_address=address,
+        from_address=(from_address or "").strip()[:320],
+        subject=" ".join(rendered.subject.split())[:500],
+        html=rendered.html,
+        text=rendered.text,
+        headers=headers,
+        message_id=headers["Message-ID"],
+        status="queued",
+        created_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+# Senders -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A queued message as a sender sees it (a copy: no database session is held while sending)."""
+
+    id: int
+    message_id: str
+    to: str
+    from_address: str
+    subject: str
+    html: str
+    text: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message: ``sent``, ``outbox`` or ``failed`` with the error."""
+
+    status: str
+    error: str = ""
+
+
+class SendError(Exception):
+    """A transport failure that concerns every message of the batch."""
+
+
+class Sender(Protocol):
+    """Hands messages over to the outside world, or keeps them."""
+
+    name: str
+    default_from: str
+
+    def send(self, messages: Sequence[Outgoing]) -> list[Outcome]:
+        """One outcome per message, in order; never raises for a single message."""
+        ...
+
+
+class OutboxSender:
+    """The offline default: messages stay in the local outbox that the console shows."""
+
+    name = "outbox"
+
+    def __init__(self, default_from: str = "cxloop@localhost") -> None:
+        self.default_from = default_from
+
+    def send(self, messages: Sequence[Outgoing]) -> list[Outcome]:
+        """Keep every message (status ``outbox``)."""
+        return [Outcome("outbox") for _ in messages]
+
+
+def build_mime(message: Outgoing, default_from: str) -> EmailMessage:
+    """The RFC 5322 message: text and HTML alternatives, quoted-printable, with our headers."""
+    mime = EmailMessage()
+    mime["From"] = message.from_address or default_from
+    mime["To"] = message.to
+    mime["Subject"] = message.subject
+    mime["Date"] = formatdate(usegmt=True)
+    mime["Message-ID"] = message.message_id
+    mime["MIME-Version"] = "1.0"
+    for name, value in message.headers.items():
+        if name.lower() not in ("message-id", "from", "to", "subject", "date", "mime-version"):
+            mime[name] = value
+    # Quoted-printable keeps every line short and 7-bit: no server needs 8BITMIME for it.
+    mime.set_content(message.text, cte="quoted-printable")
+    mime.add_alternative(message.html, subtype="html", cte="quoted-printable")
+    return mime
+
+
+class SmtpSender:
+    """Sends through an SMTP server named by a URL (see ``from_url`` for its options)."""
+
+    name = "smtp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        implicit_tls: bool = False,
+        starttls: str = "auto",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+        default_from: str = "cxloop@localhost",
+        cafile: str | None = None,
+        helo: str | None = None,
+    ) -> None:
+        if starttls not in ("auto", "required"):
+            raise InvalidInput("starttls", "must be auto or required")
+        self.host = host
+        self.port = port
+        self.implicit_tls = implicit_tls
+        self.starttls = starttls
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self.default_from = default_from
+        self.cafile = cafile
+        self.helo = helo or socket.gethostname() or "localhost"
+
+    def __repr__(self) -> str:
+        scheme = "smtps" if self.implicit_tls else "smtp"
+        return f"SmtpSender({scheme}://{self.host}:{self.port}, starttls={self.starttls})"
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpSender:
+        """``smtp://user:pass@host:587`` (STARTTLS when offered) or ``smtps://…:465`` (TLS).
+
+        Query options: ``starttls=required`` refuses a server without STARTTLS, ``timeout=``
+        seconds (10), ``from=`` the default sender address, ``cafile=`` a CA bundle to trust.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise InvalidInput("CXLOOP_SMTP_URL", "must look like smtp://user:pass@host:port")
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        unknown = set(query) - {"starttls", "timeout", "from", "cafile", "helo"}
+        if unknown:
+            raise InvalidInput("CXLOOP_SMTP_URL", f"unknown option {sorted(unknown)[0]}")
+        try:
+            timeout = float(query.get("timeout", "10"))
+            port = parts.port
+        except ValueError:
+            raise InvalidInput("CXLOOP_SMTP_URL", "port and timeout must be numbers") from None
+        implicit = parts.scheme == "smtps"
+        default_from = "cxloop@localhost"
+        if "from" in query:
+            default_from = _clean_address(parseaddr(query["from"])[1], "CXLOOP_SMTP_URL from")
+        return cls(
+            parts.hostname,
+            port or (465 if implicit else 587),
+            implicit_tls=implicit,
+            starttls=query.get("starttls", "auto"),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            timeout=timeout,
+            default_from=default_from,
+            cafile=query.get("cafile"),
+            helo=query.get("helo"),
+        )
+
+    def _tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.cafile)
+
+    def _loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host == "localhost"
+
+    def _connect(self) -> smtplib.SMTP:
+        server: smtplib.SMTP
+        if self.implicit_tls:
+            server = smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                local_hostname=self.helo,
+                timeout=self.timeout,
+                context=self._tls(),
+            )
+            encrypted = True
+        else:
+            server = smtplib.SMTP(
+                self.host, self.port, local_hostname=self.helo, timeout=self.timeout
+            )
+            server.ehlo()
+            encrypted = server.has_extn("starttls")
+            if encrypted:
+                server.starttls(context=self._tls())
+                server.ehlo()
+            elif self.starttls == "required":
+                server.close()
+                raise SendError("the server does not offer STARTTLS (starttls=required)")
+        if self.username:
+            if not encrypted and not self._loopback():
+                server.close()
+                raise SendError("refusing to send the SMTP password over a plain connection")
+            server.login(self.username, self._password or "")
+        return server
+
+    def send(self, messages: Sequence[Outgoing]) -> list[Outcome]:
+        """Send each message over one connection; per-message refusals fail that message only."""
+        if not messages:
+            return []
+        try:
+            server = self._connect()
+        except (SendError, smtplib.SMTPException, OSError) as exc:
+            error = _describe(exc)
+            return [Outcome("failed", error) for _ in messages]
+        outcomes: list[Outcome] = []
+        try:
+            for message in messages:
+                try:
+                    server.send_message(build_mime(message, self.default_from))
+                    outcomes.append(Outcome("sent"))
+                except (
+                    smtplib.SMTPRecipientsRefused,
+                    smtplib.SMTPSenderRefused,
+                    smtplib.SMTPDataError,
+                    smtplib.SMTPNotSupportedError,
+                    ValueError,
+                ) as exc:
+                    outcomes.append(Outcome("failed", _describe(exc)))
+                except (smtplib.SMTPException, OSError) as exc:
+                    # The connection is gone: this message and the rest of the batch fail.
+                    error = _describe(exc)
+                    outcomes.extend(Outcome("failed", error) for _ in messages[len(outcomes) :])
+                    break
+        finally:
+            try:
+                server.quit()
+            except (smtplib.SMTPException, OSError):
+                server.close()
+        return outcomes
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        parts = [f"{rcpt}: {code} {msg!r}" for rcpt, (code, msg) in exc.recipients.items()]
+        return "recipient refused: " + "; ".join(parts)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
+        return f"{type(exc).__name__}: {exc.smtp_code} {text}".strip()
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def sender_for(settings: Settings) -> Sender:
+    """The SMTP sender when ``CXLOOP_SMTP_URL`` is set, else the local outbox."""
+    if settings.smtp_url:
+        return SmtpSender.from_url(settings.smtp_url)
+    return OutboxSender()
+
+
+# Delivery ------------------------------------------------------------------------------------
+
+# Called with (session, message, kind, at) in the transaction that records what happened to a
+# message: "sent", "outbox" or "failed" here; "delivered", "opened", "bounced", "soft_bounced"
+# and "complained" from provider events (cxloop.channels.events).
+DeliveryHook = Callable[[Session, OutboundMessage, str, dt.datetime], None]
+_delivery_hooks: list[DeliveryHook] = []
+
+
+def on_delivery(hook: DeliveryHook) -> DeliveryHook:
+    """Register ``hook(session, message, kind, at)``; usable as a decorator, at import time."""
+    if hook not in _delivery_hooks:
+        _delivery_hooks.append(hook)
+    return hook
+
+
+def notify(session: Session, message: OutboundMessage, kind: str, at: dt.datetime) -> None:
+    """Tell every registered hook what happened to ``message`` (inside the caller's transaction)."""
+    for hook in _delivery_hooks:
+        hook(session, message, kind, at)
+
+
+def _claim(db: Database, ids: list[int], default_from: str) -> list[Outgoing]:
+    with db.session() as session:
+        # Only this call moves these rows out of "queued": a second deliver (a retry, another
+        # worker) finds nothing to claim, so no message is sent twice.
+        claimed = (
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued")
+                .values(status=SENDING)
+                .returning(OutboundMessage.id)
+            )
+            .scalars()
+            .all()
+        )
+        if not claimed:
+            return []
+        rows = session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.id.in_(claimed))
+            .order_by(OutboundMessage.id)
+        ).all()
+        names: dict[str, str] = dict(
+            session.execute(
+                select(Workspace.id, Workspace.name).where(
+                    Workspace.id.in_({row.workspace_id for row in rows})
+                )
+            ).all()
+        )
+        outgoing: list[Outgoing] = []
+        for row in rows:
+            if not row.from_address:
+                # The sender's address, under the store's name: what the customer recognises.
+                row.from_address = formataddr((names[row.workspace_id], default_from))[:320]
+            outgoing.append(
+                Outgoing(
+                    id=row.id,
+                    message_id=row.message_id,
+                    to=row.to_address,
+                    from_address=row.from_address,
+                    subject=row.subject,
+                    html=row.html,
+                    text=row.text,
+                    headers=dict(row.headers or {}),
+                )
+            )
+        return outgoing
+
+
+def _record(db: Database, results: Mapping[int, Outcome]) -> None:
+    with db.session() as session:
+        rows = session.scalars(
+            select(OutboundMessage).where(OutboundMessage.id.in_(list(results)))
+        ).all()
+        now = utcnow()
+        for row in rows:
+            outcome = results[row.id]
+            row.status = outcome.status
+            row.error = outcome.error[:2000]
+            if outcome.status in ("sent", "outbox"):
+                row.sent_at = now
+            notify(session, row, outcome.status, now)
+
+
+def deliver(db: Database, message_ids: Sequence[int], sender: Sender) -> None:
+    """Send queued messages after the caller committed; a message not ``queued`` is skipped.
+
+    Each message ends ``sent`` or ``outbox`` (with ``sent_at``) or ``failed`` (with ``error``).
+    A crash between claim and record leaves it ``sending``: never sent twice, never retried.
+    """
+    ids = sorted({int(i) for i in message_ids})
+    for start in range(0, len(ids), _CHUNK):
+        batch = _claim(db, ids[start : start + _CHUNK], sender.default_from)
+        if not batch:
+            continue
+        results: dict[int, Outcome] = {}
+        try:
+            for message, outcome in zip(batch, sender.send(batch), strict=True):
+                results[message.id] = outcome
+        finally:
+            for message in batch:
+                results.setdefault(message.id, Outcome("failed", "the sender stopped early"))
+            _record(db, results)
+
+
+def stranded(session: Session, older_than: dt.timedelta, *, limit: int = 5000) -> list[int]:
+    """Ids of messages still ``queued`` after ``older_than``: their delivery never ran."""
+    cutoff = utcnow() - older_than
+    return list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .where(OutboundMessage.status == "queued", OutboundMessage.created_at < cutoff)
+            .order_by(OutboundMessage.id)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,86 @@
+"""The channels facade: what other domains call to email customers and teams.
+
+Typical use by a caller that owns the transaction (the survey engine, alerts):
+
+    rendered = render("nps_invitation", {...}, customer.locale or workspace.locale)
+    message = queue_email(session, workspace_id, to=..., rendered=rendered, ...)
+    # after commit, in background work:
+    deliver(db, [message.id], sender_for(settings))
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cxloop.channels.email import (
+    DeliveryHook,
+    OutboxSender,
+    Rendered,
+    Sender,
+    SmtpSender,
+    Undeliverable,
+    deliver,
+    on_delivery,
+    queue_email,
+    render,
+    sender_for,
+)
+from cxloop.channels.events import DeliveryStatus, delivery_status
+from cxloop.channels.models import DeliveryEvent, OutboundMessage
+from cxloop.channels.unsubscribe import unsubscribe_url
+
+__all__ = [
+    "DeliveryHook",
+    "DeliveryStatus",
+    "OutboxSender",
+    "Rendered",
+    "Sender",
+    "SmtpSender",
+    "Undeliverable",
+    "deliver",
+    "delivery_status",
+    "events_of",
+    "get_message",
+    "list_messages",
+    "on_delivery",
+    "queue_email",
+    "render",
+    "sender_for",
+    "unsubscribe_url",
+]
+
+
+def list_messages(
+    session: Session, workspace_id: str, *, limit: int = 50, offset: int = 0, status: str = ""
+) -> list[OutboundMessage]:
+    """The workspace's messages, newest first, optionally of one status."""
+    query = select(OutboundMessage).where(OutboundMessage.workspace_id == workspace_id)
+    if status:
+        query = query.where(OutboundMessage.status == status)
+    return list(
+        session.scalars(
+            query.order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def get_message(session: Session, workspace_id: str, message_id: int) -> OutboundMessage | None:
+    """One message of this workspace (None if it belongs to another)."""
+    message = session.get(OutboundMessage, message_id)
+    if message is None or message.workspace_id != workspace_id:
+        return None
+    return message
+
+
+def events_of(session: Session, message: OutboundMessage) -> list[DeliveryEvent]:
+    """What providers reported about ``message``, oldest first."""
+    return list(
+        session.scalars(
+            select(DeliveryEvent)
+            .where(DeliveryEvent.message_id == message.id)
+            .order_by(DeliveryEvent.at, DeliveryEvent.id)
+        )
+    )

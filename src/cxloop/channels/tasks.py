@@ -1,0 +1,36 @@
+"""Email background work: deliver what was queued, and what a crash left queued."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from huey import crontab
+
+from cxloop.channels import email
+from cxloop.config import get_settings
+from cxloop.store.runtime import get_database
+from cxloop.worker.queue import huey
+from cxloop.worker.service import recorded
+
+# Callers deliver right after their commit; a message still queued after this long was left
+# behind (the process stopped between commit and delivery) and is picked up here.
+STRANDED_AFTER = dt.timedelta(minutes=5)
+
+
+@huey.task(context=True)
+@recorded("email.deliver")
+def deliver_emails(message_ids: list[int], task: Any = None) -> None:
+    """Deliver these queued messages (enqueue after the transaction that queued them commits)."""
+    email.deliver(get_database(), message_ids, email.sender_for(get_settings()))
+
+
+@huey.periodic_task(crontab(minute="*/5"), context=True)
+@recorded("email.stranded")
+def deliver_stranded(task: Any = None) -> None:
+    """Deliver messages queued more than five minutes ago and never delivered."""
+    db = get_database()
+    with db.session() as session:
+        ids = email.stranded(session, STRANDED_AFTER)
+    if ids:
+        email.deliver(db, ids, email.sender_for(get_settings()))

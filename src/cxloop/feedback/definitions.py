@@ -1,0 +1,170 @@
+"""Survey definitions: what a merchant edits (in the console or as YAML), with the defaults.
+
+The default texts follow the articles cxloop grew from: ask "how likely are you to recommend
+us, 0–10" right after the moments that matter, then ask why with a question tailored to
+detractors (0–6), passives (7–8) and promoters (9–10).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from cxloop.errors import InvalidInput
+
+Locale = Literal["fr", "en"]
+Channel = Literal["email", "link", "widget"]
+Trigger = Literal["order_placed", "shipment_delivered"]
+
+
+class Texts(BaseModel):
+    """Everything the customer reads, in one language."""
+
+    subject: str = Field(min_length=1, max_length=200)
+    intro: str = Field(default="", max_length=2000)
+    question: str = Field(min_length=1, max_length=500)
+    low_label: str = Field(min_length=1, max_length=100)
+    high_label: str = Field(min_length=1, max_length=100)
+    followup: dict[str, str]
+    thanks: dict[str, str]
+    reminder_intro: str = Field(default="", max_length=2000)
+
+    @field_validator("followup", "thanks")
+    @classmethod
+    def _per_category(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"detractor", "passive", "promoter"} - set(value)
+        if missing:
+            raise ValueError(f"needs a text for {', '.join(sorted(missing))}")
+        return value
+
+
+class Limits(BaseModel):
+    """Who is asked: a global cool-down across all surveys, and this survey's own."""
+
+    global_cooldown_days: int = Field(default=90, ge=0, le=3650)
+    survey_cooldown_days: int = Field(default=180, ge=0, le=3650)
+
+
+class SurveyDefinition(BaseModel):
+    """A whole survey, as the YAML API and the editor see it."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    active: bool = True
+    trigger: Trigger
+    delay_hours: float = Field(default=0, ge=0, le=24 * 90)
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["email"]), min_length=1)
+    sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    send_hours: tuple[int, int] = (9, 20)
+    reminder_after_days: int | None = Field(default=None, ge=1, le=60)
+    expires_after_days: int = Field(default=30, ge=1, le=365)
+    answer_window_days: int = Field(default=7, ge=0, le=365)
+    lookback_days: int = Field(default=14, ge=0, le=365)
+    limits: Limits = Field(default_factory=Limits)
+    texts: dict[Locale, Texts]
+
+    @field_validator("send_hours")
+    @classmethod
+    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
+        start, end = value
+        if not (0 <= start < end <= 24):
+            raise ValueError("must be two hours, start before end, within 0–24")
+        return value
+
+    @model_validator(mode="after")
+    def _both_languages(self) -> SurveyDefinition:
+        if set(self.texts) != {"fr", "en"}:
+            raise ValueError("texts are needed in fr and en")
+        return self
+
+    @property
+    def touchpoint(self) -> str:
+        """``after_order`` or ``after_delivery``."""
+        return "after_delivery" if self.trigger == "shipment_delivered" else "after_order"
+
+
+DEFAULT_TEXTS: dict[str, dict[str, Any]] = {
+    "en": {
+        "subject": "How was your order from {store}?",
+        "intro": "Thank you for your order. One quick question, one click:",
+        "question": "How likely are you to recommend {store} to a friend or colleague?",
+        "low_label": "Not at all likely",
+        "high_label": "Extremely likely",
+        "followup": {
+            "detractor": "What disappointed you?",
+            "passive": "What would you like us to improve?",
+            "promoter": "Would you be willing to share your opinion on what you liked?",
+        },
+        "thanks": {
+            "detractor": "Thank you for telling us. We read every answer, and we will do better.",
+            "passive": "Thank you! Your ideas help us improve.",
+            "promoter": "Thank you! We are delighted you enjoyed it.",
+        },
+        "reminder_intro": "A reminder, in case our question got lost: it takes one click.",
+    },
+    "fr": {
+        "subject": "Comment s'est passée votre commande chez {store} ?",
+        "intro": "Merci pour votre commande. Une seule question, un seul clic :",
+        "question": (
+            "Quelle est la probabilité que vous recommandiez {store} à un ami ou un collègue ?"
+        ),
+        "low_label": "Pas du tout probable",
+        "high_label": "Très probable",
+        "followup": {
+            "detractor": "Qu'est-ce qui vous a déplu ?",
+            "passive": "Qu'aimeriez-vous que nous améliorions ?",
+            "promoter": "Accepteriez-vous de partager votre avis sur ce qui vous a plu ?",
+        },
+        "thanks": {
+            "detractor": "Merci de nous l'avoir dit. Nous lisons chaque réponse et ferons mieux.",
+            "passive": "Merci ! Vos idées nous aident à progresser.",
+            "promoter": "Merci ! Nous sommes ravis que cela vous ait plu.",
+        },
+        "reminder_intro": (
+            "Un petit rappel, au cas où notre question se serait perdue : un clic suffit."
+        ),
+    },
+}
+
+
+def default_definition(trigger: Trigger = "shipment_delivered") -> SurveyDefinition:
+    """The survey cxloop proposes: three days after delivery (or right after the order)."""
+    delivery = trigger == "shipment_delivered"
+    return SurveyDefinition(
+        key="after-delivery" if delivery else "after-order",
+        name="NPS after delivery" if delivery else "NPS after order",
+        trigger=trigger,
+        delay_hours=72 if delivery else 1,
+        channels=["email"],
+        texts={"fr": Texts(**DEFAULT_TEXTS["fr"]), "en": Texts(**DEFAULT_TEXTS["en"])},
+    )
+
+
+def parse_definition(document: Any) -> SurveyDefinition:
+    """A definition from a mapping (JSON or parsed YAML); a bad one names its field."""
+    if not isinstance(document, dict):
+        raise InvalidInput("body", "a survey definition is a mapping")
+    try:
+        return SurveyDefinition.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidInput(field, first["msg"]) from None
+
+
+def parse_yaml(text: str) -> SurveyDefinition:
+    """A definition from YAML text."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput("body", f"invalid YAML: {exc}") from None
+    return parse_definition(document)
+
+
+def to_yaml(definition: SurveyDefinition) -> str:
+    """The definition as YAML, in a stable order, for the API and the editor."""
+    return yaml.safe_dump(
+        definition.model_dump(mode="json"), allow_unicode=True, sort_keys=False, width=100
+    )

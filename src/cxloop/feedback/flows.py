@@ -1,0 +1,224 @@
+"""The NPS loop across domains: plan, send through the email channel, remind, alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cxloop.channels import email as email_channel
+from cxloop.channels.unsubscribe import unsubscribe_url
+from cxloop.config import Settings
+from cxloop.errors import InvalidInput
+from cxloop.feedback import alerts, service
+from cxloop.feedback.models import AlertRule, Invitation, Survey
+from cxloop.profiles.models import Customer
+from cxloop.store.base import utcnow
+from cxloop.store.db import Database
+from cxloop.workspaces.models import Workspace
+
+
+@dataclass
+class TickReport:
+    """What one pass of the loop did."""
+
+    planned: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)
+    sent: int = 0
+    reminded: int = 0
+
+
+def survey_url(settings: Settings, invitation: Invitation) -> str:
+    """The page a survey link opens (the email's buttons add ``?score=N``)."""
+    return f"{settings.public_url}/s/{invitation.token}"
+
+
+def _texts_context(
+    session: Session, settings: Settings, invitation: Invitation, reminder: bool
+) -> tuple[str, dict[str, object]]:
+    survey = session.get(Survey, invitation.survey_id)
+    workspace = session.get(Workspace, invitation.workspace_id)
+    customer = session.get(Customer, invitation.customer_id) if invitation.customer_id else None
+    assert survey is not None and workspace is not None and customer is not None
+    texts = service.definition_of(survey).texts["fr" if invitation.locale == "fr" else "en"]
+    store = workspace.name
+    intro = texts.reminder_intro if reminder and texts.reminder_intro else texts.intro
+    context: dict[str, object] = {
+        "store_name": store,
+        "greeting": customer.first_name or "",
+        "intro": intro.replace("{store}", store),
+        "question": texts.question.replace("{store}", store),
+        "low_label": texts.low_label,
+        "high_label": texts.high_label,
+        "score_url": survey_url(settings, invitation),
+        "subject": texts.subject.replace("{store}", store),
+    }
+    return customer.email or "", context
+
+
+def _queue(session: Session, settings: Settings, invitation: Invitation, reminder: bool) -> int:
+    address, context = _texts_context(session, settings, invitation, reminder)
+    unsubscribe = unsubscribe_url(
+        settings, invitation.workspace_id, invitation.customer_id or 0, "email"
+    )
+    context["unsubscribe_url"] = unsubscribe
+    rendered = email_channel.render(
+        "nps_reminder" if reminder else "nps_invitation", context, invitation.locale
+    )
+    message = email_channel.queue_email(
+        session,
+        invitation.workspace_id,
+        to=address,
+        rendered=rendered,
+        purpose="nps_reminder" if reminder else "nps_invitation",
+        related_key=f"invitation:{invitation.id}",
+        customer_id=invitation.customer_id,
+        unsubscribe_url=unsubscribe,
+    )
+    return message.id
+
+
+def send_invitation(
+    session: Session, settings: Settings, invitation: Invitation, now: dt.datetime
+) -> int | None:
+    """Send one claimed invitation, unless something changed; returns the queued email's id."""
+    if invitation.status != "sending":
+        return None
+    reason = service.recheck(session, invitation, now)
+    if reason is not None:
+        service.suppress(session, invitation, reason[0], reason[1], now)
+        return None
+    message_id = (
+        _queue(session, settings, invitation, False) if invitation.channel == "email" else None
+    )
+    service.mark_sent(session, invitation, now)
+    return message_id
+
+
+def plan_now(
+    db: Database, workspace_id: str, now: dt.datetime | None = None
+) -> list[tuple[int, dt.datetime]]:
+    """Plan one workspace; returns the new scheduled invitations with their due times."""
+    now = now or utcnow()
+    with db.session() as session:
+        before = session.scalar(select(func.max(Invitation.id))) or 0
+        service.plan(session, workspace_id, now)
+        return [
+            (invitation.id, invitation.scheduled_at)
+            for invitation in session.scalars(
+                select(Invitation).where(
+                    Invitation.id > before,
+                    Invitation.workspace_id == workspace_id,
+                    Invitation.status == "scheduled",
+                )
+            )
+        ]
+
+
+def send_one(
+    db: Database, settings: Settings, invitation_id: int, now: dt.datetime | None = None
+) -> bool:
+    """Send one invitation if it is still scheduled and due; True if it went out."""
+    now = now or utcnow()
+    with db.session() as session:
+        if not service.claim(session, now, invitation_id=invitation_id):
+            return False
+    with db.session() as session:
+        invitation = session.get(Invitation, invitation_id)
+        if invitation is None:
+            return False
+        queued = send_invitation(session, settings, invitation, now)
+        sent = invitation.status == "sent"
+    if queued is not None:
+        email_channel.deliver(db, [queued], email_channel.sender_for(settings))
+    return sent
+
+
+def tick(db: Database, settings: Settings, now: dt.datetime | None = None) -> TickReport:
+    """One pass: plan what happened, send what is due, send reminders, then deliver the mail."""
+    now = now or utcnow()
+    report = TickReport()
+    with db.session() as session:
+        workspaces = session.scalars(
+            select(Survey.workspace_id).where(Survey.active.is_(True)).distinct()
+        ).all()
+        for workspace_id in workspaces:
+            planned = service.plan(session, workspace_id, now)
+            report.planned += planned.scheduled
+            for reason, count in planned.suppressed.items():
+                report.suppressed[reason] = report.suppressed.get(reason, 0) + count
+    messages: list[int] = []
+    with db.session() as session:
+        claimed = service.claim(session, now)
+    with db.session() as session:
+        for invitation_id in claimed:
+            invitation = session.get(Invitation, invitation_id)
+            if invitation is None:
+                continue
+            queued = send_invitation(session, settings, invitation, now)
+            if invitation.status == "sent":
+                report.sent += 1
+            if queued is not None:
+                messages.append(queued)
+        for invitation in session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.status == "sent",
+                Invitation.channel == "email",
+                Invitation.reminder_at <= now,
+                Invitation.reminder_sent_at.is_(None),
+                Invitation.responded_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .limit(500)
+        ).all():
+            invitation.reminder_sent_at = now  # tried once, sent or not
+            try:
+                messages.append(_queue(session, settings, invitation, True))
+            except (email_channel.Undeliverable, InvalidInput):
+                continue
+            report.reminded += 1
+    if messages:
+        email_channel.deliver(db, messages, email_channel.sender_for(settings))
+    return report
+
+
+def email_alert(settings: Settings) -> alerts.EmailAlert:
+    """The email side of alerts: queue a short message to the rule's address."""
+
+    def queue(session: Session, rule: AlertRule, subject: str, lines: list[str], link: str) -> int:
+        workspace = session.get(Workspace, rule.workspace_id)
+        rendered = email_channel.render(
+            "alert",
+            {
+                "subject": subject,
+                "lines": lines,
+                "link": link,
+                "store_name": workspace.name if workspace else "",
+            },
+            workspace.locale if workspace else "en",
+        )
+        message = email_channel.queue_email(
+            session,
+            rule.workspace_id,
+            to=rule.address,
+            rendered=rendered,
+            purpose="alert",
+            related_key=f"alert_rule:{rule.id}",
+            customer_id=None,
+            unsubscribe_url=None,
+        )
+        return message.id
+
+    return queue
+
+
+def deliver_mail(db: Database, settings: Settings) -> alerts.Deliver:
+    """Deliver queued messages once their transaction has committed."""
+
+    def deliver(message_ids: list[int]) -> None:
+        email_channel.deliver(db, message_ids, email_channel.sender_for(settings))
+
+    return deliver

@@ -1,0 +1,166 @@
+"""API models of the NPS program."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+# ---------------------------------------------------------------------------------------------
+# NPS statistics and the dashboard (feedback/stats.py, feedback/dashboard.py)
+# ---------------------------------------------------------------------------------------------
+
+Category = Literal["detractor", "passive", "promoter"]
+# no_answers: n = 0; very_small_sample: n < 10; small_sample: 10 <= n < 30 (see stats.py).
+SampleWarning = Literal["no_answers", "very_small_sample", "small_sample"]
+Granularity = Literal["week", "month"]
+Dimension = Literal["touchpoint", "channel", "locale", "country", "product_category", "segment"]
+FunnelStepName = Literal["invited", "delivered", "opened", "clicked", "confirmed", "commented"]
+
+
+class NpsSummary(BaseModel):
+    """An NPS with its counts and its 95% adjusted-Wald interval, in points (−100..100)."""
+
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+    # %promoters − %detractors from the raw counts; None without answers.
+    nps: float | None
+    # Adjusted-Wald 95% interval, clipped to [−100, 100]; None without answers.
+    ci95: tuple[float, float] | None
+    # Half-width of the interval before clipping (1.96 × standard error), in points.
+    margin: float | None
+    warning: SampleWarning | None
+
+
+class Comparison(BaseModel):
+    """Whether NPS b differs from NPS a: z test on the adjusted-Wald difference."""
+
+    # b − a in points (raw NPS values); None when either side has no answers.
+    diff: float | None
+    z: float | None
+    p_value: float | None
+    significant: bool
+
+
+class DashboardFilters(BaseModel):
+    """What the dashboard looks at: a time range (start inclusive, end exclusive) and slices."""
+
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    survey_id: int | None = None
+    channel: str | None = None
+    touchpoint: str | None = None
+    locale: str | None = None
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> DashboardFilters:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class ScoreCount(BaseModel):
+    """How many confirmed answers gave one score."""
+
+    score: int
+    count: int
+
+
+class NpsOverview(BaseModel):
+    """The headline: the NPS with its interval and the 0–10 distribution (always 11 rows)."""
+
+    summary: NpsSummary
+    distribution: list[ScoreCount]
+
+
+class TrendPoint(BaseModel):
+    """One week (starting Monday) or calendar month, UTC, and its change from the previous one."""
+
+    period_start: dt.date
+    summary: NpsSummary
+    # None for the first period, or when this period or the previous one has no answers.
+    vs_previous: Comparison | None
+
+
+class Trend(BaseModel):
+    """The NPS per period, every period of the range present (empty ones with n = 0)."""
+
+    granularity: Granularity
+    points: list[TrendPoint]
+
+
+class BreakdownRow(BaseModel):
+    """The NPS of one group; ``key`` None gathers answers whose value is unknown."""
+
+    key: str | None
+    summary: NpsSummary
+
+
+class Breakdown(BaseModel):
+    """The NPS per value of one dimension, largest groups first."""
+
+    dimension: Dimension
+    rows: list[BreakdownRow]
+
+
+class VerbatimFilters(BaseModel):
+    """Which comments to list: category, score range, words in the comment, theme."""
+
+    category: Category | None = None
+    min_score: int | None = Field(default=None, ge=0, le=10)
+    max_score: int | None = Field(default=None, ge=0, le=10)
+    text: str | None = Field(default=None, max_length=200)
+    theme: str | None = Field(default=None, max_length=64)
+
+
+class Verbatim(BaseModel):
+    """A confirmed answer with a comment, as the verbatims list shows it."""
+
+    response_id: int
+    survey_id: int | None
+    customer_id: int | None
+    score: int
+    category: Category
+    comment: str
+    followup: str
+    channel: str
+    locale: str
+    themes: list[str]
+    created_at: dt.datetime
+
+
+class VerbatimPage(BaseModel):
+    """One page of verbatims, newest first."""
+
+    items: list[Verbatim]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+class FunnelStep(BaseModel):
+    """One step of the response funnel."""
+
+    step: FunnelStepName
+    count: int
+    # Share of the invited; None when nobody was invited.
+    rate: float | None
+    # Share of the step before; None for the first step or when the step before is 0.
+    step_rate: float | None
+
+
+class ChannelFunnel(BaseModel):
+    """The funnel of one channel (``channel`` "all" for every channel together)."""
+
+    channel: str
+    steps: list[FunnelStep]
+
+
+class Funnel(BaseModel):
+    """invited → delivered → opened → clicked a score → confirmed → commented, per channel."""
+
+    total: ChannelFunnel
+    channels: list[ChannelFunnel]

@@ -1,0 +1,597 @@
+"""The NPS program: surveys, who is asked and when (with a reason for every decision), and the
+answers.
+
+Planning and sending are separate steps. Planning turns what happened (an order placed, a parcel
+delivered) into one invitation per survey and subject, scheduled or suppressed, and records why.
+Sending takes the invitations that are due, checks again what may have changed since (a
+cancellation, a late parcel, a withdrawn consent, another survey sent meanwhile), and sends them.
+Both are idempotent: an invitation is unique per survey and subject.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cxloop.commerce.models import Order, Shipment
+from cxloop.errors import InvalidInput
+from cxloop.feedback.definitions import SurveyDefinition, parse_definition
+from cxloop.feedback.models import Invitation, Response, Survey, SurveyDecision
+from cxloop.profiles.models import Customer
+from cxloop.store.base import utcnow
+from cxloop.workspaces.models import Workspace
+from cxloop.workspaces.service import audit
+
+
+class SurveyClosed(Exception):  # noqa: N818
+    """The invitation expired, or its answer can no longer be changed."""
+
+
+def category_of(score: int) -> str:
+    """Detractor (0–6), passive (7–8) or promoter (9–10)."""
+    if score <= 6:
+        return "detractor"
+    return "passive" if score <= 8 else "promoter"
+
+
+# ---------------------------------------------------------------- surveys
+
+
+def save_survey(
+    session: Session, workspace_id: str, definition: SurveyDefinition, *, actor: str
+) -> Survey:
+    """Create or replace the survey with this key."""
+    survey = session.scalar(
+        select(Survey).where(Survey.workspace_id == workspace_id, Survey.key == definition.key)
+    )
+    if survey is None:
+        survey = Survey(workspace_id=workspace_id, key=definition.key)
+        session.add(survey)
+    survey.name = definition.name
+    survey.active = definition.active
+    survey.trigger = definition.trigger
+    survey.touchpoint = definition.touchpoint
+    survey.delay_minutes = round(definition.delay_hours * 60)
+    survey.definition = definition.model_dump(mode="json")
+    survey.updated_at = utcnow()
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="survey.save",
+        workspace_id=workspace_id,
+        subject=definition.key,
+        data={"active": definition.active},
+    )
+    return survey
+
+
+def definition_of(survey: Survey) -> SurveyDefinition:
+    """The survey's stored definition."""
+    return parse_definition(survey.definition)
+
+
+def surveys_of(session: Session, workspace_id: str) -> list[Survey]:
+    """A workspace's surveys, by name."""
+    return list(
+        session.scalars(
+            select(Survey).where(Survey.workspace_id == workspace_id).order_by(Survey.name)
+        )
+    )
+
+
+def get_survey(session: Session, workspace_id: str, key: str) -> Survey | None:
+    """The survey with this key, if any."""
+    return session.scalar(
+        select(Survey).where(Survey.workspace_id == workspace_id, Survey.key == key)
+    )
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Something that happened and may deserve a question."""
+
+    key: str
+    customer_id: int
+    order_id: int
+    shipment_id: int | None
+    at: dt.datetime
+
+
+@dataclass
+class PlanReport:
+    """What a planning pass decided."""
+
+    scheduled: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+
+def _subjects(
+    session: Session, survey: Survey, definition: SurveyDefinition, now: dt.datetime
+) -> list[Subject]:
+    since = max(survey.created_at, now - dt.timedelta(days=definition.lookback_days))
+    planned = Invitation.__table__.c
+    query: Any
+    if definition.trigger == "order_placed":
+        key = literal("order:") + cast(Order.id, String)
+        query = select(key, Order.customer_id, Order.id, literal(None), Order.placed_at).where(
+            Order.workspace_id == survey.workspace_id,
+            Order.placed_at >= since,
+            Order.placed_at <= now,
+        )
+    else:
+        key = literal("shipment:") + cast(Shipment.id, String)
+        query = (
+            select(key, Order.customer_id, Order.id, Shipment.id, Shipment.delivered_at)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(
+                Shipment.workspace_id == survey.workspace_id,
+                Shipment.delivered_at >= since,
+                Shipment.delivered_at <= now,
+            )
+        )
+    query = query.where(
+        Order.customer_id.is_not(None),
+        ~exists().where(planned.survey_id == survey.id, planned.subject_key == key),
+    )
+    return [
+        Subject(key, customer_id, order_id, shipment_id, at)
+        for key, customer_id, order_id, shipment_id, at in session.execute(query)
+        if customer_id is not None and at is not None
+    ]
+
+
+def _zone(name: str | None, fallback: str) -> ZoneInfo:
+    for candidate in (name, fallback, "UTC"):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def within_send_hours(moment: dt.datetime, zone: ZoneInfo, hours: tuple[int, int]) -> dt.datetime:
+    """``moment``, or the next time the customer's clock shows an allowed sending hour."""
+    local = moment.astimezone(zone)
+    start, end = hours
+    if start <= local.hour < end:
+        return moment
+    day = local.date() if local.hour < start else local.date() + dt.timedelta(days=1)
+    opening = dt.datetime.combine(day, dt.time(start), tzinfo=zone)
+    return opening.astimezone(dt.UTC)
+
+
+def _sampled_in(subject_key: str, survey_key: str, rate: float) -> bool:
+    # Deterministic: the same subject is in or out of the sample every time it is considered.
+    digest = hashlib.sha256(f"{survey_key}|{subject_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def _contactable(customer: Customer, channel: str) -> bool:
+    consent = (customer.consent or {}).get(channel)
+    return not (isinstance(consent, dict) and consent.get("status") in ("denied", "bounced"))
+
+
+def _channel_for(customer: Customer, definition: SurveyDefinition) -> tuple[str | None, str]:
+    reason = "no_channel"
+    for channel in definition.channels:
+        if channel == "email":
+            if not customer.email:
+                reason = "no_email_address"
+                continue
+            if not _contactable(customer, "email"):
+                reason = "no_consent"
+                continue
+            return "email", "eligible"
+        return channel, "eligible"
+    return None, reason
+
+
+def _order_problem(session: Session, order_id: int, now: dt.datetime) -> tuple[str, str] | None:
+    order = session.get(Order, order_id)
+    if order is None:
+        return "order_missing", "the order is gone"
+    if order.status == "cancelled" or order.cancelled_at is not None:
+        return "order_cancelled", f"order {order.external_id} was cancelled"
+    if order.status == "refunded" or (
+        order.total_cents and order.refunded_cents >= order.total_cents
+    ):
+        return "order_refunded", f"order {order.external_id} was refunded"
+    late = session.scalar(
+        select(Shipment.external_id)
+        .where(
+            Shipment.order_id == order_id,
+            Shipment.delivered_at.is_(None),
+            Shipment.promised_at < now,
+            Shipment.status.not_in(("lost", "returned")),
+        )
+        .limit(1)
+    )
+    if late is not None:
+        return "shipment_late", f"parcel {late} is late and not delivered yet"
+    return None
+
+
+def _recently_asked(
+    session: Session,
+    survey: Survey,
+    customer_id: int,
+    definition: SurveyDefinition,
+    now: dt.datetime,
+    exclude: int | None = None,
+) -> tuple[str, str] | None:
+    others = (Invitation.customer_id == customer_id) & (Invitation.id != (exclude or -1))
+    global_days = definition.limits.global_cooldown_days
+    if global_days:
+        # Across every survey and channel: one sent within the cool-down, or one waiting.
+        other = session.execute(
+            select(Invitation.status, Invitation.sent_at)
+            .where(
+                others,
+                or_(
+                    and_(
+                        Invitation.status == "sent",
+                        Invitation.sent_at >= now - dt.timedelta(days=global_days),
+                    ),
+                    Invitation.status == "scheduled",
+                ),
+            )
+            .limit(1)
+        ).first()
+        if other is not None:
+            when = f"sent on {other.sent_at:%Y-%m-%d}" if other.sent_at else "another is scheduled"
+            return "throttled", f"already asked within {global_days} days ({when})"
+    survey_days = definition.limits.survey_cooldown_days
+    if survey_days:
+        again = session.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(
+                others,
+                Invitation.survey_id == survey.id,
+                Invitation.status == "sent",
+                Invitation.sent_at >= now - dt.timedelta(days=survey_days),
+            )
+        )
+        if again:
+            return "survey_limit", f"this survey already asked within {survey_days} days"
+    return None
+
+
+def new_token() -> str:
+    """An unguessable invitation token."""
+    return secrets.token_urlsafe(24)
+
+
+def plan(session: Session, workspace_id: str, now: dt.datetime | None = None) -> PlanReport:
+    """Turn new orders and deliveries into invitations, scheduled or suppressed with a reason."""
+    now = now or utcnow()
+    report = PlanReport()
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        return report
+    for survey in session.scalars(
+        select(Survey)
+        .where(Survey.workspace_id == workspace_id, Survey.active.is_(True))
+        .order_by(Survey.id)
+    ):
+        definition = definition_of(survey)
+        for subject in _subjects(session, survey, definition, now):
+            customer = session.get(Customer, subject.customer_id)
+            if customer is None:
+                continue
+            status, reason, detail, channel = _decide(
+                session, survey, definition, subject, customer, now
+            )
+            due = within_send_hours(
+                subject.at + dt.timedelta(minutes=survey.delay_minutes),
+                _zone(customer.timezone, workspace.timezone),
+                definition.send_hours,
+            )
+            due = max(due, now) if status == "scheduled" else due
+            invitation = Invitation(
+                workspace_id=workspace_id,
+                survey_id=survey.id,
+                customer_id=customer.id,
+                subject_key=subject.key,
+                order_id=subject.order_id,
+                shipment_id=subject.shipment_id,
+                touchpoint=definition.touchpoint,
+                channel=channel or definition.channels[0],
+                locale=_locale(customer, workspace),
+                status=status,
+                token=new_token(),
+                scheduled_at=due,
+                expires_at=due + dt.timedelta(days=definition.expires_after_days),
+            )
+            try:
+                # Two planners (a webhook's and the minute tick) may meet on one subject: the
+                # first one's invitation stands, the second skips it.
+                with session.begin_nested():
+                    session.add(invitation)
+            except IntegrityError:
+                continue
+            session.add(
+                SurveyDecision(
+                    workspace_id=workspace_id,
+                    survey_id=survey.id,
+                    customer_id=customer.id,
+                    invitation_id=invitation.id,
+                    subject_key=subject.key,
+                    decision=status,
+                    reason=reason,
+                    detail=detail,
+                    at=now,
+                )
+            )
+            if status == "scheduled":
+                report.scheduled += 1
+            else:
+                report.suppressed[reason] = report.suppressed.get(reason, 0) + 1
+    return report
+
+
+def _locale(customer: Customer, workspace: Workspace) -> str:
+    locale = (customer.locale or workspace.locale or "fr")[:2].lower()
+    return locale if locale in ("fr", "en") else "en"
+
+
+def _decide(
+    session: Session,
+    survey: Survey,
+    definition: SurveyDefinition,
+    subject: Subject,
+    customer: Customer,
+    now: dt.datetime,
+) -> tuple[str, str, str, str | None]:
+    problem = _order_problem(session, subject.order_id, now)
+    if problem is not None and problem[0] != "shipment_late":
+        return "suppressed", problem[0], problem[1], None
+    if not _sampled_in(subject.key, survey.key, definition.sample_rate):
+        return "suppressed", "sampled_out", f"outside the {definition.sample_rate:.0%} sample", None
+    channel, why = _channel_for(customer, definition)
+    if channel is None:
+        detail = {
+            "no_consent": "the customer withdrew consent for email",
+            "no_email_address": "no email address known",
+        }.get(why, why)
+        return "suppressed", why, detail, None
+    asked = _recently_asked(session, survey, customer.id, definition, now)
+    if asked is not None:
+        return "suppressed", asked[0], asked[1], channel
+    return "scheduled", "eligible", "", channel
+
+
+# ---------------------------------------------------------------- sending
+
+
+def claim(
+    session: Session, now: dt.datetime, *, invitation_id: int | None = None, limit: int = 500
+) -> list[int]:
+    """Take due invitations for sending (status ``sending``), so no other worker sends them too.
+
+    Run it first in its own transaction: a single UPDATE that only takes invitations still
+    ``scheduled`` is atomic on SQLite and PostgreSQL alike.
+    """
+    due = select(Invitation.id).where(
+        Invitation.status == "scheduled", Invitation.scheduled_at <= now
+    )
+    if invitation_id is not None:
+        due = due.where(Invitation.id == invitation_id)
+    due = due.order_by(Invitation.scheduled_at, Invitation.id).limit(limit)
+    taken = session.execute(
+        update(Invitation)
+        .where(Invitation.id.in_(due.scalar_subquery()), Invitation.status == "scheduled")
+        .values(status="sending")
+        .returning(Invitation.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(taken.scalars())
+
+
+def due_invitations(session: Session, now: dt.datetime, limit: int = 500) -> list[Invitation]:
+    """Scheduled invitations whose time has come, oldest first."""
+    query = (
+        select(Invitation)
+        .where(Invitation.status == "scheduled", Invitation.scheduled_at <= now)
+        .order_by(Invitation.scheduled_at, Invitation.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def recheck(session: Session, invitation: Invitation, now: dt.datetime) -> tuple[str, str] | None:
+    """A reason not to send after all (what changed since planning), or None."""
+    if invitation.order_id is not None:
+        problem = _order_problem(session, invitation.order_id, now)
+        if problem is not None:
+            return problem
+    customer = session.get(Customer, invitation.customer_id) if invitation.customer_id else None
+    if customer is None:
+        return "customer_missing", "the customer is gone"
+    if invitation.channel == "email" and not _contactable(customer, "email"):
+        return "no_consent", "the customer withdrew consent for email"
+    survey = session.get(Survey, invitation.survey_id)
+    if survey is None or not survey.active:
+        return "survey_inactive", "the survey was switched off"
+    return _recently_asked(
+        session, survey, customer.id, definition_of(survey), now, exclude=invitation.id
+    )
+
+
+def suppress(
+    session: Session, invitation: Invitation, reason: str, detail: str, now: dt.datetime
+) -> None:
+    """Give up an invitation, recording why."""
+    invitation.status = "suppressed"
+    session.add(
+        SurveyDecision(
+            workspace_id=invitation.workspace_id,
+            survey_id=invitation.survey_id,
+            customer_id=invitation.customer_id,
+            invitation_id=invitation.id,
+            subject_key=invitation.subject_key,
+            decision="suppressed",
+            reason=reason,
+            detail=detail,
+            at=now,
+        )
+    )
+
+
+def mark_sent(session: Session, invitation: Invitation, now: dt.datetime) -> None:
+    """Record that an invitation went out (and when its reminder is due)."""
+    invitation.status = "sent"
+    invitation.sent_at = now
+    survey = session.get(Survey, invitation.survey_id)
+    if survey is not None:
+        days = definition_of(survey).reminder_after_days
+        if days:
+            invitation.reminder_at = now + dt.timedelta(days=days)
+    session.add(
+        SurveyDecision(
+            workspace_id=invitation.workspace_id,
+            survey_id=invitation.survey_id,
+            customer_id=invitation.customer_id,
+            invitation_id=invitation.id,
+            subject_key=invitation.subject_key,
+            decision="sent",
+            reason="eligible",
+            detail=invitation.channel,
+            at=now,
+        )
+    )
+
+
+def decisions_for(session: Session, workspace_id: str, customer_id: int) -> list[SurveyDecision]:
+    """Every survey decision about a customer, newest first: "why wasn't she surveyed?"."""
+    return list(
+        session.scalars(
+            select(SurveyDecision)
+            .where(
+                SurveyDecision.workspace_id == workspace_id,
+                SurveyDecision.customer_id == customer_id,
+            )
+            .order_by(SurveyDecision.at.desc(), SurveyDecision.id.desc())
+        )
+    )
+
+
+def widget_invitation(
+    session: Session, workspace_id: str, user_id: str, now: dt.datetime
+) -> Invitation | None:
+    """The open on-site invitation of the customer with this user id, if any."""
+    customer_id = session.scalar(
+        select(Customer.id).where(
+            Customer.workspace_id == workspace_id, Customer.user_id == user_id
+        )
+    )
+    if customer_id is None:
+        return None
+    return session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.workspace_id == workspace_id,
+            Invitation.customer_id == customer_id,
+            Invitation.channel == "widget",
+            Invitation.status == "sent",
+            Invitation.responded_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .order_by(Invitation.sent_at.desc())
+        .limit(1)
+    )
+
+
+# ---------------------------------------------------------------- answers
+
+
+def invitation_by_token(session: Session, token: str) -> Invitation | None:
+    """The invitation a survey link points at."""
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(Invitation).where(Invitation.token == token))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of recording an answer."""
+
+    response: Response
+    newly_confirmed: bool
+
+
+def record_answer(
+    session: Session,
+    invitation: Invitation,
+    score: int,
+    *,
+    confirmed: bool,
+    comment: str | None = None,
+    followup: str | None = None,
+    now: dt.datetime | None = None,
+) -> Answer:
+    """Record a score for an invitation: provisional (a bare page load) or confirmed (a person).
+
+    A provisional score never overwrites a confirmed one: a mail scanner opening the links after
+    the customer answered changes nothing. A confirmed answer can be changed within the survey's
+    answer window, then it is closed.
+    """
+    now = now or utcnow()
+    if not 0 <= score <= 10:
+        raise InvalidInput("score", "must be an integer from 0 to 10")
+    if now > invitation.expires_at:
+        raise SurveyClosed("this survey link has expired")
+    response = session.scalar(select(Response).where(Response.invitation_id == invitation.id))
+    survey = session.get(Survey, invitation.survey_id)
+    window = dt.timedelta(days=definition_of(survey).answer_window_days if survey else 7)
+    if response is not None and response.status == "confirmed":
+        if not confirmed:
+            return Answer(response, False)
+        if response.confirmed_at is not None and now > response.confirmed_at + window:
+            raise SurveyClosed("this answer can no longer be changed")
+    customer = session.get(Customer, invitation.customer_id) if invitation.customer_id else None
+    if response is None:
+        response = Response(
+            workspace_id=invitation.workspace_id,
+            survey_id=invitation.survey_id,
+            invitation_id=invitation.id,
+            customer_id=invitation.customer_id,
+            channel=invitation.channel,
+            touchpoint=invitation.touchpoint,
+            locale=invitation.locale,
+            country=customer.country if customer else None,
+            created_at=now,
+            score=score,
+            category=category_of(score),
+        )
+        session.add(response)
+    newly = confirmed and response.status != "confirmed"
+    response.score, response.category = score, category_of(score)
+    response.updated_at = now
+    if confirmed:
+        response.status = "confirmed"
+        response.confirmed_at = response.confirmed_at or now
+        invitation.clicked_at = invitation.clicked_at or now
+        invitation.responded_at = invitation.responded_at or now
+    if comment is not None and comment.strip():
+        response.comment = comment.strip()[:5000]
+        invitation.commented_at = invitation.commented_at or now
+    if followup is not None and followup.strip():
+        response.followup = followup.strip()[:5000]
+    session.flush()
+    return Answer(response, newly)

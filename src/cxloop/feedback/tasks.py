@@ -1,0 +1,55 @@
+"""NPS background work: the loop every minute, alerts after each answer, the silence check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huey import crontab
+
+from cxloop.config import get_settings
+from cxloop.feedback import alerts, flows
+from cxloop.store.runtime import get_database
+from cxloop.worker.queue import huey
+from cxloop.worker.service import recorded
+
+
+@huey.periodic_task(crontab(minute="*"), context=True)
+@recorded("nps.tick")
+def nps_tick(task: Any = None) -> None:
+    """Plan, send and remind, every minute."""
+    flows.tick(get_database(), get_settings())
+
+
+@huey.task(context=True, retries=3, retry_delay=30)
+@recorded("nps.answer")
+def nps_answer(response_id: int, task: Any = None) -> None:
+    """Send the alerts a new answer calls for."""
+    settings = get_settings()
+    alerts.alert_on_response(
+        get_database(), response_id, base_url=settings.public_url, email=flows.email_alert(settings)
+    )
+
+
+@huey.periodic_task(crontab(minute="*/15"), context=True)
+@recorded("nps.silence")
+def nps_silence(task: Any = None) -> None:
+    """Alert when orders come in but no invitation goes out."""
+    settings = get_settings()
+    alerts.check_silence(
+        get_database(), base_url=settings.public_url, email=flows.email_alert(settings)
+    )
+
+
+@huey.task(context=True)
+@recorded("nps.plan")
+def nps_plan(workspace_id: str, task: Any = None) -> None:
+    """Plan a workspace's invitations now (after a webhook), each sent at its own time."""
+    for invitation_id, due in flows.plan_now(get_database(), workspace_id):
+        nps_send.schedule(args=(invitation_id,), eta=due)
+
+
+@huey.task(context=True)
+@recorded("nps.send")
+def nps_send(invitation_id: int, task: Any = None) -> None:
+    """Send one invitation when it is due (the minute tick catches any that slip)."""
+    flows.send_one(get_database(), get_settings(), invitation_id)
