@@ -161,3 +161,29 @@ def test_the_page_speaks_the_customer_language_and_escapes_store_text(
     assert "Quelle est la probabilité que vous recommandiez" in page.text
     assert "<b>Chez" not in page.text and "&lt;b&gt;Chez" in page.text
     assert '<html lang="fr">' in page.text
+
+
+def test_the_customer_360_and_page_show_her_answer_and_survey_decisions(
+    app, db, token, make_user
+) -> None:
+    from cxloop.workspaces.models import Workspace
+    from tests.web.test_console import _login
+
+    with TestClient(app) as client:
+        key = _key(client.get(f"/s/{token}").text)
+        client.post(f"/s/{token}", data={"score": "10", "key": key})
+    with db.session() as session:
+        ws = session.scalars(select(Workspace.id)).one()
+        invitation = session.scalars(select(Invitation)).one()
+        customer_id = invitation.customer_id
+    make_user("owner@example.com", ws)
+    with TestClient(app) as client:
+        _login(client, "owner@example.com")
+        page = client.get(f"/w/{ws}/customers/{customer_id}").text
+    assert "eligible" in page and '<span class="tag">sent</span>' in page
+    from cxloop.profiles import service as profiles
+
+    with db.session() as session:
+        customer = profiles.get_customer(session, ws, customer_id)
+        summary = profiles.customer_360(session, ws, customer).nps
+    assert (summary.responses, summary.last_score, summary.category) == (1, 10, "promoter")

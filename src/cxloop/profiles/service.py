@@ -500,7 +500,24 @@ def customer_360(
             for m in merges
         ],
         scores=Scores(),
-        nps=NpsSummary(),
+        nps=_nps_of(session, customer.id),
+    )
+
+
+def _nps_of(session: Session, customer_id: int) -> NpsSummary:
+    responses = Base.metadata.tables["responses"]
+    confirmed = (responses.c.customer_id == customer_id) & (responses.c.status == "confirmed")
+    count = session.scalar(select(func.count()).select_from(responses).where(confirmed)) or 0
+    last = session.execute(
+        select(responses.c.score, responses.c.category)
+        .where(confirmed)
+        .order_by(responses.c.created_at.desc(), responses.c.id.desc())
+        .limit(1)
+    ).first()
+    return NpsSummary(
+        responses=int(count),
+        last_score=last[0] if last else None,
+        category=last[1] if last else None,
     )
 
 

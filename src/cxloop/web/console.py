@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cxloop import i18n
 from cxloop.commerce import service as commerce
 from cxloop.errors import InvalidInput
+from cxloop.feedback import dashboard
 from cxloop.feedback import service as feedback
 from cxloop.feedback.definitions import (
     SurveyDefinition,
@@ -20,8 +22,10 @@ from cxloop.feedback.definitions import (
     parse_yaml,
     to_yaml,
 )
+from cxloop.feedback.schemas import DashboardFilters, VerbatimFilters
 from cxloop.i18n import _
 from cxloop.profiles import service as profiles
+from cxloop.store.base import utcnow
 from cxloop.web import csrf
 from cxloop.web.deps import SessionDep, signed_in_user
 from cxloop.workspaces import service as workspaces
@@ -247,6 +251,7 @@ def customer(
         profile=profiles.customer_360(session, workspace_id, found, recent=0),
         name=" ".join(p for p in (found.first_name, found.last_name) if p),
         entries=profiles.timeline(session, workspace_id, found.id),
+        decisions=feedback.decisions_for(session, workspace_id, found.id)[:30],
     )
 
 
@@ -401,4 +406,81 @@ async def save_survey(
         error=None,
         can_edit=True,
         saved=True,
+    )
+
+
+# ---------------------------------------------------------------- NPS dashboard
+
+PERIODS = {"90d": 90, "180d": 180, "365d": 365, "730d": 730}
+DIMENSIONS = ("touchpoint", "channel", "locale", "country", "product_category", "segment")
+
+
+@router.get("/w/{workspace_id}/nps")
+def nps_dashboard(
+    request: Request,
+    session: SessionDep,
+    workspace_id: str,
+    period: str = "365d",
+    granularity: str = "month",
+    category: str = "",
+    q: str = "",
+    channel: str = "",
+    touchpoint: str = "",
+    page: int = 1,
+) -> Response:
+    """The NPS dashboard: score and interval, trend, distribution, funnel, breakdowns, verbatims."""
+    user, mine, current = _member_workspace(request, session, workspace_id)
+    if user is None:
+        return _login_redirect(request)
+    if current is None:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    days = PERIODS.get(period, 365)
+    grain = "week" if granularity == "week" else "month"
+    filters = DashboardFilters(
+        start=utcnow() - dt.timedelta(days=days),
+        channel=channel if channel in ("email", "link", "widget") else None,
+        touchpoint=touchpoint if touchpoint in ("after_order", "after_delivery") else None,
+    )
+    which = VerbatimFilters(
+        category=category if category in ("detractor", "passive", "promoter") else None,
+        text=q[:200] or None,
+    )
+    page = max(page, 1)
+    overview = dashboard.overview(session, workspace_id, filters)
+    trend = dashboard.trend(session, workspace_id, filters, granularity=grain)  # type: ignore[arg-type]
+    chart = {
+        "labels": [p.period_start.isoformat() for p in trend.points],
+        "nps": [p.summary.nps for p in trend.points],
+        "low": [p.summary.ci95[0] if p.summary.ci95 else None for p in trend.points],
+        "high": [p.summary.ci95[1] if p.summary.ci95 else None for p in trend.points],
+        "significant": [bool(p.vs_previous and p.vs_previous.significant) for p in trend.points],
+        "distribution": [d.count for d in overview.distribution],
+        "npsLabel": _("NPS"),
+        "intervalLabel": _("Confidence interval"),
+        "answersLabel": _("Answers"),
+    }
+    return render(
+        request,
+        "nps.html",
+        user,
+        workspaces=mine,
+        workspace=current,
+        overview=overview,
+        trend=trend,
+        chart_json=json.dumps(chart),
+        funnel=dashboard.funnel(session, workspace_id, filters),
+        breakdowns={
+            d: dashboard.breakdown(session, workspace_id, d, filters)  # type: ignore[arg-type]
+            for d in DIMENSIONS
+        },
+        verbatims=dashboard.verbatims(
+            session, workspace_id, filters, which, offset=(page - 1) * 20, limit=20
+        ),
+        period=period if period in PERIODS else "365d",
+        granularity=grain,
+        category=which.category or "",
+        q=q,
+        channel=filters.channel or "",
+        touchpoint=filters.touchpoint or "",
+        page=page,
     )

@@ -39,3 +39,42 @@ document.addEventListener("DOMContentLoaded", () => {
     document.body.dataset.chartReady = "true";
   }
 });
+
+// NPS dashboard: the trend with its 95% interval band, and the 0–10 distribution.
+document.addEventListener("DOMContentLoaded", () => {
+  const block = document.getElementById("nps-data");
+  if (!block || !window.Chart) return;
+  const data = JSON.parse(block.textContent);
+  const trend = document.getElementById("nps-trend");
+  trend.chart = new window.Chart(trend, {
+    type: "line",
+    data: {
+      labels: data.labels,
+      datasets: [
+        { label: data.intervalLabel, data: data.high, borderWidth: 0, pointRadius: 0,
+          backgroundColor: "rgba(59,111,182,.15)", fill: "+1" },
+        { label: data.intervalLabel, data: data.low, borderWidth: 0, pointRadius: 0, fill: false },
+        { label: data.npsLabel, data: data.nps, borderColor: "#3b6fb6", backgroundColor: "#3b6fb6",
+          tension: 0.2, pointRadius: data.significant.map((s) => (s ? 6 : 3)),
+          pointStyle: data.significant.map((s) => (s ? "rectRot" : "circle")) },
+      ],
+    },
+    options: {
+      responsive: true, maintainAspectRatio: false, animation: false,
+      scales: { y: { suggestedMin: -100, suggestedMax: 100 } },
+      plugins: { legend: { labels: { filter: (item) => item.datasetIndex !== 1 } } },
+    },
+  });
+  const dist = document.getElementById("nps-distribution");
+  dist.chart = new window.Chart(dist, {
+    type: "bar",
+    data: {
+      labels: [...Array(11).keys()],
+      datasets: [{ label: data.answersLabel, data: data.distribution,
+        backgroundColor: [...Array(11).keys()].map((n) => (n <= 6 ? "#c0392b" : n <= 8 ? "#e0a03a" : "#2e8b57")) }],
+    },
+    options: { responsive: true, maintainAspectRatio: false, animation: false,
+      plugins: { legend: { display: false } } },
+  });
+  document.body.dataset.npsReady = "true";
+});

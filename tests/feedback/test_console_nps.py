@@ -1,0 +1,32 @@
+"""The NPS dashboard page, over the demo store's history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+
+from cxloop.demo import nps as demo_nps
+from cxloop.demo.generator import history_end
+from cxloop.demo.service import build_demo
+from tests.web.test_console import _login
+
+
+def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    ws = build_demo(db, customers=400, seed=5, as_of=today).workspace_id
+    answers = demo_nps.run_history(db, ws, seed=5, end=history_end(today))
+    expected = demo_nps.summary(db, ws)
+    make_user("owner@example.com", ws)
+    with TestClient(app) as client:
+        _login(client, "owner@example.com")
+        page = client.get(f"/w/{ws}/nps?period=730d")
+        detractors = client.get(f"/w/{ws}/nps?period=730d&category=detractor")
+        french = client.get(f"/w/{ws}/nps?period=730d&q=retard")
+    assert page.status_code == 200
+    assert answers == expected.n > 50
+    assert f'data-kpi="answers">{expected.n}' in page.text.replace("\u202f", "").replace(",", "")
+    assert f"{expected.nps:+.0f}" in page.text
+    assert "Response funnel" in page.text and "Product category" in page.text
+    assert 'class="detractor"' in detractors.text and 'class="promoter"' not in detractors.text
+    assert "retard" in french.text
