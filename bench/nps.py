@@ -646,7 +646,13 @@ def main() -> None:
         "--db", type=Path, default=None, help="keep the generated SQLite store here and reuse it"
     )
     parser.add_argument(
-        "--part", choices=("dashboard", "all"), default="all", help="which benchmark to run"
+        "--part",
+        choices=("dashboard", "schedule", "all"),
+        default="all",
+        help="which benchmark to run",
+    )
+    parser.add_argument(
+        "--deliveries", type=int, default=100_000, help="delivered orders for the scheduling part"
     )
     args = parser.parse_args()
     print(
@@ -657,8 +663,26 @@ def main() -> None:
         "load average at the start (1, 5, 15 min): "
         + ", ".join(f"{x:.1f}" for x in os.getloadavg())
     )
+    if args.part in ("schedule", "all"):
+        schedule_part(args.deliveries)
     if args.part in ("dashboard", "all"):
         dashboard_part(args.answers, args.invitations_per_answer, args.seed, args.db, args.repeat)
+
+
+def schedule_part(deliveries: int) -> None:
+    """Plan, render, queue and deliver invitations for ``deliveries`` fresh deliveries."""
+    from nps_schedule import run_schedule
+
+    result = run_schedule(deliveries)
+    print(f"\n### Scheduling: {deliveries:,} delivered orders\n")
+    print("| step | invitations/s | baseline (raw inserts of the same rows)/s |")
+    print("|---|---:|---:|")
+    print(f"| planning (every rule checked, decisions recorded) | {result['plan_per_s']:,.0f} | |")
+    print(
+        f"| planning + rechecks + rendering ({result['html_bytes']:,.0f} B of HTML each) "
+        f"+ outbox + delivery | {result['total_per_s']:,.0f} | "
+        f"{result['baseline_per_s']:,.0f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -172,3 +172,38 @@ def test_rules_refuse_bad_targets(db, make_workspace) -> None:
             session, ws, name="x", kind="response", target="webhook", address="ftp://nope"
         )
     assert err.value.field == "address"
+
+
+def test_an_email_alert_goes_to_the_outbox(db, make_workspace, tmp_path) -> None:
+    from cxloop.channels.models import OutboundMessage
+    from cxloop.config import Settings
+    from cxloop.feedback import flows
+
+    ws = make_workspace().workspace_id
+    with db.session() as session:
+        alerts.create_rule(
+            session,
+            ws,
+            name="Team",
+            kind="response",
+            target="email",
+            address="cx-team@example.com",
+            filters={"max_score": 6},
+        )
+    response_id = _answer(db, ws, 2, "Jamais reçu")
+    settings = Settings(home=tmp_path, secret_key="k" * 40)
+    sent = alerts.alert_on_response(
+        db,
+        response_id,
+        base_url="http://cx.test",
+        email=flows.email_alert(settings),
+        deliver=flows.deliver_mail(db, settings),
+    )
+    assert sent == 1
+    with db.session() as session:
+        [message] = session.scalars(
+            select(OutboundMessage).where(OutboundMessage.purpose == "alert")
+        ).all()
+    assert (message.to_address, message.status) == ("cx-team@example.com", "outbox")
+    assert "NPS 2/10" in message.subject
+    assert "Jamais reçu" in message.text

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import css_inline
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from cxloop import i18n
 from cxloop.channels.models import OutboundMessage
@@ -227,6 +227,7 @@ def queue_email(
     from_address: str | None = None,
     unsubscribe_mailto: str | None = None,
     message_domain: str | None = None,
+    flush: bool = True,
 ) -> OutboundMessage:
     """Write a message to the outbox (status ``queued``) in the caller's transaction.
 
@@ -234,7 +235,8 @@ def queue_email(
     email consent is denied (unsubscribed, hard bounce, complaint); it must carry an
     ``unsubscribe_url`` that the body shows, which also goes to the RFC 8058 headers. Mail to the
     team (``customer_id`` None) is marked ``Auto-Submitted: auto-generated``. ``from_address``
-    None means the sender's default. Nothing is sent: call ``deliver`` after commit.
+    None means the sender's default. Nothing is sent: call ``deliver`` after commit. With
+    ``flush=False`` the row waits for the caller's next flush (one batched insert for many).
     """
     address = _clean_address(to, "to")
     if not purpose.strip() or len(purpose) > 32:
@@ -288,7 +290,8 @@ def queue_email(
         created_at=utcnow(),
     )
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 
@@ -599,8 +602,11 @@ def _claim(db: Database, ids: list[int], default_from: str) -> list[Outgoing]:
 
 def _record(db: Database, results: Mapping[int, Outcome]) -> None:
     with db.session() as session:
+        # The bodies are not needed to record an outcome: leave them in the table.
         rows = session.scalars(
-            select(OutboundMessage).where(OutboundMessage.id.in_(list(results)))
+            select(OutboundMessage)
+            .options(defer(OutboundMessage.html), defer(OutboundMessage.text))
+            .where(OutboundMessage.id.in_(list(results)))
         ).all()
         now = utcnow()
         for row in rows:

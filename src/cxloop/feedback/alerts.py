@@ -205,13 +205,14 @@ def _send(
     lines: list[str],
     client: httpx.Client,
     email: EmailAlert | None,
+    mails: list[int],
 ) -> None:
     delivery.attempts += 1
     try:
         if rule.target == "webhook":
             _post(client, rule, document)
         elif email is not None:
-            email(session, rule, subject, lines, str(document.get("link", "")))
+            mails.append(email(session, rule, subject, lines, str(document.get("link", ""))))
         else:
             raise RuntimeError("no email channel configured")
     except (httpx.HTTPError, RuntimeError, OSError) as exc:
@@ -227,9 +228,11 @@ def alert_on_response(
     base_url: str,
     client: httpx.Client | None = None,
     email: EmailAlert | None = None,
+    deliver: Deliver | None = None,
 ) -> int:
     """Send the alerts a confirmed answer calls for; returns how many were sent."""
     sent = 0
+    mails: list[int] = []
     own = client is None
     client = client or httpx.Client()
     try:
@@ -256,11 +259,13 @@ def alert_on_response(
                     f"Score: {response.score}/10 ({response.category})",
                     f"Comment: {response.comment or '—'}",
                 ]
-                _send(session, rule, delivery, document, subject, lines, client, email)
+                _send(session, rule, delivery, document, subject, lines, client, email, mails)
                 sent += delivery.status == "sent"
     finally:
         if own:
             client.close()
+    if mails and deliver is not None:
+        deliver(mails)  # after the commit: the messages exist
     return sent
 
 
@@ -271,10 +276,12 @@ def check_silence(
     base_url: str,
     client: httpx.Client | None = None,
     email: EmailAlert | None = None,
+    deliver: Deliver | None = None,
 ) -> int:
     """Alert when orders came in for N hours but no invitation went out (a broken hook)."""
     now = now or utcnow()
     sent = 0
+    mails: list[int] = []
     own = client is None
     client = client or httpx.Client()
     try:
@@ -321,20 +328,21 @@ def check_silence(
                     "text": f"{workspace.name if workspace else ''}: {orders} orders in the last "
                     f"{hours:g} h and no NPS invitation sent. Check the store hooks.",
                 }
-                payload = {"text": document["text"]} if rule.slack_format else document
-                subject = "cxloop: no NPS invitation sent"
                 _send(
                     session,
                     rule,
                     delivery,
-                    payload | {"link": document["link"]},
-                    subject,
+                    document,
+                    "cxloop: no NPS invitation sent",
                     [str(document["text"])],
                     client,
                     email,
+                    mails,
                 )
                 sent += delivery.status == "sent"
     finally:
         if own:
             client.close()
+    if mails and deliver is not None:
+        deliver(mails)
     return sent

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cxloop.channels import email as email_channel
+from cxloop.channels.models import OutboundMessage
 from cxloop.channels.unsubscribe import unsubscribe_url
 from cxloop.config import Settings
 from cxloop.errors import InvalidInput
@@ -58,7 +59,9 @@ def _texts_context(
     return customer.email or "", context
 
 
-def _queue(session: Session, settings: Settings, invitation: Invitation, reminder: bool) -> int:
+def _queue(
+    session: Session, settings: Settings, invitation: Invitation, reminder: bool
+) -> OutboundMessage:
     address, context = _texts_context(session, settings, invitation, reminder)
     unsubscribe = unsubscribe_url(
         settings, invitation.workspace_id, invitation.customer_id or 0, "email"
@@ -67,7 +70,7 @@ def _queue(session: Session, settings: Settings, invitation: Invitation, reminde
     rendered = email_channel.render(
         "nps_reminder" if reminder else "nps_invitation", context, invitation.locale
     )
-    message = email_channel.queue_email(
+    return email_channel.queue_email(
         session,
         invitation.workspace_id,
         to=address,
@@ -76,25 +79,64 @@ def _queue(session: Session, settings: Settings, invitation: Invitation, reminde
         related_key=f"invitation:{invitation.id}",
         customer_id=invitation.customer_id,
         unsubscribe_url=unsubscribe,
+        flush=False,
     )
-    return message.id
 
 
 def send_invitation(
-    session: Session, settings: Settings, invitation: Invitation, now: dt.datetime
-) -> int | None:
-    """Send one claimed invitation, unless something changed; returns the queued email's id."""
+    session: Session,
+    settings: Settings,
+    invitation: Invitation,
+    now: dt.datetime,
+    reason: tuple[str, str] | None = None,
+    *,
+    checked: bool = False,
+) -> OutboundMessage | None:
+    """Send one claimed invitation, unless something changed; returns the queued email."""
     if invitation.status != "sending":
         return None
-    reason = service.recheck(session, invitation, now)
+    if not checked:
+        reason = service.recheck(session, invitation, now)
     if reason is not None:
         service.suppress(session, invitation, reason[0], reason[1], now)
         return None
-    message_id = (
-        _queue(session, settings, invitation, False) if invitation.channel == "email" else None
-    )
+    message = None
+    if invitation.channel == "email":
+        try:
+            message = _queue(session, settings, invitation, False)
+        except email_channel.Undeliverable as exc:
+            service.suppress(session, invitation, "no_consent", f"email refused: {exc.reason}", now)
+            return None
+        except InvalidInput as exc:
+            service.suppress(session, invitation, "no_email_address", exc.message, now)
+            return None
     service.mark_sent(session, invitation, now)
-    return message_id
+    return message
+
+
+@email_channel.on_delivery
+def _track_invitation(
+    session: Session, message: OutboundMessage, kind: str, at: dt.datetime
+) -> None:
+    """Keep the invitation's funnel times in step with what happened to its email."""
+    if not message.related_key.startswith("invitation:"):
+        return
+    invitation_id = int(message.related_key.split(":", 1)[1])
+    column = {
+        "sent": "delivered_at",
+        "outbox": "delivered_at",
+        "delivered": "delivered_at",
+        "opened": "opened_at",
+    }.get(kind)
+    if column is None:
+        return
+    # One plain UPDATE, no load and no flush: this runs for every message delivered.
+    table = Invitation.metadata.tables["invitations"]
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == invitation_id, table.c[column].is_(None))
+        .values({column: at})
+    )
 
 
 def plan_now(
@@ -131,8 +173,10 @@ def send_one(
             return False
         queued = send_invitation(session, settings, invitation, now)
         sent = invitation.status == "sent"
-    if queued is not None:
-        email_channel.deliver(db, [queued], email_channel.sender_for(settings))
+        session.flush()
+        message_id = queued.id if queued is not None else None
+    if message_id is not None:
+        email_channel.deliver(db, [message_id], email_channel.sender_for(settings))
     return sent
 
 
@@ -149,15 +193,31 @@ def tick(db: Database, settings: Settings, now: dt.datetime | None = None) -> Ti
             report.planned += planned.scheduled
             for reason, count in planned.suppressed.items():
                 report.suppressed[reason] = report.suppressed.get(reason, 0) + count
-    messages: list[int] = []
+    messages: list[OutboundMessage] = []
     with db.session() as session:
         claimed = service.claim(session, now)
     with db.session() as session:
-        for invitation_id in claimed:
-            invitation = session.get(Invitation, invitation_id)
-            if invitation is None:
-                continue
-            queued = send_invitation(session, settings, invitation, now)
+        batch = list(session.scalars(select(Invitation).where(Invitation.id.in_(claimed))))
+        reasons = service.recheck_many(session, batch, now)
+        # The session's identity map holds objects weakly: keep the batch's customers, surveys
+        # and workspaces referenced here so each is loaded once, not once per invitation.
+        customer_ids = [i.customer_id for i in batch if i.customer_id]
+        held: list[object] = list(
+            session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
+        )
+        held += [session.get(Survey, sid) for sid in {i.survey_id for i in batch}]
+        held += [session.get(Workspace, wid) for wid in {i.workspace_id for i in batch}]
+        with session.no_autoflush:
+            queued_all = [
+                (
+                    invitation,
+                    send_invitation(
+                        session, settings, invitation, now, reasons.get(invitation.id), checked=True
+                    ),
+                )
+                for invitation in sorted(batch, key=lambda i: i.id)
+            ]
+        for invitation, queued in queued_all:
             if invitation.status == "sent":
                 report.sent += 1
             if queued is not None:
@@ -180,8 +240,10 @@ def tick(db: Database, settings: Settings, now: dt.datetime | None = None) -> Ti
             except (email_channel.Undeliverable, InvalidInput):
                 continue
             report.reminded += 1
-    if messages:
-        email_channel.deliver(db, messages, email_channel.sender_for(settings))
+        session.flush()  # one batched insert for every queued message
+        message_ids = [message.id for message in messages]
+    if message_ids:
+        email_channel.deliver(db, message_ids, email_channel.sender_for(settings))
     return report
 
 

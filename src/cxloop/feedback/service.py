@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, and_, cast, exists, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cxloop.commerce.models import Order, Shipment
 from cxloop.errors import InvalidInput
+from cxloop.feedback import stats
 from cxloop.feedback.definitions import SurveyDefinition, parse_definition
 from cxloop.feedback.models import Invitation, Response, Survey, SurveyDecision
 from cxloop.profiles.models import Customer
@@ -37,9 +38,7 @@ class SurveyClosed(Exception):  # noqa: N818
 
 def category_of(score: int) -> str:
     """Detractor (0–6), passive (7–8) or promoter (9–10)."""
-    if score <= 6:
-        return "detractor"
-    return "passive" if score <= 8 else "promoter"
+    return stats.category_of(score)
 
 
 # ---------------------------------------------------------------- surveys
@@ -74,9 +73,18 @@ def save_survey(
     return survey
 
 
+_definitions: dict[tuple[str, int, dt.datetime], SurveyDefinition] = {}
+
+
 def definition_of(survey: Survey) -> SurveyDefinition:
-    """The survey's stored definition."""
-    return parse_definition(survey.definition)
+    """The survey's stored definition (parsed once per version)."""
+    key = (survey.workspace_id, survey.id, survey.updated_at)
+    cached = _definitions.get(key)
+    if cached is None:
+        if len(_definitions) > 1000:
+            _definitions.clear()
+        cached = _definitions[key] = parse_definition(survey.definition)
+    return cached
 
 
 def surveys_of(session: Session, workspace_id: str) -> list[Survey]:
@@ -143,7 +151,11 @@ def _subjects(
         )
     query = query.where(
         Order.customer_id.is_not(None),
-        ~exists().where(planned.survey_id == survey.id, planned.subject_key == key),
+        ~exists().where(
+            planned.workspace_id == survey.workspace_id,
+            planned.survey_id == survey.id,
+            planned.subject_key == key,
+        ),
     )
     return [
         Subject(key, customer_id, order_id, shipment_id, at)
@@ -199,80 +211,143 @@ def _channel_for(customer: Customer, definition: SurveyDefinition) -> tuple[str 
     return None, reason
 
 
-def _order_problem(session: Session, order_id: int, now: dt.datetime) -> tuple[str, str] | None:
-    order = session.get(Order, order_id)
-    if order is None:
-        return "order_missing", "the order is gone"
-    if order.status == "cancelled" or order.cancelled_at is not None:
-        return "order_cancelled", f"order {order.external_id} was cancelled"
-    if order.status == "refunded" or (
-        order.total_cents and order.refunded_cents >= order.total_cents
-    ):
-        return "order_refunded", f"order {order.external_id} was refunded"
-    late = session.scalar(
-        select(Shipment.external_id)
-        .where(
-            Shipment.order_id == order_id,
-            Shipment.delivered_at.is_(None),
-            Shipment.promised_at < now,
-            Shipment.status.not_in(("lost", "returned")),
-        )
-        .limit(1)
-    )
-    if late is not None:
-        return "shipment_late", f"parcel {late} is late and not delivered yet"
-    return None
+def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
-def _recently_asked(
-    session: Session,
-    survey: Survey,
-    customer_id: int,
-    definition: SurveyDefinition,
-    now: dt.datetime,
-    exclude: int | None = None,
-) -> tuple[str, str] | None:
-    others = (Invitation.customer_id == customer_id) & (Invitation.id != (exclude or -1))
-    global_days = definition.limits.global_cooldown_days
-    if global_days:
-        # Across every survey and channel: one sent within the cool-down, or one waiting.
-        other = session.execute(
-            select(Invitation.status, Invitation.sent_at)
-            .where(
-                others,
+def order_problems(
+    session: Session, order_ids: list[int], now: dt.datetime
+) -> dict[int, tuple[str, str]]:
+    """Why each of these orders should not be asked about now (cancelled, refunded, late)."""
+    problems: dict[int, tuple[str, str]] = {}
+    wanted = sorted(set(order_ids))
+    seen: set[int] = set()
+    for chunk in _chunks(wanted):
+        for oid, external, status, cancelled, total, refunded in session.execute(
+            select(
+                Order.id,
+                Order.external_id,
+                Order.status,
+                Order.cancelled_at,
+                Order.total_cents,
+                Order.refunded_cents,
+            ).where(Order.id.in_(chunk))
+        ):
+            seen.add(oid)
+            if status == "cancelled" or cancelled is not None:
+                problems[oid] = ("order_cancelled", f"order {external} was cancelled")
+            elif status == "refunded" or (total and refunded >= total):
+                problems[oid] = ("order_refunded", f"order {external} was refunded")
+        for oid, parcel in session.execute(
+            select(Shipment.order_id, Shipment.external_id).where(
+                Shipment.order_id.in_(chunk),
+                Shipment.delivered_at.is_(None),
+                Shipment.promised_at < now,
+                Shipment.status.not_in(("lost", "returned")),
+            )
+        ):
+            problems.setdefault(
+                oid, ("shipment_late", f"parcel {parcel} is late and not delivered yet")
+            )
+    for oid in wanted:
+        if oid not in seen:
+            problems[oid] = ("order_missing", "the order is gone")
+    return problems
+
+
+@dataclass(frozen=True)
+class _Sent:
+    survey_id: int
+    status: str
+    sent_at: dt.datetime | None
+
+
+def _history(
+    session: Session, customer_ids: list[int], since: dt.datetime, exclude: set[int]
+) -> dict[int, list[_Sent]]:
+    """Each customer's invitations sent since ``since`` or still waiting."""
+    history: dict[int, list[_Sent]] = {}
+    for chunk in _chunks(sorted(set(customer_ids))):
+        for iid, cid, survey_id, status, sent_at in session.execute(
+            select(
+                Invitation.id,
+                Invitation.customer_id,
+                Invitation.survey_id,
+                Invitation.status,
+                Invitation.sent_at,
+            ).where(
+                Invitation.customer_id.in_(chunk),
                 or_(
-                    and_(
-                        Invitation.status == "sent",
-                        Invitation.sent_at >= now - dt.timedelta(days=global_days),
-                    ),
                     Invitation.status == "scheduled",
+                    and_(Invitation.status == "sent", Invitation.sent_at >= since),
                 ),
             )
-            .limit(1)
-        ).first()
-        if other is not None:
-            when = f"sent on {other.sent_at:%Y-%m-%d}" if other.sent_at else "another is scheduled"
-            return "throttled", f"already asked within {global_days} days ({when})"
+        ):
+            if iid not in exclude and cid is not None:
+                history.setdefault(cid, []).append(_Sent(survey_id, status, sent_at))
+    return history
+
+
+def _asked_reason(
+    past: list[_Sent],
+    survey: Survey,
+    definition: SurveyDefinition,
+    now: dt.datetime,
+    *,
+    count_waiting: bool,
+) -> tuple[str, str] | None:
+    global_days = definition.limits.global_cooldown_days
+    if global_days:
+        for other in past:
+            if other.status == "scheduled" and count_waiting:
+                return "throttled", (
+                    f"already asked within {global_days} days (another is scheduled)"
+                )
+            if (
+                other.status == "sent"
+                and other.sent_at is not None
+                and other.sent_at >= now - dt.timedelta(days=global_days)
+            ):
+                return "throttled", (
+                    f"already asked within {global_days} days (sent on {other.sent_at:%Y-%m-%d})"
+                )
     survey_days = definition.limits.survey_cooldown_days
     if survey_days:
-        again = session.scalar(
-            select(func.count())
-            .select_from(Invitation)
-            .where(
-                others,
-                Invitation.survey_id == survey.id,
-                Invitation.status == "sent",
-                Invitation.sent_at >= now - dt.timedelta(days=survey_days),
-            )
-        )
-        if again:
-            return "survey_limit", f"this survey already asked within {survey_days} days"
+        for other in past:
+            if (
+                other.survey_id == survey.id
+                and other.status == "sent"
+                and other.sent_at is not None
+                and other.sent_at >= now - dt.timedelta(days=survey_days)
+            ):
+                return "survey_limit", f"this survey already asked within {survey_days} days"
     return None
+
+
+def _cooldown_start(definition: SurveyDefinition, now: dt.datetime) -> dt.datetime:
+    days = max(definition.limits.global_cooldown_days, definition.limits.survey_cooldown_days)
+    return now - dt.timedelta(days=days)
 
 
 def new_token() -> str:
     """An unguessable invitation token."""
     return secrets.token_urlsafe(24)
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert invitation rows; a subject another planner already took is skipped."""
+    table = Invitation.metadata.tables["invitations"]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    taken: dict[str, int] = {}
+    for start in range(0, len(rows), 500):
+        statement = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=["workspace_id", "survey_id", "subject_key"])
+            .returning(table.c.id, table.c.subject_key)
+        )
+        for iid, key in session.execute(statement, rows[start : start + 500]):
+            taken[key] = iid
+    return taken
 
 
 def plan(session: Session, workspace_id: str, now: dt.datetime | None = None) -> PlanReport:
@@ -286,60 +361,88 @@ def plan(session: Session, workspace_id: str, now: dt.datetime | None = None) ->
         select(Survey)
         .where(Survey.workspace_id == workspace_id, Survey.active.is_(True))
         .order_by(Survey.id)
-    ):
+    ).all():
         definition = definition_of(survey)
-        for subject in _subjects(session, survey, definition, now):
-            customer = session.get(Customer, subject.customer_id)
+        subjects = _subjects(session, survey, definition, now)
+        if not subjects:
+            continue
+        customer_ids = sorted({s.customer_id for s in subjects})
+        customers: dict[int, Customer] = {}
+        for chunk in _chunks(customer_ids):
+            customers.update(
+                (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+            )
+        problems = order_problems(session, [s.order_id for s in subjects], now)
+        history = _history(session, customer_ids, _cooldown_start(definition, now), set())
+        rows: list[dict[str, Any]] = []
+        reasons: dict[str, tuple[str, str, str]] = {}
+        for subject in subjects:
+            customer = customers.get(subject.customer_id)
             if customer is None:
                 continue
             status, reason, detail, channel = _decide(
-                session, survey, definition, subject, customer, now
+                survey,
+                definition,
+                subject,
+                customer,
+                problems.get(subject.order_id),
+                history.get(customer.id, []),
+                now,
             )
+            if status == "scheduled":
+                # A second subject of the same customer in this pass waits its turn.
+                history.setdefault(customer.id, []).append(_Sent(survey.id, "scheduled", None))
             due = within_send_hours(
                 subject.at + dt.timedelta(minutes=survey.delay_minutes),
                 _zone(customer.timezone, workspace.timezone),
                 definition.send_hours,
             )
             due = max(due, now) if status == "scheduled" else due
-            invitation = Invitation(
-                workspace_id=workspace_id,
-                survey_id=survey.id,
-                customer_id=customer.id,
-                subject_key=subject.key,
-                order_id=subject.order_id,
-                shipment_id=subject.shipment_id,
-                touchpoint=definition.touchpoint,
-                channel=channel or definition.channels[0],
-                locale=_locale(customer, workspace),
-                status=status,
-                token=new_token(),
-                scheduled_at=due,
-                expires_at=due + dt.timedelta(days=definition.expires_after_days),
+            rows.append(
+                {
+                    "workspace_id": workspace_id,
+                    "survey_id": survey.id,
+                    "customer_id": customer.id,
+                    "subject_key": subject.key,
+                    "order_id": subject.order_id,
+                    "shipment_id": subject.shipment_id,
+                    "touchpoint": definition.touchpoint,
+                    "channel": channel or definition.channels[0],
+                    "locale": _locale(customer, workspace),
+                    "status": status,
+                    "token": new_token(),
+                    "scheduled_at": due,
+                    "expires_at": due + dt.timedelta(days=definition.expires_after_days),
+                    "created_at": now,
+                }
             )
-            try:
-                # Two planners (a webhook's and the minute tick) may meet on one subject: the
-                # first one's invitation stands, the second skips it.
-                with session.begin_nested():
-                    session.add(invitation)
-            except IntegrityError:
-                continue
-            session.add(
-                SurveyDecision(
-                    workspace_id=workspace_id,
-                    survey_id=survey.id,
-                    customer_id=customer.id,
-                    invitation_id=invitation.id,
-                    subject_key=subject.key,
-                    decision=status,
-                    reason=reason,
-                    detail=detail,
-                    at=now,
-                )
+            reasons[subject.key] = (status, reason, detail)
+        taken = _insert_ignoring_duplicates(session, rows)
+        decisions = []
+        for row in rows:
+            iid = taken.get(row["subject_key"])
+            if iid is None:
+                continue  # another planner got there first
+            status, reason, detail = reasons[row["subject_key"]]
+            decisions.append(
+                {
+                    "workspace_id": workspace_id,
+                    "survey_id": survey.id,
+                    "customer_id": row["customer_id"],
+                    "invitation_id": iid,
+                    "subject_key": row["subject_key"],
+                    "decision": status,
+                    "reason": reason,
+                    "detail": detail,
+                    "at": now,
+                }
             )
             if status == "scheduled":
                 report.scheduled += 1
             else:
                 report.suppressed[reason] = report.suppressed.get(reason, 0) + 1
+        if decisions:
+            session.execute(insert(SurveyDecision.metadata.tables["survey_decisions"]), decisions)
     return report
 
 
@@ -349,14 +452,14 @@ def _locale(customer: Customer, workspace: Workspace) -> str:
 
 
 def _decide(
-    session: Session,
     survey: Survey,
     definition: SurveyDefinition,
     subject: Subject,
     customer: Customer,
+    problem: tuple[str, str] | None,
+    past: list[_Sent],
     now: dt.datetime,
 ) -> tuple[str, str, str, str | None]:
-    problem = _order_problem(session, subject.order_id, now)
     if problem is not None and problem[0] != "shipment_late":
         return "suppressed", problem[0], problem[1], None
     if not _sampled_in(subject.key, survey.key, definition.sample_rate):
@@ -368,7 +471,7 @@ def _decide(
             "no_email_address": "no email address known",
         }.get(why, why)
         return "suppressed", why, detail, None
-    asked = _recently_asked(session, survey, customer.id, definition, now)
+    asked = _asked_reason(past, survey, definition, now, count_waiting=True)
     if asked is not None:
         return "suppressed", asked[0], asked[1], channel
     return "scheduled", "eligible", "", channel
@@ -414,23 +517,48 @@ def due_invitations(session: Session, now: dt.datetime, limit: int = 500) -> lis
     return list(session.scalars(query))
 
 
+def recheck_many(
+    session: Session, invitations: list[Invitation], now: dt.datetime
+) -> dict[int, tuple[str, str]]:
+    """For each invitation about to be sent, a reason not to after all (what changed since
+    planning: a cancellation, a late parcel, withdrawn consent, another survey sent meanwhile)."""
+    reasons: dict[int, tuple[str, str]] = {}
+    problems = order_problems(session, [i.order_id for i in invitations if i.order_id], now)
+    customer_ids = sorted({i.customer_id for i in invitations if i.customer_id})
+    customers: dict[int, Customer] = {}
+    for chunk in _chunks(customer_ids):
+        customers.update(
+            (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+        )
+    surveys = {i.survey_id: session.get(Survey, i.survey_id) for i in invitations}
+    starts = [_cooldown_start(definition_of(s), now) for s in surveys.values() if s]
+    history = _history(session, customer_ids, min(starts, default=now), {i.id for i in invitations})
+    for invitation in invitations:
+        if invitation.order_id is not None and invitation.order_id in problems:
+            reasons[invitation.id] = problems[invitation.order_id]
+            continue
+        customer = customers.get(invitation.customer_id or -1)
+        if customer is None:
+            reasons[invitation.id] = ("customer_missing", "the customer is gone")
+            continue
+        if invitation.channel == "email" and not _contactable(customer, "email"):
+            reasons[invitation.id] = ("no_consent", "the customer withdrew consent for email")
+            continue
+        survey = surveys.get(invitation.survey_id)
+        if survey is None or not survey.active:
+            reasons[invitation.id] = ("survey_inactive", "the survey was switched off")
+            continue
+        asked = _asked_reason(
+            history.get(customer.id, []), survey, definition_of(survey), now, count_waiting=False
+        )
+        if asked is not None:
+            reasons[invitation.id] = asked
+    return reasons
+
+
 def recheck(session: Session, invitation: Invitation, now: dt.datetime) -> tuple[str, str] | None:
-    """A reason not to send after all (what changed since planning), or None."""
-    if invitation.order_id is not None:
-        problem = _order_problem(session, invitation.order_id, now)
-        if problem is not None:
-            return problem
-    customer = session.get(Customer, invitation.customer_id) if invitation.customer_id else None
-    if customer is None:
-        return "customer_missing", "the customer is gone"
-    if invitation.channel == "email" and not _contactable(customer, "email"):
-        return "no_consent", "the customer withdrew consent for email"
-    survey = session.get(Survey, invitation.survey_id)
-    if survey is None or not survey.active:
-        return "survey_inactive", "the survey was switched off"
-    return _recently_asked(
-        session, survey, customer.id, definition_of(survey), now, exclude=invitation.id
-    )
+    """A reason not to send this invitation after all, or None."""
+    return recheck_many(session, [invitation], now).get(invitation.id)
 
 
 def suppress(

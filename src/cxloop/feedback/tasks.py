@@ -25,8 +25,13 @@ def nps_tick(task: Any = None) -> None:
 def nps_answer(response_id: int, task: Any = None) -> None:
     """Send the alerts a new answer calls for."""
     settings = get_settings()
+    db = get_database()
     alerts.alert_on_response(
-        get_database(), response_id, base_url=settings.public_url, email=flows.email_alert(settings)
+        db,
+        response_id,
+        base_url=settings.public_url,
+        email=flows.email_alert(settings),
+        deliver=flows.deliver_mail(db, settings),
     )
 
 
@@ -35,8 +40,12 @@ def nps_answer(response_id: int, task: Any = None) -> None:
 def nps_silence(task: Any = None) -> None:
     """Alert when orders come in but no invitation goes out."""
     settings = get_settings()
+    db = get_database()
     alerts.check_silence(
-        get_database(), base_url=settings.public_url, email=flows.email_alert(settings)
+        db,
+        base_url=settings.public_url,
+        email=flows.email_alert(settings),
+        deliver=flows.deliver_mail(db, settings),
     )
 
 
