@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
@@ -180,22 +181,10 @@ def send_one(
     return sent
 
 
-def tick(db: Database, settings: Settings, now: dt.datetime | None = None) -> TickReport:
-    """One pass: plan what happened, send what is due, send reminders, then deliver the mail."""
-    now = now or utcnow()
-    report = TickReport()
-    with db.session() as session:
-        workspaces = session.scalars(
-            select(Survey.workspace_id).where(Survey.active.is_(True)).distinct()
-        ).all()
-        for workspace_id in workspaces:
-            planned = service.plan(session, workspace_id, now)
-            report.planned += planned.scheduled
-            for reason, count in planned.suppressed.items():
-                report.suppressed[reason] = report.suppressed.get(reason, 0) + count
+def _send_batch(
+    db: Database, settings: Settings, claimed: list[int], now: dt.datetime, report: TickReport
+) -> None:
     messages: list[OutboundMessage] = []
-    with db.session() as session:
-        claimed = service.claim(session, now)
     with db.session() as session:
         batch = list(session.scalars(select(Invitation).where(Invitation.id.in_(claimed))))
         reasons = service.recheck_many(session, batch, now)
@@ -208,20 +197,22 @@ def tick(db: Database, settings: Settings, now: dt.datetime | None = None) -> Ti
         held += [session.get(Survey, sid) for sid in {i.survey_id for i in batch}]
         held += [session.get(Workspace, wid) for wid in {i.workspace_id for i in batch}]
         with session.no_autoflush:
-            queued_all = [
-                (
-                    invitation,
-                    send_invitation(
-                        session, settings, invitation, now, reasons.get(invitation.id), checked=True
-                    ),
+            for invitation in sorted(batch, key=lambda i: i.id):
+                queued = send_invitation(
+                    session, settings, invitation, now, reasons.get(invitation.id), checked=True
                 )
-                for invitation in sorted(batch, key=lambda i: i.id)
-            ]
-        for invitation, queued in queued_all:
-            if invitation.status == "sent":
-                report.sent += 1
-            if queued is not None:
-                messages.append(queued)
+                report.sent += invitation.status == "sent"
+                if queued is not None:
+                    messages.append(queued)
+        session.flush()  # one batched insert for every queued message
+        message_ids = [message.id for message in messages]
+    if message_ids:
+        email_channel.deliver(db, message_ids, email_channel.sender_for(settings))
+
+
+def _send_reminders(db: Database, settings: Settings, now: dt.datetime, report: TickReport) -> None:
+    messages: list[OutboundMessage] = []
+    with db.session() as session:
         for invitation in session.scalars(
             select(Invitation)
             .where(
@@ -240,10 +231,40 @@ def tick(db: Database, settings: Settings, now: dt.datetime | None = None) -> Ti
             except (email_channel.Undeliverable, InvalidInput):
                 continue
             report.reminded += 1
-        session.flush()  # one batched insert for every queued message
+        session.flush()
         message_ids = [message.id for message in messages]
     if message_ids:
         email_channel.deliver(db, message_ids, email_channel.sender_for(settings))
+
+
+def tick(
+    db: Database,
+    settings: Settings,
+    now: dt.datetime | None = None,
+    *,
+    budget_seconds: float = 50.0,
+) -> TickReport:
+    """One pass: plan what happened, send everything due (in batches, within the time budget,
+    so a busy day is not capped at one batch a minute), then the reminders."""
+    now = now or utcnow()
+    started = time.monotonic()
+    report = TickReport()
+    with db.session() as session:
+        workspaces = session.scalars(
+            select(Survey.workspace_id).where(Survey.active.is_(True)).distinct()
+        ).all()
+        for workspace_id in workspaces:
+            planned = service.plan(session, workspace_id, now)
+            report.planned += planned.scheduled
+            for reason, count in planned.suppressed.items():
+                report.suppressed[reason] = report.suppressed.get(reason, 0) + count
+    while time.monotonic() - started < budget_seconds:
+        with db.session() as session:
+            claimed = service.claim(session, now, limit=2000)
+        if not claimed:
+            break
+        _send_batch(db, settings, claimed, now, report)
+    _send_reminders(db, settings, now, report)
     return report
 
 
