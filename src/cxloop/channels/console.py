@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from cxloop.channels import service as channels
-from cxloop.web.console import render
-from cxloop.web.deps import SessionDep, signed_in_user
-from cxloop.workspaces import service as workspaces
+from cxloop.web.console import login_redirect, member_workspace, render
+from cxloop.web.deps import SessionDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,27 +21,14 @@ HTML_POLICY = (
 )
 
 
-def _member(request: Request, session: SessionDep, workspace_id: str) -> tuple[Any, Any, Any]:
-    user = signed_in_user(request, session)
-    if user is None:
-        return None, None, None
-    mine = workspaces.workspaces_of(session, user.id)
-    current = next((w for w, _role in mine if w.id == workspace_id), None)
-    return user, mine, current
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-
-
 @router.get("/w/{workspace_id}/outbox")
 def outbox(
     request: Request, session: SessionDep, workspace_id: str, page: int = 1, status: str = ""
 ) -> Response:
     """The messages sent or kept for this workspace, newest first."""
-    user, mine, current = _member(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _to_login(request)
+        return login_redirect(request)
     if current is None:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
     page = max(page, 1)
@@ -71,9 +55,9 @@ def outbox_message(
     request: Request, session: SessionDep, workspace_id: str, message_id: int
 ) -> Response:
     """One message: its headers, delivery events, text part, and HTML in a sandboxed frame."""
-    user, mine, current = _member(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _to_login(request)
+        return login_redirect(request)
     message = channels.get_message(session, workspace_id, message_id) if current else None
     if current is None or message is None:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
@@ -100,9 +84,9 @@ def outbox_message_html(
     request: Request, session: SessionDep, workspace_id: str, message_id: int
 ) -> Response:
     """The stored HTML part, served under a sandboxing Content-Security-Policy."""
-    user, _mine, current = _member(request, session, workspace_id)
+    user, _mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _to_login(request)
+        return login_redirect(request)
     message = channels.get_message(session, workspace_id, message_id) if current else None
     if message is None:
         return Response("not found", status_code=404, media_type="text/plain")

@@ -46,7 +46,8 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _login_redirect(request: Request) -> RedirectResponse:
+def login_redirect(request: Request) -> RedirectResponse:
+    """Send a signed-out visitor to the sign-in page, and back here afterwards."""
     return _redirect(f"/login?next={request.url.path}")
 
 
@@ -141,7 +142,7 @@ def home(request: Request, session: SessionDep) -> Response:
     """The first workspace's overview, or a page saying there is none yet."""
     user = signed_in_user(request, session)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     mine = workspaces.workspaces_of(session, user.id)
     remembered = request.session.get("workspace_id")
     for workspace, _role in mine:
@@ -157,7 +158,7 @@ def switch(request: Request, session: SessionDep, workspace: str = "") -> Respon
     """Go to another of the user's workspaces."""
     user = signed_in_user(request, session)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     if workspaces.role_in(session, user.id, workspace) is None:
         return _redirect("/")
     return _redirect(f"/w/{workspace}/")
@@ -168,7 +169,7 @@ def overview(request: Request, session: SessionDep, workspace_id: str) -> Respon
     """A workspace's overview: customers, orders, revenue, revenue by month."""
     user = signed_in_user(request, session)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     mine = workspaces.workspaces_of(session, user.id)
     current = next((w for w, _role in mine if w.id == workspace_id), None)
     if current is None:
@@ -195,7 +196,8 @@ def overview(request: Request, session: SessionDep, workspace_id: str) -> Respon
     )
 
 
-def _member_workspace(request: Request, session: SessionDep, workspace_id: str) -> Any:
+def member_workspace(request: Request, session: SessionDep, workspace_id: str) -> Any:
+    """The signed-in user, her workspaces and the one asked for (None if not hers)."""
     user = signed_in_user(request, session)
     if user is None:
         return None, None, None
@@ -209,9 +211,9 @@ def customers(
     request: Request, session: SessionDep, workspace_id: str, q: str = "", page: int = 1
 ) -> Response:
     """The customer list, searchable by email, name, user id or phone."""
-    user, mine, current = _member_workspace(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     if current is None:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
     page = max(page, 1)
@@ -236,9 +238,9 @@ def customer(
     request: Request, session: SessionDep, workspace_id: str, customer_id: int
 ) -> Response:
     """One customer: identities, figures, and the timeline of events, orders and parcels."""
-    user, mine, current = _member_workspace(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     found = profiles.get_customer(session, workspace_id, customer_id) if current else None
     if current is None or found is None:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
@@ -264,9 +266,9 @@ CATEGORIES = ("detractor", "passive", "promoter")
 @router.get("/w/{workspace_id}/surveys")
 def surveys(request: Request, session: SessionDep, workspace_id: str) -> Response:
     """The workspace's surveys."""
-    user, mine, current = _member_workspace(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     if current is None:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
     rows = [(s, feedback.definition_of(s)) for s in feedback.surveys_of(session, workspace_id)]
@@ -294,7 +296,7 @@ def add_default_surveys(
 ) -> Response:
     """Add cxloop's two proposed surveys: after the order and after delivery."""
     csrf.check(request, csrf_token)
-    user, mine, current = _member_workspace(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None or current is None or _role(session, user, workspace_id) not in EDITORS:
         return render(request, "not_found.html", user, status=404, workspaces=mine or [])
     for trigger in ("order_placed", "shipment_delivered"):
@@ -338,9 +340,9 @@ def _form_definition(base: SurveyDefinition, form: dict[str, Any]) -> SurveyDefi
 @router.get("/w/{workspace_id}/surveys/{key}")
 def survey_editor(request: Request, session: SessionDep, workspace_id: str, key: str) -> Response:
     """Edit one survey: when it asks, through which channels, and what it says."""
-    user, mine, current = _member_workspace(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     survey = feedback.get_survey(session, workspace_id, key) if current else None
     if current is None or survey is None:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
@@ -366,9 +368,9 @@ async def save_survey(
     """Save the editor's fields, or its YAML."""
     form = dict((await request.form()).items())
     csrf.check(request, str(form.get("csrf_token", "")))
-    user, mine, current = _member_workspace(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     survey = feedback.get_survey(session, workspace_id, key) if current else None
     if current is None or survey is None or _role(session, user, workspace_id) not in EDITORS:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
@@ -429,9 +431,9 @@ def nps_dashboard(
     page: int = 1,
 ) -> Response:
     """The NPS dashboard: score and interval, trend, distribution, funnel, breakdowns, verbatims."""
-    user, mine, current = _member_workspace(request, session, workspace_id)
+    user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     if current is None:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
     days = PERIODS.get(period, 365)
