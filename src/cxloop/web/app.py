@@ -14,7 +14,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxloop import __version__, i18n
-from cxloop.channels import console as outbox_pages
 from cxloop.channels import router as email_router
 from cxloop.config import Settings, get_settings
 from cxloop.feedback import router as survey_pages
@@ -24,6 +23,7 @@ from cxloop.ingest.router import WriteKeys
 from cxloop.ingest.writer import IngestWriter
 from cxloop.store.db import Database
 from cxloop.web import api, console, errors, ops
+from cxloop.web import outbox as outbox_pages
 from cxloop.web.templating import build_templates
 
 STATIC = Path(__file__).parent / "static"
