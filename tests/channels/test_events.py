@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -279,8 +280,8 @@ def test_delivery_hooks_hear_what_happened(
 ) -> None:
     heard: list[tuple[str, str]] = []
 
-    def hook(_session: Any, message: OutboundMessage, kind: str, _at: dt.datetime) -> None:
-        heard.append((message.related_key, kind))
+    def hook(_session: Any, batch: Sequence[email.Delivery], kind: str, _at: dt.datetime) -> None:
+        heard.extend((delivery.related_key, kind) for delivery in batch)
 
     email.on_delivery(hook)
     try:

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import and_, case, insert, select, update
+from sqlalchemy.orm import Session
 
 from cxloop import i18n
 from cxloop.channels.models import OutboundMessage
@@ -51,13 +51,16 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 MESSAGE_ID_DOMAIN = "cxloop"
 __all__ = [
+    "Delivery",
     "OutboxSender",
     "Rendered",
     "Sender",
     "SmtpSender",
     "Undeliverable",
     "deliver",
+    "draft_email",
     "on_delivery",
+    "queue_drafts",
     "queue_email",
     "render",
     "sender_for",
@@ -227,7 +230,6 @@ def queue_email(
     from_address: str | None = None,
     unsubscribe_mailto: str | None = None,
     message_domain: str | None = None,
-    flush: bool = True,
 ) -> OutboundMessage:
     """Write a message to the outbox (status ``queued``) in the caller's transaction.
 
@@ -235,9 +237,61 @@ def queue_email(
     email consent is denied (unsubscribed, hard bounce, complaint); it must carry an
     ``unsubscribe_url`` that the body shows, which also goes to the RFC 8058 headers. Mail to the
     team (``customer_id`` None) is marked ``Auto-Submitted: auto-generated``. ``from_address``
-    None means the sender's default. Nothing is sent: call ``deliver`` after commit. With
-    ``flush=False`` the row waits for the caller's next flush (one batched insert for many).
+    None means the sender's default. Nothing is sent: call ``deliver`` after commit.
     """
+    message = OutboundMessage(
+        **draft_email(
+            session,
+            workspace_id,
+            to=to,
+            rendered=rendered,
+            purpose=purpose,
+            related_key=related_key,
+            customer_id=customer_id,
+            unsubscribe_url=unsubscribe_url,
+            from_address=from_address,
+            unsubscribe_mailto=unsubscribe_mailto,
+            message_domain=message_domain,
+        )
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def queue_drafts(session: Session, drafts: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Write many checked drafts to the outbox in a few statements; their ids, in order.
+
+    The bulk path of ``queue_email`` for senders of thousands of messages: one multi-row
+    INSERT per chunk instead of one ORM object (and, on SQLite, one INSERT) per message.
+    """
+    ids: dict[str, int] = {}
+    for start in range(0, len(drafts), _CHUNK):
+        chunk = drafts[start : start + _CHUNK]
+        # Matched back by Message-ID (unique), so the rows may come back in any order.
+        for row_id, message_id in session.execute(
+            insert(OutboundMessage).returning(OutboundMessage.id, OutboundMessage.message_id),
+            list(chunk),
+        ):
+            ids[message_id] = row_id
+    return [ids[draft["message_id"]] for draft in drafts]
+
+
+def draft_email(
+    session: Session,
+    workspace_id: str,
+    *,
+    to: str,
+    rendered: Rendered,
+    purpose: str,
+    related_key: str,
+    customer_id: int | None,
+    unsubscribe_url: str | None,
+    from_address: str | None = None,
+    unsubscribe_mailto: str | None = None,
+    message_domain: str | None = None,
+) -> dict[str, Any]:
+    """Check a message as ``queue_email`` does and return its outbox row, not yet written."""
     address = _clean_address(to, "to")
     if not purpose.strip() or len(purpose) > 32:
         raise InvalidInput("purpose", "must be a short name such as nps_invitation")
@@ -273,26 +327,23 @@ def queue_email(
     if customer_id is None:
         # RFC 3834: no vacation replies to alerts. Not on customer mail, which they may answer.
         headers["Auto-Submitted"] = "auto-generated"
-    message = OutboundMessage(
-        workspace_id=workspace_id,
-        customer_id=customer_id,
-        channel="email",
-        purpose=purpose,
-        related_key=related_key[:100],
-        to_address=address,
-        from_address=(from_address or "").strip()[:320],
-        subject=" ".join(rendered.subject.split())[:500],
-        html=rendered.html,
-        text=rendered.text,
-        headers=headers,
-        message_id=headers["Message-ID"],
-        status="queued",
-        created_at=utcnow(),
-    )
-    session.add(message)
-    if flush:
-        session.flush()
-    return message
+    return {
+        "workspace_id": workspace_id,
+        "customer_id": customer_id,
+        "channel": "email",
+        "purpose": purpose,
+        "related_key": related_key[:100],
+        "to_address": address,
+        "from_address": (from_address or "").strip()[:320],
+        "subject": " ".join(rendered.subject.split())[:500],
+        "html": rendered.html,
+        "text": rendered.text,
+        "headers": headers,
+        "message_id": headers["Message-ID"],
+        "status": "queued",
+        "error": "",
+        "created_at": utcnow(),
+    }
 
 
 # Senders -------------------------------------------------------------------------------------
@@ -532,90 +583,146 @@ def sender_for(settings: Settings) -> Sender:
 
 # Delivery ------------------------------------------------------------------------------------
 
-# Called with (session, message, kind, at) in the transaction that records what happened to a
-# message: "sent", "outbox" or "failed" here; "delivered", "opened", "bounced", "soft_bounced"
-# and "complained" from provider events (cxloop.channels.events).
-DeliveryHook = Callable[[Session, OutboundMessage, str, dt.datetime], None]
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a delivery hook learns about one message (no body, no session-bound object)."""
+
+    id: int
+    workspace_id: str
+    customer_id: int | None
+    purpose: str
+    related_key: str
+
+    @classmethod
+    def of(cls, message: OutboundMessage) -> Delivery:
+        """The hook's view of an outbox row."""
+        return cls(
+            message.id,
+            message.workspace_id,
+            message.customer_id,
+            message.purpose,
+            message.related_key,
+        )
+
+
+# Called with (session, deliveries, kind, at) in the transaction that records what happened to
+# messages: "sent", "outbox" or "failed" for a whole sent batch at once; "delivered", "opened",
+# "bounced", "soft_bounced" and "complained" from provider events (cxloop.channels.events).
+DeliveryHook = Callable[[Session, Sequence[Delivery], str, dt.datetime], None]
 _delivery_hooks: list[DeliveryHook] = []
 
 
 def on_delivery(hook: DeliveryHook) -> DeliveryHook:
-    """Register ``hook(session, message, kind, at)``; usable as a decorator, at import time."""
+    """Register ``hook(session, deliveries, kind, at)``; usable as a decorator, at import time."""
     if hook not in _delivery_hooks:
         _delivery_hooks.append(hook)
     return hook
 
 
-def notify(session: Session, message: OutboundMessage, kind: str, at: dt.datetime) -> None:
-    """Tell every registered hook what happened to ``message`` (inside the caller's transaction)."""
+def notify(session: Session, deliveries: Sequence[Delivery], kind: str, at: dt.datetime) -> None:
+    """Tell every registered hook what happened to ``deliveries`` (in the caller's transaction)."""
+    if not deliveries:
+        return
     for hook in _delivery_hooks:
-        hook(session, message, kind, at)
+        hook(session, deliveries, kind, at)
 
 
-def _claim(db: Database, ids: list[int], default_from: str) -> list[Outgoing]:
+_CLAIMED = (
+    OutboundMessage.id,
+    OutboundMessage.workspace_id,
+    OutboundMessage.customer_id,
+    OutboundMessage.purpose,
+    OutboundMessage.related_key,
+    OutboundMessage.message_id,
+    OutboundMessage.to_address,
+    OutboundMessage.from_address,
+    OutboundMessage.subject,
+    OutboundMessage.html,
+    OutboundMessage.text,
+    OutboundMessage.headers,
+)
+
+
+def _claim(db: Database, ids: list[int], default_from: str) -> list[tuple[Outgoing, Delivery]]:
     with db.session() as session:
+        # A row without a From gets the sender's address under the store's name (what the
+        # customer recognises), set by the claiming UPDATE itself: rows carry their bodies, so
+        # each extra UPDATE would rewrite kilobytes per message.
+        unsigned = session.scalars(
+            select(OutboundMessage.workspace_id)
+            .where(
+                OutboundMessage.id.in_(ids),
+                OutboundMessage.status == "queued",
+                OutboundMessage.from_address == "",
+            )
+            .distinct()
+        ).all()
+        names = session.execute(
+            select(Workspace.id, Workspace.name).where(Workspace.id.in_(unsigned))
+        ).all()
+        values: dict[str, Any] = {"status": SENDING}
+        if names:
+            values["from_address"] = case(
+                *(
+                    (
+                        and_(
+                            OutboundMessage.from_address == "",
+                            OutboundMessage.workspace_id == workspace_id,
+                        ),
+                        formataddr((name, default_from))[:320],
+                    )
+                    for workspace_id, name in names
+                ),
+                else_=OutboundMessage.from_address,
+            )
         # Only this call moves these rows out of "queued": a second deliver (a retry, another
-        # worker) finds nothing to claim, so no message is sent twice.
-        claimed = (
+        # worker) finds nothing to claim, so no message is sent twice. One statement claims
+        # and reads the batch (UPDATE ... RETURNING, on SQLite and PostgreSQL alike).
+        rows = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued")
+            .values(values)
+            .returning(*_CLAIMED)
+            .execution_options(synchronize_session=False)
+        ).all()
+        claimed: list[tuple[Outgoing, Delivery]] = []
+        for row in sorted(rows, key=lambda r: r.id):
+            outgoing = Outgoing(
+                id=row.id,
+                message_id=row.message_id,
+                to=row.to_address,
+                from_address=row.from_address,
+                subject=row.subject,
+                html=row.html,
+                text=row.text,
+                headers=dict(row.headers or {}),
+            )
+            delivery = Delivery(
+                row.id, row.workspace_id, row.customer_id, row.purpose, row.related_key
+            )
+            claimed.append((outgoing, delivery))
+        return claimed
+
+
+def _record(db: Database, batch: Sequence[Delivery], results: Mapping[int, Outcome]) -> None:
+    """Write every outcome of a sent batch: one UPDATE per kind of outcome, hooks per kind."""
+    now = utcnow()
+    by_outcome: dict[Outcome, list[Delivery]] = {}
+    for delivery in batch:
+        by_outcome.setdefault(results[delivery.id], []).append(delivery)
+    with db.session() as session:
+        for outcome, deliveries in by_outcome.items():
+            values: dict[str, Any] = {"status": outcome.status, "error": outcome.error[:2000]}
+            if outcome.status in ("sent", "outbox"):
+                values["sent_at"] = now
             session.execute(
                 update(OutboundMessage)
-                .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued")
-                .values(status=SENDING)
-                .returning(OutboundMessage.id)
+                .where(OutboundMessage.id.in_([d.id for d in deliveries]))
+                .values(values)
+                .execution_options(synchronize_session=False)
             )
-            .scalars()
-            .all()
-        )
-        if not claimed:
-            return []
-        rows = session.scalars(
-            select(OutboundMessage)
-            .where(OutboundMessage.id.in_(claimed))
-            .order_by(OutboundMessage.id)
-        ).all()
-        names: dict[str, str] = dict(
-            session.execute(
-                select(Workspace.id, Workspace.name).where(
-                    Workspace.id.in_({row.workspace_id for row in rows})
-                )
-            ).all()
-        )
-        outgoing: list[Outgoing] = []
-        for row in rows:
-            if not row.from_address:
-                # The sender's address, under the store's name: what the customer recognises.
-                row.from_address = formataddr((names[row.workspace_id], default_from))[:320]
-            outgoing.append(
-                Outgoing(
-                    id=row.id,
-                    message_id=row.message_id,
-                    to=row.to_address,
-                    from_address=row.from_address,
-                    subject=row.subject,
-                    html=row.html,
-                    text=row.text,
-                    headers=dict(row.headers or {}),
-                )
-            )
-        return outgoing
-
-
-def _record(db: Database, results: Mapping[int, Outcome]) -> None:
-    with db.session() as session:
-        # The bodies are not needed to record an outcome: leave them in the table.
-        rows = session.scalars(
-            select(OutboundMessage)
-            .options(defer(OutboundMessage.html), defer(OutboundMessage.text))
-            .where(OutboundMessage.id.in_(list(results)))
-        ).all()
-        now = utcnow()
-        for row in rows:
-            outcome = results[row.id]
-            row.status = outcome.status
-            row.error = outcome.error[:2000]
-            if outcome.status in ("sent", "outbox"):
-                row.sent_at = now
-            notify(session, row, outcome.status, now)
+            notify(session, deliveries, outcome.status, now)
 
 
 def deliver(db: Database, message_ids: Sequence[int], sender: Sender) -> None:
@@ -626,9 +733,10 @@ def deliver(db: Database, message_ids: Sequence[int], sender: Sender) -> None:
     """
     ids = sorted({int(i) for i in message_ids})
     for start in range(0, len(ids), _CHUNK):
-        batch = _claim(db, ids[start : start + _CHUNK], sender.default_from)
-        if not batch:
+        claimed = _claim(db, ids[start : start + _CHUNK], sender.default_from)
+        if not claimed:
             continue
+        batch = [outgoing for outgoing, _ in claimed]
         results: dict[int, Outcome] = {}
         try:
             for message, outcome in zip(batch, sender.send(batch), strict=True):
@@ -636,7 +744,7 @@ def deliver(db: Database, message_ids: Sequence[int], sender: Sender) -> None:
         finally:
             for message in batch:
                 results.setdefault(message.id, Outcome("failed", "the sender stopped early"))
-            _record(db, results)
+            _record(db, [delivery for _, delivery in claimed], results)
 
 
 def stranded(session: Session, older_than: dt.timedelta, *, limit: int = 5000) -> list[int]:

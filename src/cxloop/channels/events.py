@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from cxloop.channels.email import notify
+from cxloop.channels.email import Delivery, notify
 from cxloop.channels.models import DeliveryEvent, OutboundMessage
 from cxloop.ingest.models import WebhookSecret
 from cxloop.profiles import service as profiles
@@ -267,7 +267,7 @@ def apply_events(session: Session, workspace_id: str, events: Sequence[ProviderE
                     summary.consent_denied.append(customer.id)
         session.flush()
         if message is not None:
-            notify(session, message, event.kind, event.at)
+            notify(session, [Delivery.of(message)], event.kind, event.at)
     return summary
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop.channels.email import (
+    Delivery,
     DeliveryHook,
     OutboxSender,
     Rendered,
@@ -31,6 +32,7 @@ from cxloop.channels.models import DeliveryEvent, OutboundMessage
 from cxloop.channels.unsubscribe import unsubscribe_url
 
 __all__ = [
+    "Delivery",
     "DeliveryHook",
     "DeliveryStatus",
     "OutboxSender",

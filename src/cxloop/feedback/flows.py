@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cxloop.channels import email as email_channel
-from cxloop.channels.models import OutboundMessage
 from cxloop.channels.unsubscribe import unsubscribe_url
 from cxloop.config import Settings
 from cxloop.errors import InvalidInput
@@ -60,9 +61,9 @@ def _texts_context(
     return customer.email or "", context
 
 
-def _queue(
+def _draft(
     session: Session, settings: Settings, invitation: Invitation, reminder: bool
-) -> OutboundMessage:
+) -> dict[str, Any]:
     address, context = _texts_context(session, settings, invitation, reminder)
     unsubscribe = unsubscribe_url(
         settings, invitation.workspace_id, invitation.customer_id or 0, "email"
@@ -71,7 +72,7 @@ def _queue(
     rendered = email_channel.render(
         "nps_reminder" if reminder else "nps_invitation", context, invitation.locale
     )
-    return email_channel.queue_email(
+    return email_channel.draft_email(
         session,
         invitation.workspace_id,
         to=address,
@@ -80,7 +81,6 @@ def _queue(
         related_key=f"invitation:{invitation.id}",
         customer_id=invitation.customer_id,
         unsubscribe_url=unsubscribe,
-        flush=False,
     )
 
 
@@ -92,8 +92,13 @@ def send_invitation(
     reason: tuple[str, str] | None = None,
     *,
     checked: bool = False,
-) -> OutboundMessage | None:
-    """Send one claimed invitation, unless something changed; returns the queued email."""
+    pending: list[dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """Send one claimed invitation, unless something changed; returns its email's outbox row.
+
+    The row is checked but not written: the caller writes a batch of them with
+    ``email_channel.queue_drafts``.
+    """
     if invitation.status != "sending":
         return None
     if not checked:
@@ -104,25 +109,22 @@ def send_invitation(
     message = None
     if invitation.channel == "email":
         try:
-            message = _queue(session, settings, invitation, False)
+            message = _draft(session, settings, invitation, False)
         except email_channel.Undeliverable as exc:
             service.suppress(session, invitation, "no_consent", f"email refused: {exc.reason}", now)
             return None
         except InvalidInput as exc:
             service.suppress(session, invitation, "no_email_address", exc.message, now)
             return None
-    service.mark_sent(session, invitation, now)
+    service.mark_sent(session, invitation, now, pending)
     return message
 
 
 @email_channel.on_delivery
-def _track_invitation(
-    session: Session, message: OutboundMessage, kind: str, at: dt.datetime
+def _track_invitations(
+    session: Session, deliveries: Sequence[email_channel.Delivery], kind: str, at: dt.datetime
 ) -> None:
-    """Keep the invitation's funnel times in step with what happened to its email."""
-    if not message.related_key.startswith("invitation:"):
-        return
-    invitation_id = int(message.related_key.split(":", 1)[1])
+    """Keep the invitations' funnel times in step with what happened to their emails."""
     column = {
         "sent": "delivered_at",
         "outbox": "delivered_at",
@@ -131,12 +133,17 @@ def _track_invitation(
     }.get(kind)
     if column is None:
         return
-    # One plain UPDATE, no load and no flush: this runs for every message delivered.
+    ids = [
+        int(d.related_key.split(":", 1)[1])
+        for d in deliveries
+        if d.related_key.startswith("invitation:")
+    ]
+    if not ids:
+        return
+    # One plain UPDATE for the whole batch, no load and no flush.
     table = Invitation.metadata.tables["invitations"]
     session.connection().execute(
-        update(table)
-        .where(table.c.id == invitation_id, table.c[column].is_(None))
-        .values({column: at})
+        update(table).where(table.c.id.in_(ids), table.c[column].is_(None)).values({column: at})
     )
 
 
@@ -172,19 +179,20 @@ def send_one(
         invitation = session.get(Invitation, invitation_id)
         if invitation is None:
             return False
-        queued = send_invitation(session, settings, invitation, now)
+        draft = send_invitation(session, settings, invitation, now)
         sent = invitation.status == "sent"
         session.flush()
-        message_id = queued.id if queued is not None else None
-    if message_id is not None:
-        email_channel.deliver(db, [message_id], email_channel.sender_for(settings))
+        message_ids = email_channel.queue_drafts(session, [draft] if draft else [])
+    if message_ids:
+        email_channel.deliver(db, message_ids, email_channel.sender_for(settings))
     return sent
 
 
 def _send_batch(
     db: Database, settings: Settings, claimed: list[int], now: dt.datetime, report: TickReport
 ) -> None:
-    messages: list[OutboundMessage] = []
+    drafts: list[dict[str, Any]] = []
+    decisions: list[dict[str, Any]] = []
     with db.session() as session:
         batch = list(session.scalars(select(Invitation).where(Invitation.id.in_(claimed))))
         reasons = service.recheck_many(session, batch, now)
@@ -199,19 +207,26 @@ def _send_batch(
         with session.no_autoflush:
             for invitation in sorted(batch, key=lambda i: i.id):
                 queued = send_invitation(
-                    session, settings, invitation, now, reasons.get(invitation.id), checked=True
+                    session,
+                    settings,
+                    invitation,
+                    now,
+                    reasons.get(invitation.id),
+                    checked=True,
+                    pending=decisions,
                 )
                 report.sent += invitation.status == "sent"
                 if queued is not None:
-                    messages.append(queued)
-        session.flush()  # one batched insert for every queued message
-        message_ids = [message.id for message in messages]
+                    drafts.append(queued)
+        session.flush()
+        service.record_decisions(session, decisions)
+        message_ids = email_channel.queue_drafts(session, drafts)
     if message_ids:
         email_channel.deliver(db, message_ids, email_channel.sender_for(settings))
 
 
 def _send_reminders(db: Database, settings: Settings, now: dt.datetime, report: TickReport) -> None:
-    messages: list[OutboundMessage] = []
+    drafts: list[dict[str, Any]] = []
     with db.session() as session:
         for invitation in session.scalars(
             select(Invitation)
@@ -227,12 +242,12 @@ def _send_reminders(db: Database, settings: Settings, now: dt.datetime, report: 
         ).all():
             invitation.reminder_sent_at = now  # tried once, sent or not
             try:
-                messages.append(_queue(session, settings, invitation, True))
+                drafts.append(_draft(session, settings, invitation, True))
             except (email_channel.Undeliverable, InvalidInput):
                 continue
             report.reminded += 1
         session.flush()
-        message_ids = [message.id for message in messages]
+        message_ids = email_channel.queue_drafts(session, drafts)
     if message_ids:
         email_channel.deliver(db, message_ids, email_channel.sender_for(settings))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -581,8 +582,17 @@ def suppress(
     )
 
 
-def mark_sent(session: Session, invitation: Invitation, now: dt.datetime) -> None:
-    """Record that an invitation went out (and when its reminder is due)."""
+def mark_sent(
+    session: Session,
+    invitation: Invitation,
+    now: dt.datetime,
+    pending: list[dict[str, Any]] | None = None,
+) -> None:
+    """Record that an invitation went out (and when its reminder is due).
+
+    With ``pending``, the decision row is appended there for the caller to write with
+    ``record_decisions`` (one INSERT for a batch) instead of being added to the session.
+    """
     invitation.status = "sent"
     invitation.sent_at = now
     survey = session.get(Survey, invitation.survey_id)
@@ -590,19 +600,27 @@ def mark_sent(session: Session, invitation: Invitation, now: dt.datetime) -> Non
         days = definition_of(survey).reminder_after_days
         if days:
             invitation.reminder_at = now + dt.timedelta(days=days)
-    session.add(
-        SurveyDecision(
-            workspace_id=invitation.workspace_id,
-            survey_id=invitation.survey_id,
-            customer_id=invitation.customer_id,
-            invitation_id=invitation.id,
-            subject_key=invitation.subject_key,
-            decision="sent",
-            reason="eligible",
-            detail=invitation.channel,
-            at=now,
-        )
-    )
+    decision = {
+        "workspace_id": invitation.workspace_id,
+        "survey_id": invitation.survey_id,
+        "customer_id": invitation.customer_id,
+        "invitation_id": invitation.id,
+        "subject_key": invitation.subject_key,
+        "decision": "sent",
+        "reason": "eligible",
+        "detail": invitation.channel,
+        "at": now,
+    }
+    if pending is None:
+        session.add(SurveyDecision(**decision))
+    else:
+        pending.append(decision)
+
+
+def record_decisions(session: Session, decisions: Sequence[dict[str, Any]]) -> None:
+    """Write decision rows gathered by ``mark_sent(..., pending=...)`` in one statement."""
+    if decisions:
+        session.execute(insert(SurveyDecision.metadata.tables["survey_decisions"]), list(decisions))
 
 
 def decisions_for(session: Session, workspace_id: str, customer_id: int) -> list[SurveyDecision]:
