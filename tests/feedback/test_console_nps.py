@@ -23,6 +23,7 @@ def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
         page = client.get(f"/w/{ws}/nps?period=730d")
         detractors = client.get(f"/w/{ws}/nps?period=730d&category=detractor")
         french = client.get(f"/w/{ws}/nps?period=730d&q=retard")
+        by_segment = client.get(f"/w/{ws}/nps?period=730d&by=segment")
     assert page.status_code == 200
     assert answers == expected.n > 50
     assert f'data-kpi="answers">{expected.n}' in page.text.replace("\u202f", "").replace(",", "")
@@ -30,3 +31,8 @@ def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
     assert "Response funnel" in page.text and "Product category" in page.text
     assert 'class="detractor"' in detractors.text and 'class="promoter"' not in detractors.text
     assert "retard" in french.text
+    # one breakdown at a time: moments by default, customers new or returning on their tab
+    assert "<td>after_delivery</td>" in page.text and "<td>returning</td>" not in page.text
+    assert (
+        "<td>returning</td>" in by_segment.text and "<td>after_delivery</td>" not in by_segment.text
+    )

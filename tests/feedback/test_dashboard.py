@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cxloop.commerce.models import Order, OrderItem, Product
 from cxloop.errors import InvalidInput
-from cxloop.feedback import dashboard, stats
+from cxloop.feedback import dashboard, rollups, service, stats
 from cxloop.feedback.models import Invitation, Response, Survey
 from cxloop.feedback.schemas import (
     Breakdown,
@@ -22,7 +23,7 @@ from cxloop.feedback.schemas import (
     VerbatimFilters,
 )
 from cxloop.profiles.models import Customer
-from cxloop.store.db import Database
+from cxloop.store.db import Database, downgrade, migrate
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.schemas import WorkspaceCreate
 
@@ -148,8 +149,13 @@ def make_response(
     comment: str = "",
     themes: list[str] | None = None,
 ) -> int:
-    """An answer; returns its id."""
+    """An answer, with its order's segment and categories as recording copies them; its id."""
+    invitation = session.get(Invitation, invitation_id) if invitation_id else None
+    order_id = invitation.order_id if invitation else None
+    segment, categories = service.order_facets(session, [order_id]).get(order_id or 0, (None, ""))
     row = Response(
+        segment=segment,
+        categories=categories,
         workspace_id=workspace_id,
         survey_id=survey_id,
         invitation_id=invitation_id,
@@ -467,8 +473,9 @@ def test_a_response_counts_once_per_product_category_of_its_order(
 ) -> None:
     with any_db.session() as s:
         result = dashboard.breakdown(s, shop.workspace_id, "product_category")
-    # r1 bought two robes and shoes; r2 a product without category; r3 shoes; r5 no order
-    assert rows(result) == [("chaussures", 2, 50.0), ("robes", 1, 100.0), (None, 1, -100.0)]
+    # r1 bought two robes and shoes; r3 shoes; unknown: r2 (a product without category) and
+    # r5 (no order), so that every answer shows in the breakdown, as in the others
+    assert rows(result) == [("chaussures", 2, 50.0), (None, 2, -100.0), ("robes", 1, 100.0)]
 
 
 def test_customers_are_new_on_their_first_live_order(any_db: Database, shop: Shop) -> None:
@@ -626,3 +633,77 @@ def test_funnel_of_nothing_has_no_rates(any_db: Database, shop: Shop) -> None:
 def test_trend_refuses_an_unknown_granularity(any_db: Database, shop: Shop) -> None:
     with any_db.session() as s, pytest.raises(InvalidInput, match="granularity"):
         dashboard.trend(s, shop.workspace_id, granularity="day")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ daily funnel pre-aggregate
+
+FUNNEL_FILTERS = [
+    DashboardFilters(),
+    DashboardFilters(start=at("2026-01-21", 12)),
+    DashboardFilters(start=at("2026-01-05"), end=at("2026-02-11", 9)),
+    DashboardFilters(end=at("2026-01-22")),
+    DashboardFilters(locale="en"),
+    DashboardFilters(channel="email", touchpoint="after_order"),
+]
+
+
+def funnels(db: Database, shop: Shop) -> list[list[list[int]]]:
+    """The funnel's steps per channel, for each of FUNNEL_FILTERS."""
+    with db.session() as s:
+        results = [dashboard.funnel(s, shop.workspace_id, f) for f in FUNNEL_FILTERS]
+    return [[steps(r, c.channel) for c in [r.total, *r.channels]] for r in results]
+
+
+@pytest.mark.parametrize("now", [at("2026-02-28"), at("2027-06-01")])
+def test_the_daily_funnel_counts_as_the_live_one(
+    any_db: Database, shop: Shop, now: dt.datetime
+) -> None:
+    # given the funnel counted live from the invitations
+    live = funnels(any_db, shop)
+    # when the final days are pre-counted (Feb 28: the days before Jan 22, as surveys expire
+    # after 30 days and late events get a week; mid-2027: every day)
+    with any_db.session() as s:
+        filled = rollups.fill_funnel(s, shop.workspace_id, now)
+        again = rollups.fill_funnel(s, shop.workspace_id, now)
+    # then every filter, whole or partial days, gives the same counts
+    assert filled > 0 and again == 0
+    assert funnels(any_db, shop) == live
+
+
+def test_final_days_are_read_from_the_pre_aggregate(any_db: Database, shop: Shop) -> None:
+    with any_db.session() as s:
+        rollups.fill_funnel(s, shop.workspace_id, at("2026-02-28"))
+        before = steps(dashboard.funnel(s, shop.workspace_id), "email")
+        # an invitation of a final day (Jan 21) changes in the table, and one of an open day
+        late = s.scalars(select(Invitation).where(Invitation.sent_at == at("2026-01-21"))).one()
+        late.commented_at = at("2026-03-01")
+        recent = s.scalars(select(Invitation).where(Invitation.sent_at == at("2026-02-03"))).one()
+        recent.opened_at = at("2026-02-04")
+        s.flush()
+        after = steps(dashboard.funnel(s, shop.workspace_id), "email")
+    # only the open day's change shows: the final day was counted once and for all
+    assert after == [before[0], before[1], before[2] + 1, *before[3:]]
+
+
+def test_answers_recorded_before_0007_get_their_segment_and_categories(
+    any_db: Database, shop: Shop
+) -> None:
+    # given answers as 0007 left them: no segment, no categories
+    def facets() -> list[tuple[int, str | None, str]]:
+        with any_db.session() as s:
+            rows = s.execute(select(Response.id, Response.segment, Response.categories))
+            return sorted((int(i), seg, cat) for i, seg, cat in rows)
+
+    expected = facets()
+    with any_db.session() as s:
+        s.execute(update(Response).values(segment=None, categories=""))
+    downgrade(any_db.engine, "0007")
+    # when the data migration runs
+    migrate(any_db.engine)
+    # then each answer has what recording it would have copied from its order
+    assert facets() == expected
+    assert {(seg, cat) for _, seg, cat in expected} >= {
+        ("new", "|chaussures|robes|"),
+        ("returning", "|chaussures|"),
+        (None, ""),
+    }

@@ -61,6 +61,8 @@ def test_a_link_load_records_only_a_provisional_score(app, db, token, answered) 
     assert 'value="3" checked' in page.text
     [response] = responses(db)
     assert (response.score, response.status, response.category) == (3, "provisional", "detractor")
+    # copied from the order for the dashboard: her first order, with no catalogued product
+    assert (response.segment, response.categories) == ("new", "")
     assert answered == []
     with db.session() as session:
         invitation = session.scalars(select(Invitation)).one()

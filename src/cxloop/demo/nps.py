@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, insert, select
 
+from cxloop.feedback import rollups, stats
 from cxloop.feedback import service as feedback
-from cxloop.feedback import stats
 from cxloop.feedback.definitions import default_definition
 from cxloop.feedback.schemas import NpsSummary
 from cxloop.store.db import Database
@@ -258,6 +258,7 @@ def run_history(
                 "touchpoint": "after_delivery",
                 "locale": lang,
                 "country": country,
+                "order_id": order_id,
                 "themes": [],
                 "sentiment": None,
                 "created_at": responded_at,
@@ -266,6 +267,14 @@ def run_history(
             }
         )
     with db.session() as session:
+        # What recording an answer copies from its order, for the dashboard's breakdowns.
+        for start in range(0, len(responses), 5000):
+            chunk = responses[start : start + 5000]
+            facets = feedback.order_facets(session, [r["order_id"] for r in chunk])
+            for response in chunk:
+                response["segment"], response["categories"] = facets.get(
+                    response.pop("order_id"), (None, "")
+                )
         for start in range(0, len(invitations), 5000):
             session.execute(insert(tables["invitations"]), invitations[start : start + 5000])
             if progress is not None:
@@ -281,6 +290,8 @@ def run_history(
                     )
                 )
             )
+    with db.session() as session:
+        rollups.fill_funnel(session, workspace_id, end)
     return len(responses)
 
 

@@ -1,4 +1,5 @@
-"""Alerts: tell the team at once about answers that need them, or when invitations stop.
+"""Alerts: tell the team at once about answers that need them, when invitations stop, or when
+a theme spikes.
 
 Each alert is recorded (rule × subject) before it is sent, so it is sent once; a failed send is
 retried by the periodic task, a few times. Webhook bodies are signed: the header
@@ -15,13 +16,18 @@ from typing import Any
 
 import httpx
 import orjson
+from babel.dates import format_date
+from babel.numbers import format_percent
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cxloop import i18n
 from cxloop.commerce.models import Order
 from cxloop.errors import InvalidInput
+from cxloop.feedback import drivers
 from cxloop.feedback.models import AlertDelivery, AlertRule, Invitation, Response, Survey
+from cxloop.i18n import _
 from cxloop.profiles.models import Customer
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
@@ -29,6 +35,10 @@ from cxloop.workspaces.models import Workspace
 from cxloop.workspaces.service import audit
 
 MAX_ATTEMPTS = 5
+KINDS = ("response", "silence", "theme_spike")
+# A spike check alerts on the current week (partial) and the one before: a spike that only
+# shows once a week has closed still alerts, the Monday after.
+SPIKE_RECENT_WEEKS = 2
 # Queues an email alert: (session, rule, subject line, lines of text, console link) -> the
 # queued message's id, delivered once the transaction has committed.
 EmailAlert = Callable[[Session, AlertRule, str, list[str], str], int]
@@ -48,9 +58,9 @@ def create_rule(
     slack_format: bool = False,
     actor: str = "api",
 ) -> AlertRule:
-    """Add an alert rule (``response`` or ``silence``; to ``email`` or ``webhook``)."""
-    if kind not in ("response", "silence"):
-        raise InvalidInput("kind", "must be response or silence")
+    """Add an alert rule (``response``, ``silence`` or ``theme_spike``; to email or webhook)."""
+    if kind not in KINDS:
+        raise InvalidInput("kind", "must be response, silence or theme_spike")
     if target not in ("email", "webhook"):
         raise InvalidInput("target", "must be email or webhook")
     if target == "webhook" and not address.startswith(("https://", "http://")):
@@ -60,6 +70,8 @@ def create_rule(
     filters = dict(filters or {})
     if kind == "silence" and not isinstance(filters.get("silence_hours"), int | float):
         filters["silence_hours"] = 6
+    if kind == "theme_spike":
+        _check_spike_filters(filters)
     rule = AlertRule(
         workspace_id=workspace_id,
         name=name,
@@ -81,6 +93,20 @@ def create_rule(
         data={"kind": kind, "target": target},
     )
     return rule
+
+
+def _check_spike_filters(filters: dict[str, Any]) -> None:
+    """Themes watched (none: all) and the fewest mentions a spike needs (default 5)."""
+    themes = filters.get("themes")
+    if themes is not None and not (
+        isinstance(themes, list) and all(isinstance(t, str) and t for t in themes)
+    ):
+        raise InvalidInput("filters", "themes must be a list of theme keys")
+    if not themes:
+        filters.pop("themes", None)
+    least = filters.setdefault("min_mentions", drivers.SPIKE_MIN_MENTIONS)
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise InvalidInput("filters", "min_mentions must be a whole number, 1 or more")
 
 
 def rules_of(session: Session, workspace_id: str) -> list[AlertRule]:
@@ -340,6 +366,126 @@ def check_silence(
                     mails,
                 )
                 sent += delivery.status == "sent"
+    finally:
+        if own:
+            client.close()
+    if mails and deliver is not None:
+        deliver(mails)
+    return sent
+
+
+def _language(locale: str | None) -> str:
+    short = (locale or "").strip().lower()[:2]
+    return short if short in i18n.LOCALES else "en"
+
+
+def _spike_message(
+    session: Session, rule: AlertRule, spike: drivers.Spike, base_url: str
+) -> tuple[dict[str, Any], str, list[str]]:
+    """The signed document, the email subject and lines, in the workspace's language."""
+    workspace = session.get(Workspace, rule.workspace_id)
+    lang = _language(workspace.locale if workspace else None)
+    token = i18n.current_locale.set(lang)
+    try:
+        values = {
+            "theme": spike.theme,
+            "week": format_date(spike.period_start, format="long", locale=lang),
+            "share": format_percent(spike.share, "#,##0.0%", locale=lang),
+            "baseline": format_percent(spike.baseline_share, "#,##0.0%", locale=lang),
+            "mentions": spike.mentions,
+            "responses": spike.responses,
+            "weeks": spike.baseline_periods,
+        }
+        subject = _("Spike in the theme “%(theme)s”") % values
+        text = (
+            _(
+                "The theme “%(theme)s” is in %(share)s of the answers of the week of %(week)s "
+                "(%(mentions)d of %(responses)d), against %(baseline)s over the %(weeks)d weeks "
+                "before."
+            )
+            % values
+        )
+        hint = _("Read the comments of that week in the console to see what changed.")
+    finally:
+        i18n.current_locale.reset(token)
+    document = {
+        "type": "nps.theme_spike",
+        "kind": "theme_spike",
+        "workspace": rule.workspace_id,
+        # as in every other alert document, to route them all on one field
+        "workspace_id": rule.workspace_id,
+        "workspace_name": workspace.name if workspace else "",
+        "theme": spike.theme,
+        "week": spike.period_start.isoformat(),
+        "share": spike.share,
+        "baseline_share": spike.baseline_share,
+        "mentions": spike.mentions,
+        "responses": spike.responses,
+        "baseline_weeks": spike.baseline_periods,
+        "baseline_mentions": spike.baseline_mentions,
+        "baseline_responses": spike.baseline_responses,
+        "z": spike.z,
+        "p_value": spike.p_value,
+        "link": f"{base_url}/w/{rule.workspace_id}/nps?granularity=week",
+        "text": text,
+    }
+    return document, subject, [text, hint]
+
+
+def check_theme_spikes(
+    db: Database,
+    now: dt.datetime | None = None,
+    *,
+    base_url: str,
+    client: httpx.Client | None = None,
+    email: EmailAlert | None = None,
+    deliver: Deliver | None = None,
+) -> int:
+    """Alert when a theme's share of a week's answers spikes (``drivers.spikes``), once each."""
+    now = now or utcnow()
+    sent = 0
+    mails: list[int] = []
+    own = client is None
+    client = client or httpx.Client()
+    try:
+        with db.session() as session:
+            trends: dict[tuple[str, int | None, str | None], drivers.ThemeTrend] = {}
+            for rule in session.scalars(
+                select(AlertRule)
+                .where(AlertRule.kind == "theme_spike", AlertRule.active.is_(True))
+                .order_by(AlertRule.id)
+            ).all():
+                filters = rule.filters or {}
+                survey_id = int(filters["survey_id"]) if filters.get("survey_id") else None
+                channel = str(filters["channel"]) if filters.get("channel") else None
+                key = (rule.workspace_id, survey_id, channel)
+                if key not in trends:  # one trend per workspace and slice, whatever the rules
+                    trends[key] = drivers.trend_for(
+                        session,
+                        rule.workspace_id,
+                        weeks=drivers.BASELINE_PERIODS + SPIKE_RECENT_WEEKS,
+                        until=now,
+                        survey_id=survey_id,
+                        channel=channel,
+                    )
+                trend = trends[key]
+                recent = set(trend.periods[-SPIKE_RECENT_WEEKS:])
+                found = drivers.spikes(
+                    trend,
+                    themes=filters.get("themes") or None,
+                    min_mentions=int(filters.get("min_mentions", drivers.SPIKE_MIN_MENTIONS)),
+                )
+                for spike in found:
+                    if spike.period_start not in recent:
+                        continue
+                    # One alert per theme and week, however often the check runs.
+                    week = spike.period_start.isoformat()
+                    delivery = _claim(session, rule, f"spike:{spike.theme[:80]}:{week}")
+                    if delivery is None:
+                        continue
+                    document, subject, lines = _spike_message(session, rule, spike, base_url)
+                    _send(session, rule, delivery, document, subject, lines, client, email, mails)
+                    sent += delivery.status == "sent"
     finally:
         if own:
             client.close()

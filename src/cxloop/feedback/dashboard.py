@@ -19,15 +19,14 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, bindparam, case, exists, func, select
+from sqlalchemy import ColumnElement, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import type_coerce
 
-from cxloop.commerce.models import Order, OrderItem, Product
 from cxloop.errors import InvalidInput
-from cxloop.feedback import stats
-from cxloop.feedback.models import Invitation, Response
+from cxloop.feedback import rollups, stats
+from cxloop.feedback.models import Response
 from cxloop.feedback.schemas import (
     Breakdown,
     BreakdownRow,
@@ -53,7 +52,7 @@ MAX_PAGE: Final = 100
 # One range query per period: a weekly trend over ten years is 520 queries; refuse beyond.
 MAX_PERIODS: Final = 600
 NO_FILTERS: Final = DashboardFilters()
-# Breakdowns read from the answer itself; product_category and segment join the order.
+# Breakdowns on a column of the answer as it is (product_category is split into categories).
 DIRECT: Final[tuple[Dimension, ...]] = ("touchpoint", "channel", "locale", "country")
 
 _PROMOTERS = func.count().filter(Response.score >= stats.PROMOTER_MIN)
@@ -61,7 +60,8 @@ _PASSIVES_UP = func.count().filter(Response.score >= stats.PASSIVE_MIN)
 _ANSWERS = func.count()
 
 
-def _conditions(workspace_id: str, filters: DashboardFilters) -> list[ColumnElement[bool]]:
+def answer_conditions(workspace_id: str, filters: DashboardFilters) -> list[ColumnElement[bool]]:
+    """The rule for the answers that count (confirmed, in the workspace) and the filters."""
     where = [Response.workspace_id == workspace_id, Response.status == CONFIRMED]
     if filters.start is not None:
         where.append(Response.created_at >= filters.start)
@@ -92,7 +92,7 @@ def overview(
     """The NPS with its interval and the 0–10 distribution of the confirmed answers."""
     counts = session.execute(
         select(*(func.count().filter(Response.score == s) for s in range(11))).where(
-            *_conditions(workspace_id, filters)
+            *answer_conditions(workspace_id, filters)
         )
     ).one()
     by_score = [int(c or 0) for c in counts]
@@ -134,7 +134,7 @@ def trend(
     """The NPS per week or month from the first to the last answer in range, with changes."""
     if granularity not in ("week", "month"):
         raise InvalidInput("granularity", "must be week or month")
-    where = _conditions(workspace_id, filters)
+    where = answer_conditions(workspace_id, filters)
     # Two queries: SQLite finds a lone min() or max() in the index, both together by a scan.
     first = session.scalar(select(func.min(Response.created_at)).where(*where))
     last = session.scalar(select(func.max(Response.created_at)).where(*where))
@@ -181,19 +181,13 @@ def _rows(counted: Sequence[Any]) -> list[BreakdownRow]:
     return rows
 
 
-def _segment_of() -> Any:
-    """new, returning or None: whether the invitation's order was the customer's first."""
-    earlier = aliased(Order)
-    before = exists().where(
-        earlier.customer_id == Order.customer_id,
-        earlier.placed_at < Order.placed_at,
-        earlier.status != "cancelled",
-    )
-    return case(
-        (Order.customer_id.is_(None), None),
-        (before, "returning"),
-        else_="new",
-    )
+def _expand(counted: Sequence[Any]) -> list[tuple[str | None, int, int, int]]:
+    """Counts per "|a|b|" set of categories, credited to each category of the set."""
+    rows: list[tuple[str | None, int, int, int]] = []
+    for key, promoters, upper, answers in counted:
+        names = [name for name in (key or "").split("|") if name]
+        rows.extend((name, promoters, upper, answers) for name in names or [None])
+    return rows
 
 
 def breakdown(
@@ -202,48 +196,22 @@ def breakdown(
     dimension: Dimension,
     filters: DashboardFilters = NO_FILTERS,
 ) -> Breakdown:
-    """The NPS per touchpoint, channel, locale, country, product category or customer segment."""
-    where = _conditions(workspace_id, filters)
-    if dimension in DIRECT:
-        key = getattr(Response, dimension)
-        counted = session.execute(
-            select(key, _PROMOTERS, _PASSIVES_UP, _ANSWERS).where(*where).group_by(key)
-        ).all()
-        return Breakdown(dimension=dimension, rows=_rows(counted))
-    if dimension == "product_category":
-        # A response counts once per category its order held (DISTINCT on the pair).
-        pairs = (
-            select(
-                Response.id.label("rid"),
-                Response.score.label("score"),
-                Product.category.label("key"),
-            )
-            .join(Invitation, Invitation.id == Response.invitation_id)
-            .join(OrderItem, OrderItem.order_id == Invitation.order_id)
-            .join(Product, Product.id == OrderItem.product_id)
-            .where(*where)
-            .distinct()
-            .subquery()
-        )
-    elif dimension == "segment":
-        pairs = (
-            select(Response.score.label("score"), _segment_of().label("key"))
-            .outerjoin(Invitation, Invitation.id == Response.invitation_id)
-            .outerjoin(Order, Order.id == Invitation.order_id)
-            .where(*where)
-            .subquery()
-        )
-    else:
+    """The NPS per touchpoint, channel, locale, country, product category or customer segment.
+
+    Segment and categories were copied from the order onto the answer when it was recorded
+    (``service.order_facets``): no join. An answer counts once in each category its order held.
+    """
+    if dimension not in (*DIRECT, "segment", "product_category"):
         raise InvalidInput("dimension", f"unknown dimension {dimension!r}")
-    score = pairs.c.score
-    counted = session.execute(
-        select(
-            pairs.c.key,
-            func.count().filter(score >= stats.PROMOTER_MIN),
-            func.count().filter(score >= stats.PASSIVE_MIN),
-            func.count(),
-        ).group_by(pairs.c.key)
+    column = "categories" if dimension == "product_category" else dimension
+    key = getattr(Response, column)
+    counted: Sequence[Any] = session.execute(
+        select(key, _PROMOTERS, _PASSIVES_UP, _ANSWERS)
+        .where(*answer_conditions(workspace_id, filters))
+        .group_by(key)
     ).all()
+    if dimension == "product_category":
+        counted = _expand(counted)
     return Breakdown(dimension=dimension, rows=_rows(counted))
 
 
@@ -273,7 +241,7 @@ def verbatims(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput("limit", f"must be from 1 to {MAX_PAGE}")
     which = which or VerbatimFilters()
-    where = [*_conditions(workspace_id, filters), func.trim(Response.comment) != ""]
+    where = [*answer_conditions(workspace_id, filters), func.trim(Response.comment) != ""]
     low, high = which.min_score, which.max_score
     if which.category is not None:
         span = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}[which.category]
@@ -339,38 +307,12 @@ def _channel_funnel(channel: str, counts: Sequence[int]) -> ChannelFunnel:
 
 
 def funnel(session: Session, workspace_id: str, filters: DashboardFilters = NO_FILTERS) -> Funnel:
-    """invited → delivered → opened → clicked a score → confirmed → commented, per channel."""
-    # Unsent invitations have no timestamps: they only drop out of count(sent_at). Without
-    # dates, no condition on sent_at, so SQLite reads the table in order, not by that index.
-    where: list[ColumnElement[bool]] = [Invitation.workspace_id == workspace_id]
-    if filters.start is not None:
-        where.append(Invitation.sent_at >= filters.start)
-    if filters.end is not None:
-        where.append(Invitation.sent_at < filters.end)
-    for column, value in (
-        (Invitation.survey_id, filters.survey_id),
-        (Invitation.channel, filters.channel),
-        (Invitation.touchpoint, filters.touchpoint),
-        (Invitation.locale, filters.locale),
-    ):
-        if value is not None:
-            where.append(column == value)
-    rows = session.execute(
-        select(
-            Invitation.channel,
-            func.count(Invitation.sent_at),
-            func.count(Invitation.delivered_at),
-            func.count(Invitation.opened_at),
-            func.count(Invitation.clicked_at),
-            func.count(Invitation.responded_at),
-            func.count(Invitation.commented_at),
-        )
-        .where(*where)
-        .group_by(Invitation.channel)
-        .having(func.count(Invitation.sent_at) > 0)
-        .order_by(Invitation.channel)
-    ).all()
-    per_channel = [(str(row[0]), [int(v) for v in row[1:]]) for row in rows]
+    """invited → delivered → opened → clicked a score → confirmed → commented, per channel.
+
+    Final days come pre-counted from ``rollups`` (filled daily); recent days are counted live.
+    """
+    counted = rollups.funnel_counts(session, workspace_id, filters)
+    per_channel = sorted((channel, c) for channel, c in counted.items() if c[0] > 0)
     totals = [sum(counts[i] for _, counts in per_channel) for i in range(len(FUNNEL_STEPS))]
     return Funnel(
         total=_channel_funnel("all", totals),
@@ -381,6 +323,7 @@ def funnel(session: Session, workspace_id: str, filters: DashboardFilters = NO_F
 __all__ = [
     "DIRECT",
     "FUNNEL_STEPS",
+    "answer_conditions",
     "breakdown",
     "funnel",
     "overview",

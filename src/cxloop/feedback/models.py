@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxloop.store.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
@@ -117,7 +127,7 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_workspace_created", "workspace_id", "created_at"),
         Index("ix_responses_customer", "customer_id"),
-        # Covers every dashboard aggregate: answered from the index alone (migration 0006).
+        # Covers every dashboard aggregate: answered from the index alone (migration 0007).
         Index(
             "ix_responses_dashboard",
             "workspace_id",
@@ -129,6 +139,8 @@ class Response(Base):
             "touchpoint",
             "locale",
             "country",
+            "segment",
+            "categories",
         ),
     )
 
@@ -155,6 +167,11 @@ class Response(Base):
     touchpoint: Mapped[str] = mapped_column(String(32), default="")
     locale: Mapped[str] = mapped_column(String(8), default="")
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # Copied from the invitation's order when the answer is first recorded, so the dashboard
+    # breaks answers down without joining orders: "new" (the customer's first order) or
+    # "returning", None without an order; the order's product categories as "|a|b|" (sorted).
+    segment: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    categories: Mapped[str] = mapped_column(String(500), default="")
     themes: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -205,3 +222,44 @@ class AlertDelivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class FunnelDay(Base):
+    """Funnel counts of the invitations sent on one UTC day, per survey, channel, touchpoint and
+    locale: a pre-aggregate of ``invitations`` for days whose invitations can no longer change.
+
+    Filled by ``feedback.rollups.fill_funnel`` (idempotent: a day is recomputed as a whole);
+    ``RollupMark`` says up to which day the rows are final.
+    """
+
+    __tablename__ = "invitation_funnel_days"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    touchpoint: Mapped[str] = mapped_column(String(32), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8), primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    clicked: Mapped[int] = mapped_column(Integer, default=0)
+    responded: Mapped[int] = mapped_column(Integer, default=0)
+    commented: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupMark(Base):
+    """How far a workspace's pre-aggregate is final: every day before ``final_before``."""
+
+    __tablename__ = "rollup_marks"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    final_before: Mapped[dt.date] = mapped_column(Date)
+    filled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, cast, exists, insert, literal, or_, select, update
+from sqlalchemy import String, and_, case, cast, exists, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from cxloop.commerce.models import Order, Shipment
+from cxloop.commerce.models import Order, OrderItem, Product, Shipment
 from cxloop.errors import InvalidInput
 from cxloop.feedback import stats
 from cxloop.feedback.definitions import SurveyDefinition, parse_definition
@@ -582,6 +582,42 @@ def suppress(
     )
 
 
+def order_facets(
+    session: Session, order_ids: Sequence[int | None]
+) -> dict[int, tuple[str | None, str]]:
+    """Per order: the customer segment ("new" for a first order, else "returning"; None
+    without a customer) and its product categories, sorted, as "|a|b|" ("" when none).
+
+    Copied onto answers when they are recorded, so the dashboard never joins orders.
+    """
+    ids = sorted({i for i in order_ids if i})
+    if not ids:
+        return {}
+    earlier = aliased(Order)
+    before = exists().where(
+        earlier.customer_id == Order.customer_id,
+        earlier.placed_at < Order.placed_at,
+        earlier.status != "cancelled",
+    )
+    segment = case((Order.customer_id.is_(None), None), (before, "returning"), else_="new")
+    facets: dict[int, tuple[str | None, str]] = {
+        order_id: (kind, "")
+        for order_id, kind in session.execute(select(Order.id, segment).where(Order.id.in_(ids)))
+    }
+    names: dict[int, set[str]] = {}
+    for order_id, category in session.execute(
+        select(OrderItem.order_id, Product.category)
+        .join(Product, Product.id == OrderItem.product_id)
+        .where(OrderItem.order_id.in_(ids), Product.category != "")
+        .distinct()
+    ):
+        names.setdefault(order_id, set()).add(category.replace("|", "/"))
+    for order_id, found in names.items():
+        kind = facets.get(order_id, (None, ""))[0]
+        facets[order_id] = (kind, ("|" + "|".join(sorted(found)) + "|")[:500])
+    return facets
+
+
 def mark_sent(
     session: Session,
     invitation: Invitation,
@@ -712,7 +748,12 @@ def record_answer(
             raise SurveyClosed("this answer can no longer be changed")
     customer = session.get(Customer, invitation.customer_id) if invitation.customer_id else None
     if response is None:
+        segment, categories = order_facets(session, [invitation.order_id]).get(
+            invitation.order_id or 0, (None, "")
+        )
         response = Response(
+            segment=segment,
+            categories=categories,
             workspace_id=invitation.workspace_id,
             survey_id=invitation.survey_id,
             invitation_id=invitation.id,

@@ -1,16 +1,18 @@
-"""NPS background work: the loop every minute, alerts after each answer, the silence check."""
+"""NPS background work: the loop every minute, alerts (answers, silence, spikes), rollups."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from huey import crontab
+from sqlalchemy import select
 
 from cxloop.config import get_settings
-from cxloop.feedback import alerts, flows
+from cxloop.feedback import alerts, flows, rollups
 from cxloop.store.runtime import get_database
 from cxloop.worker.queue import huey
 from cxloop.worker.service import recorded
+from cxloop.workspaces.models import Workspace
 
 
 @huey.periodic_task(crontab(minute="*"), context=True)
@@ -47,6 +49,34 @@ def nps_silence(task: Any = None) -> None:
         email=flows.email_alert(settings),
         deliver=flows.deliver_mail(db, settings),
     )
+
+
+# Hourly at :07, away from the quarter-hour silence check; each spike alerts once a week anyway.
+@huey.periodic_task(crontab(minute="7"), context=True)
+@recorded("nps.theme_spikes")
+def nps_theme_spikes(task: Any = None) -> None:
+    """Alert when a theme's share of this week's answers jumps above its usual range."""
+    settings = get_settings()
+    db = get_database()
+    alerts.check_theme_spikes(
+        db,
+        base_url=settings.public_url,
+        email=flows.email_alert(settings),
+        deliver=flows.deliver_mail(db, settings),
+    )
+
+
+# Daily at 02:13 UTC: the days that became final since yesterday join the funnel aggregate.
+@huey.periodic_task(crontab(minute="13", hour="2"), context=True)
+@recorded("nps.rollups")
+def nps_rollups(task: Any = None) -> None:
+    """Pre-count the funnel of the days whose invitations can no longer change."""
+    db = get_database()
+    with db.session() as session:
+        workspaces = session.scalars(select(Workspace.id)).all()
+    for workspace_id in workspaces:
+        with db.session() as session:
+            rollups.fill_funnel(session, workspace_id)
 
 
 @huey.task(context=True)

@@ -139,7 +139,7 @@ class AlertRuleCreate(BaseModel):
     """An alert rule, as the API takes it."""
 
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["response", "silence"] = "response"
+    kind: Literal["response", "silence", "theme_spike"] = "response"
     target: Literal["email", "webhook"]
     address: str = Field(min_length=3, max_length=500)
     filters: dict[str, Any] = Field(default_factory=dict)

@@ -429,8 +429,12 @@ def nps_dashboard(
     channel: str = "",
     touchpoint: str = "",
     page: int = 1,
+    by: str = "touchpoint",
 ) -> Response:
-    """The NPS dashboard: score and interval, trend, distribution, funnel, breakdowns, verbatims."""
+    """The NPS dashboard: score and interval, trend, distribution, funnel, breakdowns, verbatims.
+
+    One breakdown at a time (``by``, a tab): each is a pass over the answers.
+    """
     user, mine, current = member_workspace(request, session, workspace_id)
     if user is None:
         return login_redirect(request)
@@ -471,10 +475,14 @@ def nps_dashboard(
         trend=trend,
         chart_json=json.dumps(chart),
         funnel=dashboard.funnel(session, workspace_id, filters),
-        breakdowns={
-            d: dashboard.breakdown(session, workspace_id, d, filters)  # type: ignore[arg-type]
-            for d in DIMENSIONS
-        },
+        dimensions=DIMENSIONS,
+        by=by if by in DIMENSIONS else "touchpoint",
+        breakdown=dashboard.breakdown(
+            session,
+            workspace_id,
+            by if by in DIMENSIONS else "touchpoint",  # type: ignore[arg-type]
+            filters,
+        ),
         verbatims=dashboard.verbatims(
             session, workspace_id, filters, which, offset=(page - 1) * 20, limit=20
         ),
