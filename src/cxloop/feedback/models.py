@@ -142,6 +142,19 @@ class Response(Base):
             "segment",
             "categories",
         ),
+        # Answers in categories order: the category breakdown groups without a sort.
+        Index(
+            "ix_responses_categories",
+            "workspace_id",
+            "status",
+            "categories",
+            "score",
+            "created_at",
+            "survey_id",
+            "channel",
+            "touchpoint",
+            "locale",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
