@@ -117,3 +117,17 @@ def test_init_reports_the_store(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "store: sqlite (schema up to date)" in result.stdout
     assert (tmp_path / "store.db").exists()
+
+
+def test_the_demo_summary_tells_the_nps_story(tmp_path: Path) -> None:
+    # when the demo store is built without serving it
+    result = run(tmp_path, "demo", "--no-serve", "--json", "--customers", "600", "--seed", "3")
+    # then its summary has the NPS with its interval, and the themes that cost the most,
+    # led by late deliveries as the generator's story has it
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    nps = summary["nps"]
+    assert set(nps) == {"score", "ci95", "responses"} and nps["responses"] > 50
+    assert nps["ci95"][0] < nps["score"] < nps["ci95"][1]
+    assert summary["top_drivers"][0] == "delivery_delay"
+    assert len(set(summary["top_drivers"])) == len(summary["top_drivers"]) >= 3

@@ -32,6 +32,8 @@ import_app = typer.Typer(help="Bulk imports from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 nps_app = typer.Typer(help="NPS statistics.", no_args_is_help=True)
 app.add_typer(nps_app, name="nps")
+feedback_app = typer.Typer(help="Feedback verbatims: themes and sentiment.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
 
 
 class CliError(Exception):
@@ -348,6 +350,42 @@ def nps_stats(
         )
     if summary.warning is not None:
         typer.echo(f"warning: {WARNING_TEXT[summary.warning]}")
+
+
+@feedback_app.command("tag")
+def feedback_tag(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV with 'id' and 'text' columns, and optionally 'lang' (fr or en).",
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Tag each verbatim of a CSV with its themes and sentiment (default taxonomy)."""
+    from cxloop.feedback.themes import Tagger
+    from cxloop.feedback.themes.verbatims import read_verbatims
+
+    rows = read_verbatims(file)
+    tagger = Tagger()
+    taggings = tagger.tag_many([row.text for row in rows], [row.lang for row in rows])
+    if as_json:
+        emit(
+            [
+                {"id": row.id, "lang": t.lang, "themes": list(t.themes), "sentiment": t.sentiment}
+                for row, t in zip(rows, taggings, strict=True)
+            ]
+        )
+        return
+    width = max([2, *(len(row.id) for row in rows)])
+    typer.echo(f"{'id':<{width}}  lang  sentiment  themes")
+    for row, t in zip(rows, taggings, strict=True):
+        themes = ", ".join(t.themes) or "-"
+        typer.echo(f"{row.id:<{width}}  {t.lang:<4}  {t.sentiment:>+9.3f}  {themes}")
+    typer.echo(f"{len(rows)} verbatims tagged; embeddings: {tagger.embeddings}")
 
 
 def main(argv: list[str] | None = None) -> None:

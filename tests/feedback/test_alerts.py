@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
+from cxloop.errors import InvalidInput
 from cxloop.feedback import alerts, service
 from cxloop.feedback.models import AlertDelivery, Invitation
 from cxloop.store.db import Database
@@ -104,6 +105,39 @@ def test_a_low_score_sends_one_signed_webhook(db, make_workspace, receiver) -> N
     assert document["response"]["comment"] == "Livraison en retard"
     assert document["customer"]["name"] == "Lou"
     assert document["link"].startswith(f"http://cx.test/w/{ws}/customers/")
+    assert document["response"]["themes"] == ["delivery_delay"]
+    assert document["response"]["sentiment"] < 0
+
+
+def test_an_answer_rule_can_route_by_theme(db, make_workspace, receiver) -> None:
+    # given a rule for detractors who blame the delivery cost (to send a free-shipping code)
+    ws = make_workspace().workspace_id
+    with db.session() as session:
+        alerts.create_rule(
+            session,
+            ws,
+            name="Shipping cost",
+            kind="response",
+            target="webhook",
+            address=receiver.url,
+            filters={"max_score": 6, "themes": ["delivery_cost"]},
+        )
+    # when two detractors answer, one about the shipping fees, one about a late parcel
+    fees = _answer(db, ws, 4, "Les frais de port sont beaucoup trop chers")
+    late = _answer(db, ws, 4, "Colis arrivé avec une semaine de retard")
+    for response_id in (fees, late):
+        alerts.alert_on_response(db, response_id, base_url="http://cx.test")
+    # then only the first is routed
+    assert [json.loads(body)["response"]["id"] for _, body in receiver.calls] == [fees]
+
+
+def test_a_theme_filter_must_be_a_list_of_keys(db, make_workspace) -> None:
+    ws = make_workspace().workspace_id
+    with db.session() as session, pytest.raises(InvalidInput, match="themes"):
+        alerts.create_rule(
+            session, ws, name="x", kind="response", target="webhook",
+            address="https://example.com/hook", filters={"themes": "delivery_cost"},
+        )  # fmt: skip
 
 
 def test_a_failed_webhook_is_retried_then_sent_once(db, make_workspace, receiver) -> None:

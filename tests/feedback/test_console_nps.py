@@ -24,6 +24,7 @@ def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
         detractors = client.get(f"/w/{ws}/nps?period=730d&category=detractor")
         french = client.get(f"/w/{ws}/nps?period=730d&q=retard")
         by_segment = client.get(f"/w/{ws}/nps?period=730d&by=segment")
+        late = client.get(f"/w/{ws}/nps?period=730d&theme=delivery_delay")
     assert page.status_code == 200
     assert answers == expected.n > 50
     assert f'data-kpi="answers">{expected.n}' in page.text.replace("\u202f", "").replace(",", "")
@@ -31,6 +32,13 @@ def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
     assert "Response funnel" in page.text and "Product category" in page.text
     assert 'class="detractor"' in detractors.text and 'class="promoter"' not in detractors.text
     assert "retard" in french.text
+    # why: the drivers, late deliveries costing the most as the demo's story goes, and the
+    # verbatims of one theme on a click
+    drivers = page.text[page.text.index('id="drivers"') : page.text.index('id="breakdowns"')]
+    first_row = drivers[drivers.index("<tbody>") :].split("</tr>")[0]
+    assert 'id="nps-drivers"' in drivers and "Delivery time" in first_row
+    listed = late.text[late.text.index('id="verbatims"') :]
+    assert listed.count("<blockquote") == listed.count("Themes: Delivery time") > 0
     # one breakdown at a time: moments by default, customers new or returning on their tab
     assert "<td>after_delivery</td>" in page.text and "<td>returning</td>" not in page.text
     assert (

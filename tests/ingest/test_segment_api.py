@@ -381,7 +381,13 @@ def test_customer_360(client, db, keys) -> None:
     assert [e["type"] for e in body["recent_events"]] == ["identify", "track", "track"]
     assert [e["messageId"] for e in body["recent_events"]][1:] == ["e-1", "e-0"]
     assert set(body["recent_events"][0]) >= {"messageId", "type", "event", "timestamp"}
-    assert body["nps"] == {"responses": 0, "last_score": None, "category": None}
+    assert body["nps"] == {
+        "responses": 0,
+        "last_score": None,
+        "category": None,
+        "themes": [],
+        "sentiment": None,
+    }
     missing = client.get("/api/v1/customers/nobody", headers=admin)
     assert missing.status_code == 404 and missing.json()["field"] == "user_id"
     listed = client.get("/api/v1/customers?q=LOU@", headers=admin).json()

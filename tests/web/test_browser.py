@@ -106,3 +106,40 @@ def test_the_workspace_switcher_changes_store(
         page.get_by_label("Workspace").select_option(label="Beta")
         expect(page.get_by_role("heading", name="Beta")).to_be_visible()
         assert page.url.endswith(f"/w/{beta.workspace_id}/")
+
+
+def test_the_nps_dashboard_draws_its_drivers_and_takes_a_theme_correction(
+    app: FastAPI, db: Database, make_user, page: Page
+) -> None:
+    from cxloop.demo import nps as demo_nps
+    from cxloop.demo.generator import history_end
+    from cxloop.demo.service import build_demo
+
+    # given the demo store's two years of answers and its owner
+    today = dt.datetime.now(dt.UTC).date()
+    ws = build_demo(db, customers=400, seed=5, as_of=today).workspace_id
+    demo_nps.run_history(db, ws, seed=5, end=history_end(today))
+    make_user("lou@example.com", ws)
+    with live_server(app) as base:
+        page.goto(f"{base}/login")
+        page.get_by_label("Email").fill("lou@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        # when she opens the NPS dashboard over two years
+        page.goto(f"{base}/w/{ws}/nps?period=730d")
+        # then the drivers chart is drawn, late deliveries costing the most
+        expect(page.locator("body[data-nps-ready=true]")).to_have_count(1)
+        labels = page.evaluate("document.getElementById('nps-drivers').chart.data.labels")
+        lost = page.evaluate("document.getElementById('nps-drivers').chart.data.datasets[0].data")
+        assert labels[0] == "Delivery time" and lost[0] == min(lost) < 0
+        # when she says the first verbatim is about packaging only
+        first = page.locator("ul.verbatims li").first
+        quote = first.locator("blockquote").inner_text()
+        first.locator("details.themes summary").click()
+        for box in first.locator("input[name=themes]").all():
+            box.set_checked(box.get_attribute("value") == "packaging")
+        first.get_by_role("button", name="Correct the themes").click()
+        # then the dashboard comes back with that verbatim now tagged so
+        expect(page.locator("body[data-nps-ready=true]")).to_have_count(1)
+        again = page.locator("ul.verbatims li", has_text=quote).first
+        expect(again.locator("details.themes summary")).to_have_text("Themes: Packaging")

@@ -64,6 +64,7 @@ def run_demo(
             "ci95": None if nps.ci95 is None else [round(v, 1) for v in nps.ci95],
             "responses": nps.n,
         },
+        "top_drivers": demo_nps.top_drivers(db, result.workspace_id),
     }
     login = demo_login(db, result.workspace_id) if serve else None
     if as_json:

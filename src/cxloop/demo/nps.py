@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, insert, select
 
-from cxloop.feedback import rollups, stats
+from cxloop.feedback import drivers, rollups, stats
 from cxloop.feedback import service as feedback
 from cxloop.feedback.definitions import default_definition
 from cxloop.feedback.schemas import NpsSummary
+from cxloop.feedback.themes import Tagger, Tagging, default_taxonomy
 from cxloop.store.db import Database
 from cxloop.store.registry import Base
 
@@ -261,11 +262,26 @@ def run_history(
                 "order_id": order_id,
                 "themes": [],
                 "sentiment": None,
+                "mentions": [],
                 "created_at": responded_at,
                 "confirmed_at": responded_at,
                 "updated_at": responded_at,
             }
         )
+    # Each verbatim tagged as a recorded answer is (themes, sentiment, per-theme sentiment);
+    # the banks repeat, so each distinct text is tagged once.
+    tagger = Tagger(default_taxonomy())
+    tagged: dict[str, Tagging] = {}
+    for response in responses:
+        if response["comment"]:
+            tagging = tagged.get(response["comment"])
+            if tagging is None:
+                tagging = tagged[response["comment"]] = tagger.tag(response["comment"])
+            response["themes"] = list(tagging.themes)
+            response["sentiment"] = round(tagging.sentiment, 3)
+            response["mentions"] = [
+                {"theme": m.theme, "sentiment": round(m.sentiment, 3)} for m in tagging.mentions
+            ]
     with db.session() as session:
         # What recording an answer copies from its order, for the dashboard's breakdowns.
         for start in range(0, len(responses), 5000):
@@ -305,3 +321,10 @@ def summary(db: Database, workspace_id: str) -> NpsSummary:
             )
         ).all()
     return stats.nps_summary(list(scores))
+
+
+def top_drivers(db: Database, workspace_id: str, limit: int = 5) -> list[str]:
+    """The themes that cost the most NPS points (detractors mentioning them), worst first."""
+    with db.session() as session:
+        report = drivers.drivers_for(session, workspace_id)
+    return [d.theme for d in report.drivers if d.impact > 0][:limit]

@@ -72,6 +72,10 @@ def create_rule(
         filters["silence_hours"] = 6
     if kind == "theme_spike":
         _check_spike_filters(filters)
+    if kind == "response" and "themes" in filters:
+        themes = filters["themes"]
+        if not isinstance(themes, list) or not all(isinstance(t, str) and t for t in themes):
+            raise InvalidInput("filters", "themes must be a list of theme keys")
     rule = AlertRule(
         workspace_id=workspace_id,
         name=name,
@@ -129,6 +133,10 @@ def matches(rule: AlertRule, response: Response) -> bool:
         return False
     if filters.get("survey_id") and response.survey_id != int(filters["survey_id"]):
         return False
+    # Routing by reason: e.g. detractors who blame the delivery cost, to a free-shipping flow.
+    wanted = filters.get("themes")
+    if wanted and not set(wanted) & set(response.themes or []):
+        return False
     return not (filters.get("category") and response.category != filters["category"])
 
 
@@ -155,6 +163,8 @@ def _response_document(session: Session, response: Response, base_url: str) -> d
             "score": response.score,
             "category": response.category,
             "comment": response.comment,
+            "themes": list(response.themes or []),
+            "sentiment": response.sentiment,
             "channel": response.channel,
             "touchpoint": response.touchpoint,
             "locale": response.locale,

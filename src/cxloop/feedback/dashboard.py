@@ -6,8 +6,9 @@ Only confirmed answers count: a provisional one is a bare page load, possibly a 
 
 Answers are placed in time by ``responses.created_at`` (when the score was first recorded),
 invitations by ``sent_at``. Periods are UTC: weeks start on Monday 00:00 UTC, months on the
-1st. The covering index ``ix_responses_dashboard`` (migration 0006) serves every query on
-answers without reading the table; the query shapes are chosen for SQLite, which has no hash
+1st. The covering indexes ``ix_responses_dashboard`` and ``ix_responses_categories`` (migration
+0007) serve every query on answers without reading the table; the funnel of days that are over
+comes pre-counted (``rollups``). The query shapes are chosen for SQLite, which has no hash
 aggregation: ``count(*) FILTER (WHERE …)`` instead of grouping by score, and one range query
 per period for trends (SQLite and PostgreSQL both support FILTER). See docs/nps-statistics.md.
 """

@@ -591,11 +591,14 @@ def _themes_of(value: Any, decoded: dict[str, list[str]]) -> list[str]:
     return list(value) if isinstance(value, list) else []
 
 
-def _where(workspace_id: str, survey_id: int | None, channel: str | None) -> list[Any]:
+def _where(
+    workspace_id: str, survey_id: int | None, channel: str | None, touchpoint: str | None = None
+) -> list[Any]:
     # The dashboard's rule for what counts as an answer (confirmed only) and its filters, so
     # the n and NPS here are the dashboard's.
     return dashboard.answer_conditions(
-        workspace_id, DashboardFilters(survey_id=survey_id, channel=channel)
+        workspace_id,
+        DashboardFilters(survey_id=survey_id, channel=channel, touchpoint=touchpoint),
     )
 
 
@@ -612,12 +615,13 @@ def drivers_for(
     until: dt.datetime | None = None,
     survey_id: int | None = None,
     channel: str | None = None,
+    touchpoint: str | None = None,
     theme_keys: Sequence[str] | None = None,
 ) -> DriversReport:
     """The key drivers of the confirmed answers created in [since, until), ranked by impact."""
     if since is not None and until is not None and until <= since:
         raise InvalidInput("until", "must be after since")
-    where = _where(workspace_id, survey_id, channel)
+    where = _where(workspace_id, survey_id, channel, touchpoint)
     if since is not None:
         where.append(Response.created_at >= since)
     if until is not None:
@@ -652,6 +656,7 @@ def trend_for(
     until: dt.datetime | None = None,
     survey_id: int | None = None,
     channel: str | None = None,
+    touchpoint: str | None = None,
     theme_keys: Sequence[str] | None = None,
 ) -> ThemeTrend:
     """The themes of the last ``weeks`` weeks of confirmed answers, up to ``until`` (now).
@@ -667,7 +672,7 @@ def trend_for(
     query = (
         select(_THEMES_TEXT, func.count())
         .where(
-            *_where(workspace_id, survey_id, channel),
+            *_where(workspace_id, survey_id, channel, touchpoint),
             Response.created_at >= bindparam("low"),
             Response.created_at < bindparam("high"),
         )

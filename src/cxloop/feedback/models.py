@@ -187,6 +187,10 @@ class Response(Base):
     categories: Mapped[str] = mapped_column(String(500), default="")
     themes: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Per theme mentioned, its own sentiment: [{"theme": key, "sentiment": -1..1}].
+    mentions: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc, nullable=True)
+    # True once a person set the themes: re-tagging the history leaves them alone.
+    themes_corrected: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -276,3 +280,48 @@ class RollupMark(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     final_before: Mapped[dt.date] = mapped_column(Date)
     filled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThemeTaxonomy(Base):
+    """A workspace's own theme taxonomy (the default one until the merchant saves one)."""
+
+    __tablename__ = "theme_taxonomies"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    # cxloop.feedback.themes.Taxonomy as a JSON document.
+    document: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThemeCorrection(Base):
+    """A person's say on a verbatim's themes: the examples the workspace's model learns from."""
+
+    __tablename__ = "theme_corrections"
+    __table_args__ = (Index("ix_theme_corrections_workspace", "workspace_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8), default="")
+    themes: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThemeModel(Base):
+    """The linear model trained on a workspace's corrections, as plain JSON (no pickle)."""
+
+    __tablename__ = "theme_models"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    examples: Mapped[int] = mapped_column(Integer, default=0)
+    trained_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from cxloop.commerce.models import Order, OrderItem, Product, Shipment
 from cxloop.errors import InvalidInput
-from cxloop.feedback import stats
+from cxloop.feedback import stats, tagging
 from cxloop.feedback.definitions import SurveyDefinition, parse_definition
 from cxloop.feedback.models import Invitation, Response, Survey, SurveyDecision
 from cxloop.profiles.models import Customer
@@ -780,5 +780,8 @@ def record_answer(
         invitation.commented_at = invitation.commented_at or now
     if followup is not None and followup.strip():
         response.followup = followup.strip()[:5000]
+    if (comment and comment.strip()) or (followup and followup.strip()):
+        # Themes and sentiment of the verbatim, with the workspace's taxonomy and corrections.
+        tagging.tag_response(session, response)
     session.flush()
     return Answer(response, newly)

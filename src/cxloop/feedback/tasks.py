@@ -8,7 +8,7 @@ from huey import crontab
 from sqlalchemy import select
 
 from cxloop.config import get_settings
-from cxloop.feedback import alerts, flows, rollups
+from cxloop.feedback import alerts, flows, rollups, tagging
 from cxloop.store.runtime import get_database
 from cxloop.worker.queue import huey
 from cxloop.worker.service import recorded
@@ -77,6 +77,13 @@ def nps_rollups(task: Any = None) -> None:
     for workspace_id in workspaces:
         with db.session() as session:
             rollups.fill_funnel(session, workspace_id)
+
+
+@huey.task(context=True)
+@recorded("feedback.retag")
+def feedback_retag(workspace_id: str, task: Any = None) -> None:
+    """Re-tag a workspace's answers after its taxonomy changed (batch by batch, resumable)."""
+    tagging.retag_all(get_database(), workspace_id)
 
 
 @huey.task(context=True)

@@ -43,6 +43,9 @@ class NpsSummary(BaseModel):
     responses: int = 0
     last_score: int | None = None
     category: str | None = None
+    # What the last answer's verbatim was about, and its tone (-1 to 1): ``nps.themes``.
+    themes: list[str] = []
+    sentiment: float | None = None
 
 
 class Scores(BaseModel):

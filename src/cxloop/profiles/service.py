@@ -509,7 +509,7 @@ def _nps_of(session: Session, customer_id: int) -> NpsSummary:
     confirmed = (responses.c.customer_id == customer_id) & (responses.c.status == "confirmed")
     count = session.scalar(select(func.count()).select_from(responses).where(confirmed)) or 0
     last = session.execute(
-        select(responses.c.score, responses.c.category)
+        select(responses.c.score, responses.c.category, responses.c.themes, responses.c.sentiment)
         .where(confirmed)
         .order_by(responses.c.created_at.desc(), responses.c.id.desc())
         .limit(1)
@@ -518,6 +518,8 @@ def _nps_of(session: Session, customer_id: int) -> NpsSummary:
         responses=int(count),
         last_score=last[0] if last else None,
         category=last[1] if last else None,
+        themes=list(last[2] or []) if last else [],
+        sentiment=last[3] if last else None,
     )
 
 

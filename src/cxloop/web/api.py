@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 import orjson
@@ -11,9 +12,10 @@ from pydantic import BaseModel, Field
 
 from cxloop.commerce import service as commerce
 from cxloop.commerce.schemas import Overview
-from cxloop.feedback import alerts, dashboard
+from cxloop.feedback import alerts, dashboard, drivers, tagging
 from cxloop.feedback import service as feedback
 from cxloop.feedback.definitions import SurveyDefinition, parse_definition, parse_yaml, to_yaml
+from cxloop.feedback.themes import Taxonomy
 from cxloop.profiles import service as profiles
 from cxloop.profiles.schemas import Customer360, CustomerRow
 from cxloop.store.db import Database
@@ -179,3 +181,72 @@ def nps_overview(owner: AdminDep, session: SessionDep) -> dict[str, Any]:
     """The workspace's NPS over its confirmed answers: counts, score, 95% interval."""
     summary = dashboard.overview(session, owner.workspace_id).summary
     return summary.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------- themes and drivers
+
+
+@router.get("/feedback/taxonomy")
+def get_taxonomy(owner: AdminDep, session: SessionDep, request: Request) -> Response:
+    """The workspace's themes: YAML when asked for (``Accept: application/yaml``), else JSON."""
+    taxonomy = tagging.taxonomy_of(session, owner.workspace_id)
+    if "yaml" in request.headers.get("accept", ""):
+        return PlainTextResponse(taxonomy.to_yaml(), media_type="application/yaml")
+    return JSONResponse(taxonomy.model_dump(mode="json"))
+
+
+@router.put("/feedback/taxonomy")
+async def put_taxonomy(owner: AdminDep, request: Request) -> Response:
+    """Replace the workspace's themes (YAML or JSON); the history is re-tagged in a worker."""
+    body = await request.body()
+    if "yaml" in request.headers.get("content-type", ""):
+        taxonomy = Taxonomy.from_yaml(body.decode("utf-8", errors="replace"))
+    else:
+        try:
+            taxonomy = Taxonomy.from_document(orjson.loads(body))
+        except orjson.JSONDecodeError:
+            raise ApiError(422, "invalid_request", "invalid JSON", "body") from None
+    db: Database = request.app.state.db
+    with db.session() as session:
+        stored = tagging.save_taxonomy(session, owner.workspace_id, taxonomy, actor="api")
+        version = stored.version
+    request.app.state.on_taxonomy(owner.workspace_id)
+    return JSONResponse({"version": version, **taxonomy.model_dump(mode="json")})
+
+
+class ThemesCorrection(BaseModel):
+    """The themes a person says an answer's verbatim is about."""
+
+    themes: list[str] = Field(max_length=100)
+
+
+@router.put("/nps/responses/{response_id}/themes")
+def correct_themes(
+    owner: AdminDep, session: SessionDep, response_id: int, body: ThemesCorrection
+) -> dict[str, Any]:
+    """Correct an answer's themes; the workspace's tagger learns from it at once."""
+    response = tagging.correct(session, owner.workspace_id, response_id, body.themes, actor="api")
+    return {"response_id": response.id, "themes": response.themes, "corrected": True}
+
+
+@router.get("/nps/drivers", response_model=drivers.DriversReport)
+def nps_drivers(
+    owner: AdminDep,
+    session: SessionDep,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    survey_id: int | None = None,
+    channel: str | None = None,
+) -> drivers.DriversReport:
+    """Key drivers: per theme, shares among detractors and promoters, NPS impact, regression."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(422, "invalid_request", "needs a time zone, e.g. Z", name)
+    return drivers.drivers_for(
+        session,
+        owner.workspace_id,
+        since=since,
+        until=until,
+        survey_id=survey_id,
+        channel=channel,
+    )

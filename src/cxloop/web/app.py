@@ -110,12 +110,20 @@ def _queue_planning(workspace_id: str) -> None:
     nps_plan(workspace_id)
 
 
+def _queue_retag(workspace_id: str) -> None:
+    """After the theme taxonomy changed: tag the workspace's history again in a worker."""
+    from cxloop.feedback.tasks import feedback_retag
+
+    feedback_retag(workspace_id)
+
+
 def create_app(
     database: Database | None = None,
     *,
     settings: Settings | None = None,
     with_worker: bool = False,
     on_answer: Callable[[int, bool], None] | None = None,
+    on_taxonomy: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """Build the API and console over ``database`` (the configured store by default)."""
     settings = settings or get_settings()
@@ -156,6 +164,7 @@ def create_app(
     app.state.write_keys = WriteKeys(database)
     app.state.on_answer = on_answer or _queue_answer_alerts
     app.state.on_store_change = _queue_planning
+    app.state.on_taxonomy = on_taxonomy or _queue_retag
     errors.install(app)
 
     app.add_middleware(

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cxloop import i18n
 from cxloop.commerce import service as commerce
 from cxloop.errors import InvalidInput
-from cxloop.feedback import dashboard
+from cxloop.feedback import dashboard, drivers, tagging
 from cxloop.feedback import service as feedback
 from cxloop.feedback.definitions import (
     SurveyDefinition,
@@ -23,9 +23,11 @@ from cxloop.feedback.definitions import (
     to_yaml,
 )
 from cxloop.feedback.schemas import DashboardFilters, VerbatimFilters
+from cxloop.feedback.themes import Taxonomy
 from cxloop.i18n import _
 from cxloop.profiles import service as profiles
 from cxloop.store.base import utcnow
+from cxloop.store.db import Database
 from cxloop.web import csrf
 from cxloop.web.deps import SessionDep, signed_in_user
 from cxloop.workspaces import service as workspaces
@@ -411,7 +413,101 @@ async def save_survey(
     )
 
 
+# ---------------------------------------------------------------- themes
+
+
+def _themes_page(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    mine: Any,
+    current: Any,
+    *,
+    yaml_text: str | None = None,
+    error: str | None = None,
+    saved: bool = False,
+    status: int = 200,
+) -> Response:
+    taxonomy = tagging.taxonomy_of(session, current.id)
+    return render(
+        request,
+        "themes.html",
+        user,
+        status=status,
+        workspaces=mine,
+        workspace=current,
+        taxonomy=taxonomy,
+        yaml_text=yaml_text if yaml_text is not None else taxonomy.to_yaml(),
+        corrections=tagging.corrections_count(session, current.id),
+        error=error,
+        saved=saved,
+        can_edit=_role(session, user, current.id) in EDITORS,
+    )
+
+
+@router.get("/w/{workspace_id}/themes")
+def themes_page(
+    request: Request, session: SessionDep, workspace_id: str, saved: int = 0
+) -> Response:
+    """The workspace's theme taxonomy, readable and editable as YAML."""
+    user, mine, current = member_workspace(request, session, workspace_id)
+    if user is None:
+        return login_redirect(request)
+    if current is None:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    return _themes_page(request, session, user, mine, current, saved=bool(saved))
+
+
+@router.post("/w/{workspace_id}/themes")
+async def save_themes(request: Request, session: SessionDep, workspace_id: str) -> Response:
+    """Save the taxonomy's YAML, then tag the history again in a worker."""
+    form = await request.form()
+    csrf.check(request, str(form.get("csrf_token", "")))
+    user, mine, current = member_workspace(request, session, workspace_id)
+    if user is None:
+        return login_redirect(request)
+    if current is None or _role(session, user, workspace_id) not in EDITORS:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    text = str(form.get("yaml", ""))
+    try:
+        taxonomy = Taxonomy.from_yaml(text)
+    except InvalidInput as exc:
+        message = f"{exc.field}: {exc.message}"
+        return _themes_page(
+            request, session, user, mine, current, yaml_text=text, error=message, status=422
+        )
+    db: Database = request.app.state.db
+    with db.session() as writing:  # committed before the re-tag is handed over
+        tagging.save_taxonomy(writing, workspace_id, taxonomy, actor=user.email)
+    request.app.state.on_taxonomy(workspace_id)
+    return _redirect(f"/w/{workspace_id}/themes?saved=1")
+
+
 # ---------------------------------------------------------------- NPS dashboard
+
+
+@router.post("/w/{workspace_id}/nps/responses/{response_id}/themes")
+async def correct_themes(
+    request: Request, session: SessionDep, workspace_id: str, response_id: int
+) -> Response:
+    """Set a verbatim's themes by hand: kept as an example the workspace's tagger learns from."""
+    form = await request.form()
+    csrf.check(request, str(form.get("csrf_token", "")))
+    user, mine, current = member_workspace(request, session, workspace_id)
+    if user is None:
+        return login_redirect(request)
+    if current is None or _role(session, user, workspace_id) not in EDITORS:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    themes = [str(value) for value in form.getlist("themes")]
+    try:
+        tagging.correct(session, workspace_id, response_id, themes, actor=user.email)
+    except InvalidInput:
+        return render(request, "not_found.html", user, status=404, workspaces=mine)
+    back = str(form.get("back", ""))
+    return _redirect(
+        back if back.startswith(f"/w/{workspace_id}/nps") else f"/w/{workspace_id}/nps"
+    )
+
 
 PERIODS = {"90d": 90, "180d": 180, "365d": 365, "730d": 730}
 DIMENSIONS = ("touchpoint", "channel", "locale", "country", "product_category", "segment")
@@ -430,6 +526,7 @@ def nps_dashboard(
     touchpoint: str = "",
     page: int = 1,
     by: str = "touchpoint",
+    theme: str = "",
 ) -> Response:
     """The NPS dashboard: score and interval, trend, distribution, funnel, breakdowns, verbatims.
 
@@ -447,10 +544,32 @@ def nps_dashboard(
         channel=channel if channel in ("email", "link", "widget") else None,
         touchpoint=touchpoint if touchpoint in ("after_order", "after_delivery") else None,
     )
+    taxonomy = tagging.taxonomy_of(session, workspace_id)
     which = VerbatimFilters(
         category=category if category in ("detractor", "passive", "promoter") else None,
         text=q[:200] or None,
+        theme=theme if theme in taxonomy.keys else None,
     )
+    # Why they score so: each theme's cost among detractors and weight among promoters, and
+    # its weekly share over the last twelve weeks with the spikes marked.
+    why = drivers.drivers_for(
+        session,
+        workspace_id,
+        since=filters.start,
+        channel=filters.channel,
+        touchpoint=filters.touchpoint,
+        theme_keys=taxonomy.keys,
+    )
+    themes_trend = drivers.trend_for(
+        session,
+        workspace_id,
+        weeks=12,
+        channel=filters.channel,
+        touchpoint=filters.touchpoint,
+        theme_keys=taxonomy.keys,
+    )
+    spiked = {(s.theme, s.period_start) for s in drivers.spikes(themes_trend)}
+    mentioned = [d for d in why.drivers if d.mentions]
     page = max(page, 1)
     overview = dashboard.overview(session, workspace_id, filters)
     trend = dashboard.trend(session, workspace_id, filters, granularity=grain)  # type: ignore[arg-type]
@@ -464,6 +583,13 @@ def nps_dashboard(
         "npsLabel": _("NPS"),
         "intervalLabel": _("Confidence interval"),
         "answersLabel": _("Answers"),
+        "drivers": {
+            "labels": [taxonomy.theme(d.theme).label(i18n.current_locale.get()) for d in mentioned],
+            "impact": [-round(d.impact, 1) for d in mentioned],
+            "lift": [round(d.promoter_lift, 1) for d in mentioned],
+            "impactLabel": _("NPS points lost to detractors"),
+            "liftLabel": _("NPS points carried by promoters"),
+        },
     }
     return render(
         request,
@@ -486,6 +612,14 @@ def nps_dashboard(
         verbatims=dashboard.verbatims(
             session, workspace_id, filters, which, offset=(page - 1) * 20, limit=20
         ),
+        taxonomy=taxonomy,
+        why=why,
+        mentioned=mentioned,
+        themes_trend=themes_trend,
+        spiked=spiked,
+        theme=which.theme or "",
+        can_edit=_role(session, user, workspace_id) in EDITORS,
+        here=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         period=period if period in PERIODS else "365d",
         granularity=grain,
         category=which.category or "",

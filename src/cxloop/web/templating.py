@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxloop import i18n
+from cxloop.feedback.themes import Taxonomy
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -31,6 +32,14 @@ def _percent(value: float) -> str:
     return format_percent(value, format="#,##0.0%", locale=i18n.current_locale.get())
 
 
+def _theme_label(key: str, taxonomy: Taxonomy) -> str:
+    """A theme's name in the reader's language (its key when the taxonomy no longer has it)."""
+    try:
+        return taxonomy.theme(key).label(i18n.current_locale.get())
+    except KeyError:
+        return key
+
+
 def build_templates() -> Jinja2Templates:
     """The console's templates, with gettext bound to the request's locale."""
     env = Environment(
@@ -44,4 +53,5 @@ def build_templates() -> Jinja2Templates:
     env.filters["number"] = _number
     env.filters["percent"] = _percent
     env.filters["datetime"] = _datetime
+    env.filters["theme_label"] = _theme_label
     return Jinja2Templates(env=env)

@@ -76,5 +76,20 @@ document.addEventListener("DOMContentLoaded", () => {
     options: { responsive: true, maintainAspectRatio: false, animation: false,
       plugins: { legend: { display: false } } },
   });
+  const why = document.getElementById("nps-drivers");
+  if (why && data.drivers) {
+    why.chart = new window.Chart(why, {
+      type: "bar",
+      data: {
+        labels: data.drivers.labels,
+        datasets: [
+          { label: data.drivers.impactLabel, data: data.drivers.impact, backgroundColor: "#c0392b" },
+          { label: data.drivers.liftLabel, data: data.drivers.lift, backgroundColor: "#2e8b57" },
+        ],
+      },
+      options: { indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false,
+        scales: { x: { stacked: true }, y: { stacked: true } } },
+    });
+  }
   document.body.dataset.npsReady = "true";
 });

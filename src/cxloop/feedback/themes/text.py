@@ -1,0 +1,455 @@
+"""Text as the tagger reads it: tokens with their offsets, folded, corrected and stemmed.
+
+A word's *key* is what every lexicon entry and every verbatim word are compared on: the
+lowercased word, corrected through a small table of misspellings and SMS forms, stemmed with
+the language's Snowball stemmer, then stripped of accents ("Livrée" and "livre" both give
+``livr``). Numbers become ``#`` and currency signs ``€`` so that "en 48h" or "4,90 €" can be
+written in a lexicon. Keys are cached per language: a verbatim costs dictionary look-ups.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import snowballstemmer
+
+Lang = str  # "fr" or "en"
+LANGS: tuple[Lang, ...] = ("fr", "en")
+NUMBER = "#"
+CURRENCY = "€"
+
+# Words, numbers, currency signs, emoticons, emoji, and the punctuation that ends a clause.
+# Order matters: an emoticon starts with punctuation, so it is tried before clause marks.
+SCAN = re.compile(
+    r"(?P<w>[^\W\d_]+)"
+    r"|(?P<n>\d+)"
+    r"|(?P<c>[€£$])"
+    r"|(?P<e>[:;=8][-'’^o]?[()\[\]DPpOo3*/\\|@]+(?![\w])|<3+|\^\^|\(:|\):)"
+    r"|(?P<j>[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2764])"
+    r"|(?P<x>\.{2,}|…)"
+    r"|(?P<p>[.!?;,()\[\]\n\r]+|\s[-–—/]\s|:\s)"
+)
+
+_FOLD = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ı": "i"})
+
+# Misspellings, phonetic spellings and SMS forms seen in reviews, as folded word -> word.
+# Longer words also get an edit-distance-1 look-up against the lexicon (see Vocabulary).
+VARIANTS: dict[Lang, dict[str, str]] = {
+    "fr": {
+        "livraision": "livraison",
+        "livrason": "livraison",
+        "livrasion": "livraison",
+        "livaison": "livraison",
+        "livraisson": "livraison",
+        "livraizon": "livraison",
+        "livrasons": "livraison",
+        "livree": "livrée",
+        "livrees": "livrées",
+        "arrivee": "arrivée",
+        "arrivees": "arrivées",
+        "recue": "reçue",
+        "recues": "reçues",
+        "recu": "reçu",
+        "recus": "reçus",
+        "resu": "reçu",
+        "ressu": "reçu",
+        "coli": "colis",
+        "colie": "colis",
+        "collis": "colis",
+        "comande": "commande",
+        "comandes": "commandes",
+        "commende": "commande",
+        "remboursment": "remboursement",
+        "rembourssement": "remboursement",
+        "remboursemnt": "remboursement",
+        "rembourcement": "remboursement",
+        "ranboursement": "remboursement",
+        "qualiter": "qualité",
+        "qualitee": "qualité",
+        "kalite": "qualité",
+        "embalage": "emballage",
+        "emballge": "emballage",
+        "anballage": "emballage",
+        "emballee": "emballée",
+        "abimee": "abîmée",
+        "abimees": "abîmées",
+        "endommagee": "endommagée",
+        "cassee": "cassée",
+        "decue": "déçue",
+        "decevante": "décevante",
+        "desue": "déçue",
+        "decu": "déçu",
+        "desu": "déçu",
+        "rapid": "rapide",
+        "rapidemment": "rapidement",
+        "rapidemnt": "rapidement",
+        "retar": "retard",
+        "disponnible": "disponible",
+        "dispo": "disponible",
+        "indispo": "indisponible",
+        "bcp": "beaucoup",
+        "bocou": "beaucoup",
+        "pb": "problème",
+        "pbs": "problèmes",
+        "pbm": "problème",
+        "prb": "problème",
+        "prob": "problème",
+        "pr": "pour",
+        "ds": "dans",
+        "tt": "tout",
+        "ts": "tous",
+        "tjs": "toujours",
+        "tjrs": "toujours",
+        "tjr": "toujours",
+        "jamai": "jamais",
+        "pa": "pas",
+        "nn": "non",
+        "mm": "même",
+        "koi": "quoi",
+        "kan": "quand",
+        "ke": "que",
+        "ki": "qui",
+        "tro": "trop",
+        "trés": "très",
+        "tres": "très",
+        "tré": "très",
+        "geniale": "géniale",
+        "genial": "génial",
+        "nikel": "nickel",
+        "niquel": "nickel",
+        "nickele": "nickel",
+        "parfai": "parfait",
+        "satisfai": "satisfait",
+        "mauvai": "mauvais",
+        "mauvaisse": "mauvaise",
+        "inadmisible": "inadmissible",
+        "innadmissible": "inadmissible",
+        "okay": "ok",
+        "oki": "ok",
+        "okk": "ok",
+        "colissimmo": "colissimo",
+        "chronopot": "chronopost",
+        "relai": "relais",
+        "expedition": "expédition",
+        "expedie": "expédié",
+        "expediee": "expédiée",
+        "envoye": "envoyé",
+        "envoyee": "envoyée",
+        "conseillere": "conseillère",
+        "reactivite": "réactivité",
+        "reactif": "réactif",
+        "reactive": "réactive",
+        "rupure": "rupture",
+        "rupteur": "rupture",
+        "echange": "échange",
+        "echanger": "échanger",
+        "echangee": "échangée",
+        "retourne": "retourné",
+        "retournee": "retournée",
+        "delai": "délai",
+        "delais": "délais",
+        "deux": NUMBER,
+        "trois": NUMBER,
+        "quatre": NUMBER,
+        "cinq": NUMBER,
+        "six": NUMBER,
+        "sept": NUMBER,
+        "huit": NUMBER,
+        "neuf": NUMBER,
+        "dix": NUMBER,
+        "onze": NUMBER,
+        "douze": NUMBER,
+        "quinze": NUMBER,
+        "vingt": NUMBER,
+        "trente": NUMBER,
+        "quelques": NUMBER,
+        "plusieurs": NUMBER,
+        "euro": CURRENCY,
+        "euros": CURRENCY,
+        "eur": CURRENCY,
+    },
+    "en": {
+        "recieved": "received",
+        "recived": "received",
+        "receieved": "received",
+        "recieve": "receive",
+        "recive": "receive",
+        "recieving": "receiving",
+        "delivary": "delivery",
+        "delievery": "delivery",
+        "delivry": "delivery",
+        "deliverey": "delivery",
+        "delivey": "delivery",
+        "dilivery": "delivery",
+        "deliverd": "delivered",
+        "delivred": "delivered",
+        "deliverys": "deliveries",
+        "shiping": "shipping",
+        "shippment": "shipment",
+        "shipement": "shipment",
+        "packege": "package",
+        "pakage": "package",
+        "pacakge": "package",
+        "parcle": "parcel",
+        "parsel": "parcel",
+        "refound": "refund",
+        "refunf": "refund",
+        "qaulity": "quality",
+        "qualty": "quality",
+        "quailty": "quality",
+        "qualit": "quality",
+        "custumer": "customer",
+        "costumer": "customer",
+        "costumers": "customers",
+        "cutomer": "customer",
+        "customar": "customer",
+        "servce": "service",
+        "sevice": "service",
+        "arived": "arrived",
+        "arrivied": "arrived",
+        "arrvied": "arrived",
+        "dammaged": "damaged",
+        "damged": "damaged",
+        "brocken": "broken",
+        "brokin": "broken",
+        "defected": "defective",
+        "wensite": "website",
+        "webiste": "website",
+        "websit": "website",
+        "avaliable": "available",
+        "availible": "available",
+        "dissapointed": "disappointed",
+        "disapointed": "disappointed",
+        "dissappointed": "disappointed",
+        "dissapointing": "disappointing",
+        "terible": "terrible",
+        "awfull": "awful",
+        "excelent": "excellent",
+        "exellent": "excellent",
+        "recomend": "recommend",
+        "reccomend": "recommend",
+        "reccommend": "recommend",
+        "definately": "definitely",
+        "u": "you",
+        "ur": "your",
+        "r": "are",
+        "thx": "thanks",
+        "thanx": "thanks",
+        "ty": "thanks",
+        "pls": "please",
+        "plz": "please",
+        "gr8": "great",
+        "gud": "good",
+        "luv": "love",
+        "dont": "not",
+        "didnt": "not",
+        "doesnt": "not",
+        "isnt": "not",
+        "wasnt": "not",
+        "werent": "not",
+        "arent": "not",
+        "cant": "not",
+        "cannot": "not",
+        "couldnt": "not",
+        "wouldnt": "not",
+        "wont": "not",
+        "havent": "not",
+        "hasnt": "not",
+        "hadnt": "not",
+        "shouldnt": "not",
+        "aint": "not",
+        "nt": "not",
+        "two": NUMBER,
+        "three": NUMBER,
+        "four": NUMBER,
+        "five": NUMBER,
+        "six": NUMBER,
+        "seven": NUMBER,
+        "eight": NUMBER,
+        "nine": NUMBER,
+        "ten": NUMBER,
+        "eleven": NUMBER,
+        "twelve": NUMBER,
+        "fifteen": NUMBER,
+        "twenty": NUMBER,
+        "thirty": NUMBER,
+        "several": NUMBER,
+        "few": NUMBER,
+        "couple": NUMBER,
+        "euro": CURRENCY,
+        "euros": CURRENCY,
+        "pounds": CURRENCY,
+        "pound": CURRENCY,
+        "quid": CURRENCY,
+        "dollars": CURRENCY,
+        "dollar": CURRENCY,
+        "gbp": CURRENCY,
+        "usd": CURRENCY,
+    },
+}
+
+# Names and acronyms the stemmer would confuse with words ("UPS" is not "up").
+PROTECTED = frozenset(
+    (
+        *("ups", "dpd", "dhl", "gls", "tnt", "evri", "hermes", "yodel", "usps", "fedex"),
+        *("inpost", "sav", "cb", "hs", "dlc", "tva", "vat", "fdp", "eta", "ok"),
+        *("klarna", "paypal", "alma", "oney", "livre", "livres"),
+    )
+)
+
+# English contractions split by the scanner ("didn" "t"): the "t" is the negation.
+EN_CONTRACTED = frozenset(
+    [
+        "don",
+        "didn",
+        "doesn",
+        "isn",
+        "wasn",
+        "weren",
+        "aren",
+        "can",
+        "couldn",
+        "wouldn",
+        "won",
+        "haven",
+        "hasn",
+        "hadn",
+        "shouldn",
+        "ain",
+    ]
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents ("Reçue" -> "recue"); ligatures spelled out."""
+    lowered = text.lower().translate(_FOLD)
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def stemmer(lang: Lang) -> snowballstemmer.stemmer:
+    """A new Snowball stemmer for a language (an instance is not thread-safe: one per Keys)."""
+    return snowballstemmer.stemmer("french" if lang == "fr" else "english")
+
+
+class Keys:
+    """A language's word -> key function with its cache (grows with the vocabulary seen)."""
+
+    def __init__(
+        self,
+        lang: Lang,
+        aliases: dict[str, str] | None = None,
+        corrector: Corrector | None = None,
+        max_cache: int = 200_000,
+    ) -> None:
+        self.lang = lang
+        self.aliases = aliases or {}
+        self._variants = VARIANTS[lang]
+        self._stem = stemmer(lang).stemWord
+        self._corrector = corrector
+        self._max_cache = max_cache
+        self._cache: dict[str, str] = {NUMBER: NUMBER, CURRENCY: CURRENCY}
+
+    def __call__(self, word: str) -> str:
+        """The key of a lowercased word."""
+        key = self._cache.get(word)
+        if key is None:
+            key = self._compute(word)
+            if len(self._cache) >= self._max_cache:
+                self._cache.clear()
+            self._cache[word] = key
+        return key
+
+    def _compute(self, word: str) -> str:
+        if word in PROTECTED:
+            return word
+        folded = fold(word)
+        corrected = self._variants.get(folded)
+        if corrected is not None:
+            if corrected in (NUMBER, CURRENCY):
+                return corrected
+            word = corrected
+        elif self._corrector is not None:
+            word = self._corrector(folded) or word
+        if self.lang == "fr" and word.isascii() and word.endswith(("ee", "ees")):
+            word = word[: word.rindex("ee")] + "ée" + word[word.rindex("ee") + 2 :]
+        key = fold(self._stem(word))
+        return self.aliases.get(key, key)
+
+    def phrase(self, text: str) -> tuple[str, ...]:
+        """The keys of a lexicon phrase (its words, numbers and currency signs)."""
+        return tuple(self(token) for token in words(text))
+
+
+def words(text: str) -> list[str]:
+    """The lowercased words, numbers (as ``#``) and currency signs (as ``€``) of a text.
+
+    In a lexicon phrase, ``#`` stands for any number ("en # jours").
+    """
+    found: list[str] = []
+    for match in SCAN.finditer(text.lower().replace("#", " 0 ")):
+        kind = match.lastgroup
+        if kind == "w":
+            found.append(match.group())
+        elif kind == "n":
+            found.append(NUMBER)
+        elif kind == "c":
+            found.append(CURRENCY)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One scanned piece of a verbatim: a word, a number, a sign, an emoticon or punctuation."""
+
+    kind: str  # w (word), n (number), c (currency), e (emoticon), j (emoji), x (…), p (clause end)
+    text: str
+    start: int
+    end: int
+
+
+def scan(text: str) -> list[Token]:
+    """Every token of a verbatim, with offsets into the original text."""
+    return [Token(m.lastgroup or "p", m.group(), m.start(), m.end()) for m in SCAN.finditer(text)]
+
+
+class Corrector:
+    """Misspelt words of a lexicon found at edit distance 1 ("livraision", "recieved").
+
+    A word the lexicon or the common-word lists know is left alone; a longer unknown word is
+    matched to the one lexicon word it is a letter away from (an extra, a missing, a swapped
+    or, for words of 8 letters or more, a different letter). Ambiguous corrections are not made.
+    """
+
+    def __init__(self, vocabulary: Iterable[str], known: Iterable[str] = ()) -> None:
+        self._words = {w for w in vocabulary if len(w) >= 5 and w.isalpha()}
+        self._known = self._words | set(known)
+        self._deleted: dict[tuple[str, int], set[str]] = {}
+        for word in self._words:
+            for i in range(len(word)):
+                self._deleted.setdefault((word[:i] + word[i + 1 :], i), set()).add(word)
+
+    def __call__(self, word: str) -> str | None:
+        """The lexicon word ``word`` misspells, or None."""
+        if len(word) < 6 or word in self._known or not word.isalpha():
+            return None
+        found: set[str] = set()
+        for i in range(len(word)):
+            shorter = word[:i] + word[i + 1 :]
+            if shorter in self._words:  # one letter too many
+                found.add(shorter)
+            if len(word) >= 8:  # one letter wrong
+                found.update(self._deleted.get((shorter, i), ()))
+            if i + 1 < len(word):  # two letters swapped
+                swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+                if swapped in self._words:
+                    found.add(swapped)
+        for i in range(len(word) + 1):  # one letter missing
+            found.update(self._deleted.get((word, i), ()))
+        found.discard(word)
+        return found.pop() if len(found) == 1 else None
