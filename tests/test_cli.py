@@ -82,6 +82,8 @@ def test_user_create_reads_the_password_from_stdin_and_joins_the_workspace(
         (["init"], {"CXLOOP_WORKER_THREADS": "many"}, "CXLOOP_WORKER_THREADS"),
         (["init"], {"CXLOOP_DATABASE_URL": "mysql://x"}, "CXLOOP_DATABASE_URL"),
         (["init"], {"CXLOOP_QUEUE_URL": "amqp://x"}, "CXLOOP_QUEUE_URL"),
+        (["init"], {"CXLOOP_EMBEDDINGS_MODEL": "/no/such/model"}, "CXLOOP_EMBEDDINGS_MODEL"),
+        (["feedback", "retag", "--workspace", "ws_nowhere"], {}, "no workspace 'ws_nowhere'"),
     ],
 )
 def test_refusals_are_one_line_on_stderr_with_exit_2(

@@ -388,6 +388,26 @@ def feedback_tag(
     typer.echo(f"{len(rows)} verbatims tagged; embeddings: {tagger.embeddings}")
 
 
+@feedback_app.command("retag")
+def feedback_retag(
+    workspace: Annotated[str, typer.Option(help="Workspace id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Tag a workspace's answers again with its taxonomy and corrections (e.g. after upgrading)."""
+    from cxloop.feedback import tagging
+    from cxloop.workspaces.models import Workspace
+
+    db = _database()
+    with db.session() as session:
+        if session.get(Workspace, workspace) is None:
+            fail(f"--workspace: no workspace {workspace!r}")
+    count = tagging.retag_all(db, workspace)
+    if as_json:
+        emit({"workspace": workspace, "retagged": count})
+        return
+    typer.echo(f"{count} answers tagged again in {workspace}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every refusal into one line on stderr and exit 2."""
     from cxloop.errors import InvalidInput

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, min_length=16)
     # Where customers reach this server: survey and unsubscribe links in emails use it.
     public_url: str = "http://127.0.0.1:8000"
+    # A local sentence-transformers model directory for the optional cxloop[embeddings] extra
+    # (read by cxloop.feedback.themes.embeddings; never downloaded).
+    embeddings_model: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -59,6 +62,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("smtp://", "smtps://")):
             raise ValueError("must start with smtp:// or smtps://")
+        return value
+
+    @field_validator("embeddings_model")
+    @classmethod
+    def _local_model(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_dir():
+            raise ValueError("must be a local model directory (nothing is downloaded)")
         return value
 
     @field_validator("public_url")

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from cxloop.feedback import service, tagging
 from cxloop.feedback.models import Invitation, Response, Survey, ThemeCorrection
+from cxloop.feedback.themes import Taxonomy
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
 from cxloop.web.app import create_app
@@ -19,6 +25,7 @@ from tests.feedback import factories as f
 from tests.web.test_console import _login
 
 NOW = dt.datetime.now(dt.UTC)
+CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 
 
 def answer(db: Database, ws: str, score: int, comment: str) -> int:
@@ -195,3 +202,62 @@ def test_the_themes_page_edits_the_taxonomy_and_retags(
     assert broken.status_code == 422 and "themes" in broken.text and 'role="alert"' in broken.text
     assert saved.status_code == 200 and "Loyalty" in saved.text
     assert "loyalty" in themes_of(db, rid)
+
+
+def test_the_customer_page_shows_the_last_answer_and_its_themes(
+    app: FastAPI, db: Database, make_workspace, make_user
+) -> None:
+    ws = make_workspace("Maison Lou").workspace_id
+    make_user("owner@example.com", ws)
+    rid = answer(db, ws, 3, "Les frais de port sont exorbitants")
+    with db.session() as session:
+        customer_id = session.get(Response, rid).customer_id  # type: ignore[union-attr]
+    with TestClient(app) as client:
+        _login(client, "owner@example.com")
+        page = client.get(f"/w/{ws}/customers/{customer_id}")
+    assert page.status_code == 200
+    last = page.text[page.text.index("data-nps-last") :].split("</p>")[0]
+    assert 'class="detractor">3</strong>' in last and "Delivery cost" in last
+
+
+def test_the_retag_command_tags_answers_recorded_before_tagging(
+    db: Database, make_workspace, tmp_path
+) -> None:
+    # given an answer whose themes were never computed (recorded before tagging existed)
+    ws = make_workspace("Maison Lou").workspace_id
+    rid = answer(db, ws, 4, "Colis reçu avec dix jours de retard")
+    with db.session() as session:
+        session.execute(update(Response).values(themes=[], sentiment=None, mentions=None))
+    # when the operator runs the command
+    environ = {**os.environ, "CXLOOP_HOME": str(tmp_path), "CXLOOP_DATABASE_URL": db.url}
+    done = subprocess.run(
+        [CXLOOP, "feedback", "retag", "--workspace", ws, "--json"],
+        env=environ, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    # then the answer has its themes
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"workspace": ws, "retagged": 1}
+    assert themes_of(db, rid) == ["delivery_delay"]
+
+
+def test_a_merge_moves_corrected_answers_to_the_new_key(db: Database, make_workspace) -> None:
+    # given an answer a person tagged with the delivery cost
+    ws = make_workspace("Maison Lou").workspace_id
+    rid = answer(db, ws, 5, "Bien, rien à dire de spécial")
+    with db.session() as session:
+        tagging.correct(session, ws, rid, ["delivery_cost"], actor="lou@example.com")
+    # when the merchant merges the delivery cost into the price
+    with db.session() as session:
+        document = tagging.taxonomy_of(session, ws).model_dump(mode="json")
+        themes = [t for t in document["themes"] if t["key"] != "delivery_cost"]
+        for theme in themes:
+            if theme["key"] == "price":
+                theme["merged_from"] = ["delivery_cost"]
+        tagging.save_taxonomy(
+            session, ws, Taxonomy.from_document({"themes": themes}), actor="lou@example.com"
+        )
+    tagging.retag_all(db, ws)
+    # then the person's tag follows the merge and stays theirs
+    assert themes_of(db, rid) == ["price"]
+    with db.session() as session:
+        assert session.get(Response, rid).themes_corrected  # type: ignore[union-attr]

@@ -160,6 +160,9 @@ def test_a_negated_theme_is_still_tagged_with_the_polarity_flipped(
             "product_quality",
             "delivery_delay",
         ),
+        # an exception clause without its own opinion takes the opposite of the one before
+        ("Everything was great except the delivery", "product_quality", "delivery_delay"),
+        ("Tout était super sauf la livraison", "product_quality", "delivery_delay"),
     ],
 )
 def test_each_clause_of_a_mixed_verbatim_has_its_own_sentiment(
@@ -183,6 +186,7 @@ def test_each_clause_of_a_mixed_verbatim_has_its_own_sentiment(
         "N/A",
         ".",
         "Bought it for my sister's birthday",
+        "Would recommend to friends",  # "friends" stems like "friendly" (staff)
     ],
 )
 def test_hard_negatives_and_generic_praise_get_no_theme(tagger: Tagger, text: str) -> None:
@@ -198,6 +202,8 @@ def test_hard_negatives_and_generic_praise_get_no_theme(tagger: Tagger, text: st
         ("😡😡", -1),
         ("👍", 1),
         ("Absolutely awful, never again", -1),
+        # "exceptional" stems like the opener "except": still praise
+        ("Exceptional service!", 1),
         ("pas mal du tout", 1),
         ("Super… 3 semaines pour recevoir un t-shirt", -1),
         ("Colis perdu, encore. Bravo 👏", -1),

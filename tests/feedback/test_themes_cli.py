@@ -89,9 +89,9 @@ def test_tag_prints_a_table_without_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "says"),
     [
-        ("id,body\n1,x\n", "{path}: no 'text' column (found: id, body)"),
-        ("text\nx\n", "{path}: no 'id' column (found: text)"),
-        ("", "{path}: empty file: a header with 'id' and 'text' is needed"),
+        ("id,body\n1,x\n", "{path}: no 'text' column in the header (found: id, body)"),
+        ("text\nx\n", "{path}: no 'id' column in the header (found: text)"),
+        ("", "{path}: empty file: a header with the 'id' and 'text' columns is needed"),
         (
             "id,text,lang\n1,ok,fr\n2,hallo,de\n",
             "{path}:3: lang must be fr or en (or empty to detect it), not 'de'",

@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 
 from cxloop.feedback import drivers, rollups, stats
 from cxloop.feedback import service as feedback
+from cxloop.feedback import tagging as feedback_tagging
 from cxloop.feedback.definitions import default_definition
 from cxloop.feedback.schemas import NpsSummary
 from cxloop.feedback.themes import Tagger, Tagging, default_taxonomy
@@ -279,9 +280,7 @@ def run_history(
                 tagging = tagged[response["comment"]] = tagger.tag(response["comment"])
             response["themes"] = list(tagging.themes)
             response["sentiment"] = round(tagging.sentiment, 3)
-            response["mentions"] = [
-                {"theme": m.theme, "sentiment": round(m.sentiment, 3)} for m in tagging.mentions
-            ]
+            response["mentions"] = feedback_tagging.mentions_of(tagging)
     with db.session() as session:
         # What recording an answer copies from its order, for the dashboard's breakdowns.
         for start in range(0, len(responses), 5000):

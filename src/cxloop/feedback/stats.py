@@ -20,7 +20,6 @@ the normal tail needs nothing more than ``math.erfc``.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxloop.errors import InvalidInput
+from cxloop.feedback.csv_files import cell, read_table
 from cxloop.feedback.schemas import Category, Comparison, NpsSummary, SampleWarning
 
 PROMOTER_MIN: Final = 9
@@ -154,39 +154,14 @@ def compare(a: NpsSummary, b: NpsSummary) -> Comparison:
     return Comparison(diff=b.nps - a.nps, z=z, p_value=p_value, significant=p_value < ALPHA)
 
 
-def _delimiter(header: str) -> str:
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
-
-
 def read_scores(path: Path) -> list[int]:
     """The ``score`` column of a CSV file (comma, semicolon or tab; header required)."""
-    where = str(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            header_line = fh.readline()
-            if not header_line.strip():
-                raise InvalidInput(where, "empty file: a header with a 'score' column is needed")
-            fh.seek(0)
-            reader = csv.reader(fh, delimiter=_delimiter(header_line))
-            header = [name.strip().lower() for name in next(reader)]
-            if "score" not in header:
-                found = ", ".join(name for name in header if name) or "nothing"
-                raise InvalidInput(where, f"no 'score' column in the header (found: {found})")
-            column = header.index("score")
-            scores: list[int] = []
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                cell = row[column].strip() if column < len(row) else ""
-                if not (cell.isascii() and cell.isdigit() and int(cell) <= 10):
-                    raise InvalidInput(
-                        f"{where}:{reader.line_num}", "score must be an integer from 0 to 10"
-                    )
-                scores.append(int(cell))
-    except UnicodeDecodeError:
-        raise InvalidInput(where, "not UTF-8 text") from None
-    except csv.Error as exc:
-        raise InvalidInput(where, f"unreadable CSV ({exc})") from None
+    table = read_table(path, ("score",))
+    column = table.column("score")
+    scores: list[int] = []
+    for line, row in table.rows:
+        value = cell(row, column).strip()
+        if not (value.isascii() and value.isdigit() and int(value) <= 10):
+            raise InvalidInput(f"{table.where}:{line}", "score must be an integer from 0 to 10")
+        scores.append(int(value))
     return scores

@@ -105,16 +105,21 @@ def tagger_for(session: Session, workspace_id: str) -> Tagger:
     return tagger
 
 
-def _apply(response: Response, tagging: Tagging) -> None:
-    response.themes = list(tagging.themes)
-    response.sentiment = round(tagging.sentiment, 3)
+def mentions_of(tagging: Tagging) -> list[dict[str, object]]:
+    """What an answer stores of its mentions: one per theme, its mean sentiment."""
     per_theme: dict[str, list[float]] = {}
     for mention in tagging.mentions:
         per_theme.setdefault(mention.theme, []).append(mention.sentiment)
-    response.mentions = [
+    return [
         {"theme": theme, "sentiment": round(sum(values) / len(values), 3)}
         for theme, values in per_theme.items()
     ]
+
+
+def _apply(response: Response, tagging: Tagging) -> None:
+    response.themes = list(tagging.themes)
+    response.sentiment = round(tagging.sentiment, 3)
+    response.mentions = mentions_of(tagging)
 
 
 def tag_response(session: Session, response: Response) -> None:
@@ -219,18 +224,23 @@ def retag(session: Session, workspace_id: str, *, after_id: int = 0) -> tuple[in
             .where(
                 Response.workspace_id == workspace_id,
                 Response.id > after_id,
-                Response.themes_corrected.is_(False),
                 (func.length(Response.comment) + func.length(Response.followup)) > 0,
             )
             .order_by(Response.id)
             .limit(RETAG_BATCH)
         )
     )
-    texts = [verbatim(response) for response in batch]
-    for response, tagging in zip(batch, tagger.tag_many(texts), strict=True):
+    taxonomy = tagger.taxonomy
+    for response in batch:
+        if response.themes_corrected:
+            # A person's themes stay; a renamed or merged key follows the taxonomy.
+            resolved = {taxonomy.resolve(key) for key in response.themes or []}
+            response.themes = [key for key in taxonomy.keys if key in resolved]
+    fresh = [response for response in batch if not response.themes_corrected]
+    for response, tagging in zip(fresh, tagger.tag_many(map(verbatim, fresh)), strict=True):
         _apply(response, tagging)
     session.flush()
-    return len(batch), (batch[-1].id if len(batch) == RETAG_BATCH else None)
+    return len(fresh), (batch[-1].id if len(batch) == RETAG_BATCH else None)
 
 
 def retag_all(db: Database, workspace_id: str) -> int:
@@ -248,6 +258,7 @@ def retag_all(db: Database, workspace_id: str) -> int:
 __all__ = [
     "correct",
     "corrections_count",
+    "mentions_of",
     "retag",
     "retag_all",
     "save_taxonomy",

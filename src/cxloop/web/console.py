@@ -256,6 +256,7 @@ def customer(
         name=" ".join(p for p in (found.first_name, found.last_name) if p),
         entries=profiles.timeline(session, workspace_id, found.id),
         decisions=feedback.decisions_for(session, workspace_id, found.id)[:30],
+        taxonomy=tagging.taxonomy_of(session, workspace_id),
     )
 
 

@@ -87,6 +87,9 @@ class _Grammar:
     exclude: dict[str, list[Pattern]] = field(default_factory=dict)
     polarity_phrases: dict[str, list[tuple[Rest, float]]] = field(default_factory=dict)
     contrasts: dict[str, list[tuple[Rest, bool]]] = field(default_factory=dict)
+    # One-word clause openers as written (folded): they carry no opinion, even when a polar
+    # word shares their stem ("exceptional" and "except" are both "except" to Snowball).
+    opener_words: frozenset[str] = frozenset()
     polarity: sentiment.Polarity | None = None
     fallback: dict[str, float] = field(default_factory=dict)  # the other language's words
 
@@ -276,12 +279,22 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
             grammar.polarity_phrases.setdefault(head, []).append((rest, value))
     for lst in grammar.polarity_phrases.values():
         lst.sort(key=lambda item: -len(item[0]))
+    # An opener listed as both a contrast and an exception ("sauf", "except") is an exception;
+    # longer openers are tried first ("sauf que" before "sauf").
+    openers: dict[tuple[str, Rest], bool] = {}
     for opener in sentiment.CONTRASTS[lang]:
-        head, rest = _literal(keys, opener)
-        grammar.contrasts.setdefault(head, []).append((rest, False))
+        openers.setdefault(_literal(keys, opener), False)
     for opener in sentiment.EXCEPTIONS[lang]:
-        head, rest = _literal(keys, opener)
-        grammar.contrasts.setdefault(head, []).append((rest, True))
+        openers[_literal(keys, opener)] = True
+    for (head, rest), exception in openers.items():
+        grammar.contrasts.setdefault(head, []).append((rest, exception))
+    for choices in grammar.contrasts.values():
+        choices.sort(key=lambda item: -len(item[0]))
+    grammar.opener_words = frozenset(
+        fold(opener)
+        for opener in (*sentiment.CONTRASTS[lang], *sentiment.EXCEPTIONS[lang])
+        if " " not in opener
+    )
     return grammar
 
 
@@ -587,6 +600,8 @@ def _valences(
         if key[0] == SPECIAL:
             token = key[1:]
             values[i] = sentiment.EMOJI.get(token[:1], sentiment.EMOTICONS.get(token, 0.0))
+        elif values[i] and fold(scanned.words[i]) in grammar.opener_words:
+            values[i] = 0.0
     return values
 
 
