@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from cxloop.feedback import dashboard, rollups
+from cxloop.feedback import dashboard, drivers, rollups
 from cxloop.feedback.schemas import DashboardFilters, VerbatimFilters
 from cxloop.store.db import Database
 
@@ -486,6 +486,12 @@ CUTOFF_90 = END - dt.timedelta(days=90)
 CUTOFF_365 = END - dt.timedelta(days=365)
 _LIVE = f"workspace_id = '{WORKSPACE}' AND status = 'confirmed'"
 _COUNTS = "count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score >= 7), count(*)"
+# Key drivers: answers grouped by their set of themes, with counts per category and score sums.
+_DRIVERS = (
+    "SELECT themes, count(*) FILTER (WHERE score < 7), "
+    "count(*) FILTER (WHERE score BETWEEN 7 AND 8), count(*) FILTER (WHERE score >= 9), "
+    f"sum(score), sum(score * score) FROM responses WHERE {_LIVE} GROUP BY themes"
+)
 
 # (label, dashboard call, the same aggregation in DuckDB SQL)
 Case = tuple[str, Callable[[Any], Any], str]
@@ -497,6 +503,9 @@ def cases() -> list[Case]:
     email = DashboardFilters(channel="email")
     year = DashboardFilters(start=CUTOFF_365)
     day90 = f"TIMESTAMP '{CUTOFF_90.replace(tzinfo=None).isoformat()}'"
+    day365 = f"TIMESTAMP '{CUTOFF_365.replace(tzinfo=None).isoformat()}'"
+    monday = dashboard.period_start(END, "week") - dt.timedelta(weeks=11)
+    week12 = f"TIMESTAMP '{monday.replace(tzinfo=None).isoformat()}'"
     day365 = f"TIMESTAMP '{CUTOFF_365.replace(tzinfo=None).isoformat()}'"
     by = "SELECT {key}, " + _COUNTS + " FROM responses WHERE " + _LIVE + " GROUP BY 1"
     return [
@@ -600,6 +609,22 @@ def cases() -> list[Case]:
             f"SELECT * FROM responses WHERE {_LIVE} AND trim(comment) <> '' "
             "AND list_contains(CAST(themes AS VARCHAR[]), 'packaging') "
             "ORDER BY created_at DESC, id DESC LIMIT 21 OFFSET 80",
+        ),
+        (
+            "key drivers (themes × categories, regression), all time",
+            lambda s: drivers.drivers_for(s, WORKSPACE),
+            _DRIVERS,
+        ),
+        (
+            "key drivers, last 12 months",
+            lambda s: drivers.drivers_for(s, WORKSPACE, since=CUTOFF_365),
+            _DRIVERS.replace("GROUP BY", f"AND created_at >= {day365} GROUP BY"),
+        ),
+        (
+            "theme trend, 12 weeks (with spikes)",
+            lambda s: drivers.spikes(drivers.trend_for(s, WORKSPACE, weeks=12, until=END)),
+            f"SELECT date_trunc('week', created_at) AS w, themes, count(*) FROM responses "
+            f"WHERE {_LIVE} AND created_at >= {week12} GROUP BY w, themes",
         ),
         (
             "funnel per channel, all time",

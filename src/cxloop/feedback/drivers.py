@@ -602,8 +602,12 @@ def _where(
     )
 
 
-# The stored JSON as text, grouped on in SQL: a few hundred distinct texts reach Python, not
-# every answer (JSONB on PostgreSQL, JSON text on SQLite).
+# Grouped on in SQL, so a few hundred distinct theme lists reach Python, not every answer
+# (JSONB on PostgreSQL, JSON text on SQLite). The bare column, not an expression: SQLite then
+# reads ``ix_responses_themes`` in themes order and groups without sorting (migration 0010).
+_THEMES = Response.themes
+# The weekly trend reads a week of answers by ``created_at``: grouping on an expression keeps
+# SQLite on that range (and a small sort) instead of the whole themes index once per week.
 _THEMES_TEXT = cast(Response.themes, Text)
 
 
@@ -629,7 +633,7 @@ def drivers_for(
     score = Response.score
     rows = session.execute(
         select(
-            _THEMES_TEXT,
+            _THEMES,
             func.count().filter(score < stats.PASSIVE_MIN),
             func.count().filter(score >= stats.PASSIVE_MIN, score < stats.PROMOTER_MIN),
             func.count().filter(score >= stats.PROMOTER_MIN),
@@ -637,7 +641,7 @@ def drivers_for(
             func.sum(score * score),
         )
         .where(*where)
-        .group_by(_THEMES_TEXT)
+        .group_by(_THEMES)
     ).all()
     decoded: dict[str, list[str]] = {}
     encoded = _Encoded([_themes_of(r[0], decoded) for r in rows], theme_keys)

@@ -142,6 +142,19 @@ class Response(Base):
             "segment",
             "categories",
         ),
+        # Answers in themes order: key drivers group by theme set without a sort (0010).
+        Index(
+            "ix_responses_themes",
+            "workspace_id",
+            "status",
+            "themes",
+            "score",
+            "created_at",
+            "survey_id",
+            "channel",
+            "touchpoint",
+            "locale",
+        ),
         # Answers in categories order: the category breakdown groups without a sort.
         Index(
             "ix_responses_categories",
