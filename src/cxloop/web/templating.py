@@ -28,6 +28,14 @@ def _datetime(value: dt.datetime) -> str:
     return format_datetime(value, format="medium", locale=i18n.current_locale.get())
 
 
+def _decimal(value: float, signed: bool = False) -> str:
+    """One decimal in the reader's locale ("6,8" in French), with its sign when asked."""
+    text = format_decimal(abs(value), format="#,##0.0", locale=i18n.current_locale.get())
+    if signed or value < 0:
+        return ("+" if value >= 0 else "−") + text
+    return text
+
+
 def _percent(value: float) -> str:
     return format_percent(value, format="#,##0.0%", locale=i18n.current_locale.get())
 
@@ -52,6 +60,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["money"] = _money
     env.filters["number"] = _number
     env.filters["percent"] = _percent
+    env.filters["decimal"] = _decimal
     env.filters["datetime"] = _datetime
     env.filters["theme_label"] = _theme_label
     return Jinja2Templates(env=env)
