@@ -144,13 +144,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the evaluation and print it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--split", choices=["dev", "holdout", "all"], default="all")
-    parser.add_argument("--errors", action="store_true", help="print the dev split's errors")
+    parser.add_argument(
+        "--split",
+        default="all",
+        help="one split of the file (dev, holdout; dev2, holdout2 in reviews.csv) or all",
+    )
+    parser.add_argument(
+        "--errors", action="store_true", help="print the errors of the dev splits only"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     if not args.data.exists():
         sys.exit(f"{args.data}: not found")
-    splits = ["dev", "holdout"] if args.split == "all" else [args.split]
+    with args.data.open(encoding="utf-8", newline="") as fh:
+        present = list(dict.fromkeys(r["split"] for r in csv.DictReader(fh)))
+    if args.split != "all" and args.split not in present:
+        sys.exit(f"--split: {args.split!r} is not a split of {args.data} ({', '.join(present)})")
+    splits = present if args.split == "all" else [args.split]
     taxonomy = default_taxonomy()
     tagger = Tagger(taxonomy, embeddings=False)
     results: dict[str, Any] = {}
@@ -163,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             results[split][f"macro_f1_{lang}"] = scores(
                 [r for r, _ in subset], [t for _, t in subset], taxonomy.keys
             )["macro_f1"]
-        if args.errors and split == "dev" and not args.json:
+        if args.errors and split.startswith("dev") and not args.json:
             print(errors(rows, taggings))
             print()
     if args.json:

@@ -158,7 +158,10 @@ def test_a_failed_webhook_is_retried_then_sent_once(db, make_workspace, receiver
     assert alerts.alert_on_response(db, response_id, base_url="http://cx.test") == 1
     assert alerts.alert_on_response(db, response_id, base_url="http://cx.test") == 0
     [(_, body)] = receiver.calls
-    assert json.loads(body)["text"].startswith("NPS 5/10 (detractor) from Lou")
+    # in the workspace's language (French here), the Slack link's words included
+    text = json.loads(body)["text"]
+    assert text.startswith("NPS 5/10 (détracteur) de Lou, commande #")
+    assert text.endswith("|Ouvrir dans cxloop>")
     with db.session() as session:
         [delivery] = session.scalars(select(AlertDelivery)).all()
         assert (delivery.status, delivery.attempts) == ("sent", 2)
@@ -241,3 +244,22 @@ def test_an_email_alert_goes_to_the_outbox(db, make_workspace, tmp_path) -> None
     assert (message.to_address, message.status) == ("cx-team@example.com", "outbox")
     assert "NPS 2/10" in message.subject
     assert "Jamais reçu" in message.text
+    # written for the French team: score, comment and the themes the answer was tagged with
+    assert message.subject == "[cxloop] NPS 2/10 de Lou"
+    assert "Note : 2/10 (détracteur)" in message.text
+    assert "Thèmes : Délais de livraison" in message.text
+
+
+def test_an_english_store_gets_its_alerts_in_english(db, make_workspace, receiver) -> None:
+    ws = make_workspace(locale="en").workspace_id
+    with db.session() as session:
+        alerts.create_rule(
+            session, ws, name="All", kind="response", target="webhook",
+            address=receiver.url, slack_format=True,
+        )  # fmt: skip
+    response_id = _answer(db, ws, 9, "Great quality")
+    assert alerts.alert_on_response(db, response_id, base_url="http://cx.test") == 1
+    [(_, body)] = receiver.calls
+    text = json.loads(body)["text"]
+    assert text.startswith("NPS 9/10 (promoter) from Lou, order #")
+    assert text.endswith("|Open in cxloop>")

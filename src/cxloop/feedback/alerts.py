@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from cxloop import i18n
 from cxloop.commerce.models import Order
 from cxloop.errors import InvalidInput
-from cxloop.feedback import drivers
+from cxloop.feedback import drivers, tagging
 from cxloop.feedback.models import AlertDelivery, AlertRule, Invitation, Response, Survey
 from cxloop.i18n import _
 from cxloop.profiles.models import Customer
@@ -183,15 +184,43 @@ def _response_document(session: Session, response: Response, base_url: str) -> d
     }
 
 
-def _slack(document: dict[str, Any]) -> dict[str, Any]:
-    response, customer = document["response"], document["customer"]
-    who = customer["name"] or customer["email"] or customer["user_id"] or "?"
-    text = f"NPS {response['score']}/10 ({response['category']}) from {who}"
-    if document.get("order"):
-        text += f", order {document['order']}"
-    if response["comment"]:
-        text += f":\n> {response['comment'][:500]}"
-    return {"text": f"{text}\n<{document['link']}|Open in cxloop>"}
+def _response_message(
+    session: Session, response: Response, base_url: str
+) -> tuple[dict[str, Any], str, list[str]]:
+    """The signed document (with a one-line ``text``), the email subject and its lines."""
+    document = _response_document(session, response, base_url)
+    customer = document["customer"]
+    with _speaking(session, response.workspace_id) as lang:
+        values: dict[str, Any] = {
+            "score": response.score,
+            "category": {
+                "detractor": _("detractor"),
+                "passive": _("passive"),
+                "promoter": _("promoter"),
+            }.get(response.category, response.category),
+            "who": customer["name"] or customer["email"] or customer["user_id"] or "?",
+            "order": document["order"],
+            "comment": response.comment or "—",
+            "themes": ", ".join(
+                _theme_name(session, response.workspace_id, key, lang)
+                for key in response.themes or []
+            ),
+        }
+        text = _("NPS %(score)d/10 (%(category)s) from %(who)s") % values
+        if document["order"]:
+            text += _(", order %(order)s") % values
+        if response.comment:
+            text += f":\n> {response.comment[:500]}"
+        subject = _("NPS %(score)d/10 from %(who)s") % values
+        lines = [
+            _("Score: %(score)d/10 (%(category)s)") % values,
+            _("Comment: %(comment)s") % values,
+        ]
+        if values["themes"]:
+            lines.append(_("Themes: %(themes)s") % values)
+        document["text"] = text
+        document["open_label"] = _("Open in cxloop")
+    return document, subject, lines
 
 
 def _claim(session: Session, rule: AlertRule, subject_key: str) -> AlertDelivery | None:
@@ -216,15 +245,12 @@ def _claim(session: Session, rule: AlertRule, subject_key: str) -> AlertDelivery
 
 
 def _post(client: httpx.Client, rule: AlertRule, document: dict[str, Any]) -> None:
+    # The link's words, in the team's language, go to Slack only: not a field of the document.
+    label = document.get("open_label") or "Open in cxloop"
     if rule.slack_format:
-        slack = (
-            _slack(document)
-            if document["type"] == "nps.response"
-            else {"text": f"{document['text']}\n<{document['link']}|Open in cxloop>"}
-        )
-        body = orjson.dumps(slack)
+        body = orjson.dumps({"text": f"{document['text']}\n<{document['link']}|{label}>"})
     else:
-        body = orjson.dumps(document)
+        body = orjson.dumps({k: v for k, v in document.items() if k != "open_label"})
     headers = {"Content-Type": "application/json", "User-Agent": "cxloop-alerts"}
     if rule.secret:
         headers["X-Cxloop-Signature"] = signature(rule.secret, body)
@@ -257,6 +283,66 @@ def _send(
     delivery.status, delivery.sent_at, delivery.last_error = "sent", utcnow(), ""
 
 
+class _Run:
+    """One pass of alert checks: one HTTP client, and the emails to hand over once committed.
+
+    Use it around the database session: the emails it queued are delivered on a clean exit,
+    after the session has committed, so the messages exist.
+    """
+
+    def __init__(
+        self, client: httpx.Client | None, email: EmailAlert | None, deliver: Deliver | None
+    ) -> None:
+        self.own = client is None
+        self.client = client or httpx.Client()
+        self.email, self.deliver = email, deliver
+        self.mails: list[int] = []
+        self.sent = 0
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self.own:
+            self.client.close()
+        if error is None and self.mails and self.deliver is not None:
+            self.deliver(self.mails)
+
+    def send(
+        self,
+        session: Session,
+        rule: AlertRule,
+        delivery: AlertDelivery,
+        document: dict[str, Any],
+        subject: str,
+        lines: list[str],
+    ) -> None:
+        """Send one alert to its rule's target, recording the outcome on ``delivery``."""
+        _send(
+            session, rule, delivery, document, subject, lines, self.client, self.email, self.mails
+        )
+        self.sent += delivery.status == "sent"
+
+
+@contextmanager
+def _speaking(session: Session, workspace_id: str) -> Iterator[str]:
+    """Write the alert in the workspace's language (its team reads it)."""
+    workspace = session.get(Workspace, workspace_id)
+    lang = _language(workspace.locale if workspace else None)
+    token = i18n.current_locale.set(lang)
+    try:
+        yield lang
+    finally:
+        i18n.current_locale.reset(token)
+
+
+def _theme_name(session: Session, workspace_id: str, key: str, lang: str) -> str:
+    try:
+        return tagging.taxonomy_of(session, workspace_id).theme(key).label(lang)
+    except KeyError:
+        return key
+
+
 def alert_on_response(
     db: Database,
     response_id: int,
@@ -267,42 +353,25 @@ def alert_on_response(
     deliver: Deliver | None = None,
 ) -> int:
     """Send the alerts a confirmed answer calls for; returns how many were sent."""
-    sent = 0
-    mails: list[int] = []
-    own = client is None
-    client = client or httpx.Client()
-    try:
-        with db.session() as session:
-            response = session.get(Response, response_id)
-            if response is None or response.status != "confirmed":
-                return 0
-            rules = session.scalars(
-                select(AlertRule).where(
-                    AlertRule.workspace_id == response.workspace_id,
-                    AlertRule.kind == "response",
-                    AlertRule.active.is_(True),
-                )
-            ).all()
-            document = _response_document(session, response, base_url)
-            for rule in rules:
-                if not matches(rule, response):
-                    continue
-                delivery = _claim(session, rule, f"response:{response.id}")
-                if delivery is None:
-                    continue
-                subject = f"NPS {response.score}/10 — {document['customer']['email'] or ''}"
-                lines = [
-                    f"Score: {response.score}/10 ({response.category})",
-                    f"Comment: {response.comment or '—'}",
-                ]
-                _send(session, rule, delivery, document, subject, lines, client, email, mails)
-                sent += delivery.status == "sent"
-    finally:
-        if own:
-            client.close()
-    if mails and deliver is not None:
-        deliver(mails)  # after the commit: the messages exist
-    return sent
+    with _Run(client, email, deliver) as run, db.session() as session:
+        response = session.get(Response, response_id)
+        if response is None or response.status != "confirmed":
+            return 0
+        rules = session.scalars(
+            select(AlertRule).where(
+                AlertRule.workspace_id == response.workspace_id,
+                AlertRule.kind == "response",
+                AlertRule.active.is_(True),
+            )
+        ).all()
+        document, subject, lines = _response_message(session, response, base_url)
+        for rule in rules:
+            if not matches(rule, response):
+                continue
+            delivery = _claim(session, rule, f"response:{response.id}")
+            if delivery is not None:
+                run.send(session, rule, delivery, document, subject, lines)
+    return run.sent
 
 
 def check_silence(
@@ -316,72 +385,66 @@ def check_silence(
 ) -> int:
     """Alert when orders came in for N hours but no invitation went out (a broken hook)."""
     now = now or utcnow()
-    sent = 0
-    mails: list[int] = []
-    own = client is None
-    client = client or httpx.Client()
-    try:
-        with db.session() as session:
-            for rule in session.scalars(
-                select(AlertRule).where(AlertRule.kind == "silence", AlertRule.active.is_(True))
-            ).all():
-                hours = float((rule.filters or {}).get("silence_hours", 6))
-                since = now - dt.timedelta(hours=hours)
-                orders = (
-                    session.scalar(
-                        select(func.count())
-                        .select_from(Order)
-                        .where(Order.workspace_id == rule.workspace_id, Order.placed_at >= since)
-                    )
-                    or 0
+    with _Run(client, email, deliver) as run, db.session() as session:
+        for rule in session.scalars(
+            select(AlertRule).where(AlertRule.kind == "silence", AlertRule.active.is_(True))
+        ).all():
+            hours = float((rule.filters or {}).get("silence_hours", 6))
+            since = now - dt.timedelta(hours=hours)
+            orders = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Order)
+                    .where(Order.workspace_id == rule.workspace_id, Order.placed_at >= since)
                 )
-                invited = (
-                    session.scalar(
-                        select(func.count())
-                        .select_from(Invitation)
-                        .where(
-                            Invitation.workspace_id == rule.workspace_id,
-                            Invitation.sent_at >= since,
-                        )
+                or 0
+            )
+            invited = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Invitation)
+                    .where(
+                        Invitation.workspace_id == rule.workspace_id,
+                        Invitation.sent_at >= since,
                     )
-                    or 0
                 )
-                if orders == 0 or invited > 0:
-                    continue
-                # One alert per silent window, not one per check.
-                window = int(now.timestamp() // (hours * 3600))
-                delivery = _claim(session, rule, f"silence:{window}")
-                if delivery is None:
-                    continue
-                workspace = session.get(Workspace, rule.workspace_id)
-                document = {
-                    "type": "nps.silence",
-                    "workspace_id": rule.workspace_id,
-                    "hours": hours,
+                or 0
+            )
+            if orders == 0 or invited > 0:
+                continue
+            # One alert per silent window, not one per check.
+            window = int(now.timestamp() // (hours * 3600))
+            delivery = _claim(session, rule, f"silence:{window}")
+            if delivery is None:
+                continue
+            workspace = session.get(Workspace, rule.workspace_id)
+            with _speaking(session, rule.workspace_id):
+                values = {
+                    "store": workspace.name if workspace else "",
                     "orders": int(orders),
-                    "invitations": 0,
-                    "link": f"{base_url}/w/{rule.workspace_id}/",
-                    "text": f"{workspace.name if workspace else ''}: {orders} orders in the last "
-                    f"{hours:g} h and no NPS invitation sent. Check the store hooks.",
+                    "hours": f"{hours:g}",
                 }
-                _send(
-                    session,
-                    rule,
-                    delivery,
-                    document,
-                    "cxloop: no NPS invitation sent",
-                    [str(document["text"])],
-                    client,
-                    email,
-                    mails,
+                text = (
+                    _(
+                        "%(store)s: %(orders)d orders in the last %(hours)s h and no NPS "
+                        "invitation sent. Check the store hooks."
+                    )
+                    % values
                 )
-                sent += delivery.status == "sent"
-    finally:
-        if own:
-            client.close()
-    if mails and deliver is not None:
-        deliver(mails)
-    return sent
+                subject = _("cxloop: no NPS invitation sent")
+                label = _("Open in cxloop")
+            document = {
+                "type": "nps.silence",
+                "workspace_id": rule.workspace_id,
+                "hours": hours,
+                "orders": int(orders),
+                "invitations": 0,
+                "link": f"{base_url}/w/{rule.workspace_id}/",
+                "text": text,
+                "open_label": label,
+            }
+            run.send(session, rule, delivery, document, subject, [text])
+    return run.sent
 
 
 def _language(locale: str | None) -> str:
@@ -394,11 +457,9 @@ def _spike_message(
 ) -> tuple[dict[str, Any], str, list[str]]:
     """The signed document, the email subject and lines, in the workspace's language."""
     workspace = session.get(Workspace, rule.workspace_id)
-    lang = _language(workspace.locale if workspace else None)
-    token = i18n.current_locale.set(lang)
-    try:
+    with _speaking(session, rule.workspace_id) as lang:
         values = {
-            "theme": spike.theme,
+            "theme": _theme_name(session, rule.workspace_id, spike.theme, lang),
             "week": format_date(spike.period_start, format="long", locale=lang),
             "share": format_percent(spike.share, "#,##0.0%", locale=lang),
             "baseline": format_percent(spike.baseline_share, "#,##0.0%", locale=lang),
@@ -416,8 +477,7 @@ def _spike_message(
             % values
         )
         hint = _("Read the comments of that week in the console to see what changed.")
-    finally:
-        i18n.current_locale.reset(token)
+        label = _("Open in cxloop")
     document = {
         "type": "nps.theme_spike",
         "kind": "theme_spike",
@@ -438,6 +498,7 @@ def _spike_message(
         "p_value": spike.p_value,
         "link": f"{base_url}/w/{rule.workspace_id}/nps?granularity=week",
         "text": text,
+        "open_label": label,
     }
     return document, subject, [text, hint]
 
@@ -453,52 +514,41 @@ def check_theme_spikes(
 ) -> int:
     """Alert when a theme's share of a week's answers spikes (``drivers.spikes``), once each."""
     now = now or utcnow()
-    sent = 0
-    mails: list[int] = []
-    own = client is None
-    client = client or httpx.Client()
-    try:
-        with db.session() as session:
-            trends: dict[tuple[str, int | None, str | None], drivers.ThemeTrend] = {}
-            for rule in session.scalars(
-                select(AlertRule)
-                .where(AlertRule.kind == "theme_spike", AlertRule.active.is_(True))
-                .order_by(AlertRule.id)
-            ).all():
-                filters = rule.filters or {}
-                survey_id = int(filters["survey_id"]) if filters.get("survey_id") else None
-                channel = str(filters["channel"]) if filters.get("channel") else None
-                key = (rule.workspace_id, survey_id, channel)
-                if key not in trends:  # one trend per workspace and slice, whatever the rules
-                    trends[key] = drivers.trend_for(
-                        session,
-                        rule.workspace_id,
-                        weeks=drivers.BASELINE_PERIODS + SPIKE_RECENT_WEEKS,
-                        until=now,
-                        survey_id=survey_id,
-                        channel=channel,
-                    )
-                trend = trends[key]
-                recent = set(trend.periods[-SPIKE_RECENT_WEEKS:])
-                found = drivers.spikes(
-                    trend,
-                    themes=filters.get("themes") or None,
-                    min_mentions=int(filters.get("min_mentions", drivers.SPIKE_MIN_MENTIONS)),
+    with _Run(client, email, deliver) as run, db.session() as session:
+        trends: dict[tuple[str, int | None, str | None], drivers.ThemeTrend] = {}
+        for rule in session.scalars(
+            select(AlertRule)
+            .where(AlertRule.kind == "theme_spike", AlertRule.active.is_(True))
+            .order_by(AlertRule.id)
+        ).all():
+            filters = rule.filters or {}
+            survey_id = int(filters["survey_id"]) if filters.get("survey_id") else None
+            channel = str(filters["channel"]) if filters.get("channel") else None
+            key = (rule.workspace_id, survey_id, channel)
+            if key not in trends:  # one trend per workspace and slice, whatever the rules
+                trends[key] = drivers.trend_for(
+                    session,
+                    rule.workspace_id,
+                    weeks=drivers.BASELINE_PERIODS + SPIKE_RECENT_WEEKS,
+                    until=now,
+                    survey_id=survey_id,
+                    channel=channel,
                 )
-                for spike in found:
-                    if spike.period_start not in recent:
-                        continue
-                    # One alert per theme and week, however often the check runs.
-                    week = spike.period_start.isoformat()
-                    delivery = _claim(session, rule, f"spike:{spike.theme[:80]}:{week}")
-                    if delivery is None:
-                        continue
-                    document, subject, lines = _spike_message(session, rule, spike, base_url)
-                    _send(session, rule, delivery, document, subject, lines, client, email, mails)
-                    sent += delivery.status == "sent"
-    finally:
-        if own:
-            client.close()
-    if mails and deliver is not None:
-        deliver(mails)
-    return sent
+            trend = trends[key]
+            recent = set(trend.periods[-SPIKE_RECENT_WEEKS:])
+            found = drivers.spikes(
+                trend,
+                themes=filters.get("themes") or None,
+                min_mentions=int(filters.get("min_mentions", drivers.SPIKE_MIN_MENTIONS)),
+            )
+            for spike in found:
+                if spike.period_start not in recent:
+                    continue
+                # One alert per theme and week, however often the check runs.
+                week = spike.period_start.isoformat()
+                delivery = _claim(session, rule, f"spike:{spike.theme[:80]}:{week}")
+                if delivery is None:
+                    continue
+                document, subject, lines = _spike_message(session, rule, spike, base_url)
+                run.send(session, rule, delivery, document, subject, lines)
+    return run.sent
