@@ -11,6 +11,8 @@ The holdout is reported, never tuned on: ``--errors`` prints the dev split's err
 
     .venv/bin/python bench/feedback_quality.py                 # markdown tables
     .venv/bin/python bench/feedback_quality.py --split dev --errors
+    .venv/bin/python bench/feedback_quality.py --data tests/data/feedback/reviews.csv \
+        --split dev2 --sentiment-errors
     .venv/bin/python bench/feedback_quality.py --json
 """
 
@@ -125,14 +127,18 @@ def markdown(split: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def errors(rows: Sequence[Row], taggings: Sequence[Tagging]) -> str:
-    """The dev rows the tagger got wrong (themes or sentiment sign)."""
+def errors(rows: Sequence[Row], taggings: Sequence[Tagging], sentiment_only: bool = False) -> str:
+    """The dev rows the tagger got wrong (themes or sentiment sign; or the sentiment sign only)."""
     out = []
     for r, t in zip(rows, taggings, strict=True):
         missed = sorted(r.themes - set(t.themes))
         extra = sorted(set(t.themes) - r.themes)
         bad_sentiment = sign(t.sentiment) != r.sentiment
-        if missed or extra or bad_sentiment or r.lang != t.lang:
+        if sentiment_only:
+            wrong = bad_sentiment
+        else:
+            wrong = bool(missed or extra or bad_sentiment or r.lang != t.lang)
+        if wrong:
             out.append(
                 f"{r.id} [{r.lang}->{t.lang}] missed={missed} extra={extra} "
                 f"sentiment={r.sentiment}/{t.sentiment:+.2f}\n    {r.text!r}"
@@ -151,6 +157,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--errors", action="store_true", help="print the errors of the dev splits only"
+    )
+    parser.add_argument(
+        "--sentiment-errors",
+        action="store_true",
+        help="print the sentiment sign mismatches of the dev splits only",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
@@ -173,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             results[split][f"macro_f1_{lang}"] = scores(
                 [r for r, _ in subset], [t for _, t in subset], taxonomy.keys
             )["macro_f1"]
-        if args.errors and split.startswith("dev") and not args.json:
-            print(errors(rows, taggings))
+        if (args.errors or args.sentiment_errors) and split.startswith("dev") and not args.json:
+            print(errors(rows, taggings, sentiment_only=not args.errors))
             print()
     if args.json:
         print(json.dumps(results, indent=2))

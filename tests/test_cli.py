@@ -123,7 +123,7 @@ def test_init_reports_the_store(tmp_path: Path) -> None:
 
 def test_the_demo_summary_tells_the_nps_story(tmp_path: Path) -> None:
     # when the demo store is built without serving it
-    result = run(tmp_path, "demo", "--no-serve", "--json", "--customers", "600", "--seed", "3")
+    result = run(tmp_path, "demo", "--no-serve", "--json", "--customers", "1500", "--seed", "3")
     # then its summary has the NPS with its interval, and the themes that cost the most,
     # led by late deliveries as the generator's story has it
     assert result.returncode == 0, result.stderr

@@ -14,7 +14,7 @@ from tests.web.test_console import _login
 
 def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
     today = dt.datetime.now(dt.UTC).date()
-    ws = build_demo(db, customers=400, seed=5, as_of=today).workspace_id
+    ws = build_demo(db, customers=1500, seed=5, as_of=today).workspace_id
     answers = demo_nps.run_history(db, ws, seed=5, end=history_end(today))
     expected = demo_nps.summary(db, ws)
     make_user("owner@example.com", ws)

@@ -117,7 +117,7 @@ def test_the_nps_dashboard_draws_its_drivers_and_takes_a_theme_correction(
 
     # given the demo store's two years of answers and its owner
     today = dt.datetime.now(dt.UTC).date()
-    ws = build_demo(db, customers=400, seed=5, as_of=today).workspace_id
+    ws = build_demo(db, customers=1500, seed=5, as_of=today).workspace_id
     demo_nps.run_history(db, ws, seed=5, end=history_end(today))
     make_user("lou@example.com", ws)
     with live_server(app) as base:

@@ -122,8 +122,10 @@ def _reason(
         return "late"
     if paid_shipping and rng.random() < 0.6:
         return "shipping_cost"
+    # Only a customer who paid for shipping complains about its cost; an unhappy one with no
+    # incident has reasons of all kinds: the product, or the price, the range, the site.
     if score <= 6:
-        return "quality" if rng.random() < 0.6 else "shipping_cost"
+        return "quality" if rng.random() < 0.5 else "meh"
     return "meh"
 
 

@@ -18,9 +18,35 @@ from dataclasses import dataclass
 
 from cxloop.feedback.themes.text import Keys, Lang
 
+# Polar words keyed whole (with their plural and feminine forms), not by their stem, which
+# is also the stem of a common word of another meaning or tone: "helpful" / "help",
+# "abordable" / "d'abord", "raisonnable" / "en raison de", "qualitatif" / "qualité",
+# "commanderai" / "commande", "moisi" / "mois", "attente" / "attentes" (expectations),
+# "refunded" / "refund", "wonderful" / "I wonder".
+WHOLE: dict[Lang, frozenset[str]] = {
+    "fr": frozenset(
+        (
+            "abordable",
+            "raisonnable",
+            "qualitatif",
+            "commanderai",
+            "moisi",
+            "patienter",
+            "attente",
+            "remboursé",
+            "arrangeant",
+        )
+    ),
+    "en": frozenset(("helpful", "responsive", "wonderful", "reasonable", "refunded")),
+}
+
 # Word valences. One form per word: matching is on stemmed keys.
 WORDS: dict[Lang, dict[str, float]] = {
     "fr": {
+        "pauvre": -0.4,
+        "faible": -0.3,
+        "précis": 0.4,
+        "précise": 0.4,
         # praise
         "bien": 0.5,
         "bon": 0.5,
@@ -328,12 +354,17 @@ WORDS: dict[Lang, dict[str, float]] = {
         "panne": -0.5,
         "fuite": -0.4,
         "faute": -0.3,
-        "rembourser": -0.1,
         "attendre": -0.2,
         "patienter": -0.3,
         "énorme": -0.1,
     },
     "en": {
+        "heaven": 0.6,
+        "bombproof": 0.5,
+        "fuss": -0.3,
+        "shady": -0.6,
+        "palaver": -0.5,
+        "shambles": -0.7,
         # praise
         "good": 0.5,
         "great": 0.7,
@@ -609,6 +640,24 @@ WORDS: dict[Lang, dict[str, float]] = {
 # Phrases, matched before single words; their valence replaces the words'.
 PHRASES: dict[Lang, dict[str, float]] = {
     "fr": {
+        # A price or a fee judged too high (the "trop" rule needs a neutral word; "élevé" and
+        # "beaucoup" are intensifiers to it).
+        "trop élevé": -0.5,
+        "trop élevés": -0.5,
+        "trop élevée": -0.5,
+        "trop élevées": -0.5,
+        "c'est beaucoup": -0.3,
+        "ça fait beaucoup": -0.3,
+        "m'a refroidi": -0.5,
+        "m'a refroidie": -0.5,
+        "tiennent parole": 0.5,
+        "tenu parole": 0.5,
+        "s'y connaissait": 0.4,
+        "s'y connaît": 0.4,
+        "sans discuter": 0.4,
+        "prise de tête": -0.4,
+        "c'est raté": -0.6,
+        "jamais livré": -0.8,
         "rien à redire": 0.7,
         "rien à dire": 0.5,
         "rien à signaler": 0.4,
@@ -776,6 +825,20 @@ PHRASES: dict[Lang, dict[str, float]] = {
         "plus disponible": -0.3,
     },
     "en": {
+        # A price or a fee judged too high ("high" is an intensifier to the "too" rule).
+        "too high": -0.5,
+        "way too high": -0.6,
+        "too steep": -0.5,
+        "put me off": -0.5,
+        "puts me off": -0.5,
+        "off-putting": -0.4,
+        "never got it": -0.7,
+        "never delivered": -0.8,
+        "no replies": -0.6,
+        "need i say more": -0.6,
+        "what's the point": -0.5,
+        "keep blaming": -0.6,
+        "blaming each other": -0.6,
         "never again": -0.8,
         "no complaints": 0.6,
         "can't complain": 0.5,
@@ -1256,6 +1319,8 @@ ALPHA = 0.6  # x / sqrt(x² + ALPHA) maps sums to (-1, 1)
 EXCLAIM = 0.1  # each "!" (up to 3) adds this much weight in the text's direction
 AFTER_CONTRAST = 1.3
 BEFORE_CONTRAST = 0.7
+VERDICT = 1.5  # the last sentence of a story of two sentences or more: the verdict
+RESOLVED = 0.25  # a complaint followed by an "EDIT:" saying it was sorted ends near neutral
 
 
 def squash(total: float) -> float:

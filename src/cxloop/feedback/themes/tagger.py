@@ -42,12 +42,16 @@ from cxloop.feedback.themes.text import (
     words,
 )
 
-TOPIC, HINT, JUDGED, ASIDE = 0, 1, 2, 3
+TOPIC, HINT, JUDGED, ASIDE, WEAK = 0, 1, 2, 3, 4
 GAP = 2  # words a "…" in a phrase may step over
 HINT_REACH = 1  # a hint gives way to another theme's topic this close (in content words)
 ASIDE_REACH = 4  # an aside gives way to another theme's topic in its clause or this close
 OPINION_REACH = 2  # a judged thing needs an opinion word this close
 OPINION = 0.25  # and that strong
+SHORT = 10  # a weak aside stands alone in a verbatim of at most this many content words
+# A sentence that opens with one of these starts a follow-up to the review ("EDIT : remboursé").
+UPDATE_MARKS = frozenset(("edit", "update", "updated", "maj", "edited"))
+VERDICT_SENTENCES = 2  # in a story of at least this many sentences, the last one is the verdict
 SPECIAL = "\x01"  # key prefix of emoji and emoticons: never part of a phrase
 
 # A compiled phrase: the keys after its first one, each with the gap allowed before it.
@@ -114,6 +118,8 @@ class _Text:
     breaks: list[bool]  # a clause ends before this word
     ellipsis_after: set[int]  # word indices followed by "…"
     exclaims: int
+    sentences: list[int] = field(default_factory=list)  # each word's sentence
+    update_at: int = -1  # first word of an "EDIT:" / "UPDATE:" follow-up, or -1
 
 
 class Tagger:
@@ -237,7 +243,10 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
             owner.setdefault(key, index)
             entries.extend((index, TOPIC, phrase) for phrase in builtin.topic)
             entries.extend((index, HINT, phrase) for phrase in builtin.hint)
-            entries.extend((index, ASIDE, phrase) for phrase in builtin.aside)
+            weak = lexicon.WEAK.get(key, {}).get(lang, frozenset())
+            entries.extend(
+                (index, WEAK if phrase in weak else ASIDE, phrase) for phrase in builtin.aside
+            )
             entries.extend((index, JUDGED, phrase) for phrase in builtin.judged)
             excludes.extend((index, phrase) for phrase in builtin.excludes)
     for phrase, sharing in lexicon.SHARED[lang].items():
@@ -246,7 +255,12 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
     vocabulary = _vocabulary(lang, [phrase for _, _, phrase in entries])
     folded = {fold(word) for word in vocabulary}
     aliases = _aliases(Keys(lang), vocabulary)
-    keys = Keys(lang, aliases=aliases, corrector=Corrector(folded, _known(lang)))
+    keys = Keys(
+        lang,
+        aliases=aliases,
+        corrector=Corrector(folded, _known(lang)),
+        whole=sentiment.WHOLE[lang],
+    )
     skip = frozenset(keys(word) for word in lexicon.SKIP[lang])
     grammar = _Grammar(keys=keys, skip=skip)
     seen: set[tuple[str, Rest, int, int]] = set()
@@ -343,7 +357,7 @@ def _vocabulary(lang: Lang, phrases: Iterable[str]) -> set[str]:
 
 def _known(lang: Lang) -> set[str]:
     common = FRENCH_WORDS if lang == "fr" else ENGLISH_WORDS
-    return {fold(w) for w in (*common, *lexicon.SKIP[lang])}
+    return {fold(w) for w in (*common, *lexicon.SKIP[lang], *lexicon.KNOWN[lang])}
 
 
 def _aliases(keys: Keys, vocabulary: set[str]) -> dict[str, str]:
@@ -372,17 +386,22 @@ def _aliases(keys: Keys, vocabulary: set[str]) -> dict[str, str]:
 def _scan(text: str) -> _Text:
     scanned = _Text([], [], [], [], [], set(), 0)
     pending_break = False
+    sentence = 0
+    pending_sentence = False
     upper = letters = 0
     for match in SCAN.finditer(text):
         kind = match.lastgroup
         token = match.group()
         if kind == "p" or kind == "x":
+            if any(mark in token for mark in ".!?\n"):
+                pending_sentence = True
             if "??" in token or "?!" in token or "!?" in token:  # exasperation
                 scanned.words.append(SPECIAL + "??")
                 scanned.starts.append(match.start())
                 scanned.ends.append(match.end())
                 scanned.shouted.append(False)
                 scanned.breaks.append(pending_break)
+                scanned.sentences.append(sentence)
             pending_break = True
             if kind == "x" and scanned.words:
                 scanned.ellipsis_after.add(len(scanned.words) - 1)
@@ -399,11 +418,17 @@ def _scan(text: str) -> _Text:
             word, shouted = CURRENCY, False
         else:  # emoji, emoticon
             word, shouted = SPECIAL + token.lower(), False
+        if pending_sentence and scanned.words:
+            sentence += 1
+            if scanned.update_at < 0 and word in UPDATE_MARKS:
+                scanned.update_at = len(scanned.words)
+        pending_sentence = False
         scanned.words.append(word)
         scanned.starts.append(match.start())
         scanned.ends.append(match.end())
         scanned.shouted.append(shouted)
         scanned.breaks.append(pending_break)
+        scanned.sentences.append(sentence)
         pending_break = False
     if letters and upper > letters / 2:  # all in capitals: nothing stands out
         scanned.shouted = [False] * len(scanned.shouted)
@@ -555,7 +580,7 @@ def _resolve(
                 for t in topics
             ):
                 continue
-        elif m.kind == ASIDE and any(
+        elif (m.kind == ASIDE or m.kind == WEAK) and any(
             t.theme != m.theme
             and (t.clause == m.clause or _distance(m.words, t.words, ranks) <= ASIDE_REACH)
             for t in topics
@@ -571,7 +596,30 @@ def _resolve(
         ):
             continue
         standing.append(m)
-    return standing
+    return _corroborated(standing, ranks)
+
+
+def _corroborated(standing: list[_Match], ranks: Sequence[int]) -> list[_Match]:
+    """Drop weak asides ("3 weeks", "paid") that nothing else of their theme backs up.
+
+    A weak aside stands when another phrase of its theme stands on other words, or when the
+    verbatim is short and no other theme stands in it ("Still waiting", "Reçu en 2 jours").
+    """
+    if all(m.kind != WEAK for m in standing):
+        return standing
+    short = max(ranks, default=-1) < SHORT
+    themes = {m.theme for m in standing}
+    kept: list[_Match] = []
+    for m in standing:
+        if m.kind == WEAK and not (short and len(themes) == 1):
+            words = set(m.words)
+            if not any(
+                o.theme == m.theme and o is not m and not words.intersection(o.words)
+                for o in standing
+            ):
+                continue
+        kept.append(m)
+    return kept
 
 
 # --- sentiment ---------------------------------------------------------------------------
@@ -641,13 +689,28 @@ def _aggregate(
                 for i in members[c]:
                     values[i] = -abs(values[i])
                 sums[c] = -abs(sums[c])
+    # Each clause's sentence; in a longer story the last sentence is the verdict.
+    sentence_of: dict[int, int] = {}
+    for clause, sentence in zip(clauses, scanned.sentences, strict=True):
+        sentence_of.setdefault(clause, sentence)
+    last = scanned.sentences[-1] if scanned.sentences else 0
+    verdict = last + 1 >= VERDICT_SENTENCES and scanned.update_at < 0
+    update_clause = clauses[scanned.update_at] if scanned.update_at >= 0 else -1
     praise = blame = 0.0
+    before = after = 0.0  # around an "EDIT:" follow-up
     for clause, value in sums.items():
         weight = 1.0
         if clause in openers:
             weight = sentiment.AFTER_CONTRAST
         elif clause + 1 in openers:
             weight = sentiment.BEFORE_CONTRAST
+        if verdict and sentence_of.get(clause) == last:
+            weight *= sentiment.VERDICT
+        if update_clause >= 0:
+            if clause >= update_clause:
+                after += weight * value
+            else:
+                before += weight * value
         if value > 0:
             praise += weight * value
         else:
@@ -658,6 +721,10 @@ def _aggregate(
     overall = sentiment.squash(total)
     if praise and blame:  # praise and blame: the weaker side pulls towards neutral
         overall *= 1 - sentiment.MIXED * min(praise, blame) / max(praise, blame)
+    if before < 0 < after:  # a complaint, then "EDIT: sorted": a story that ended well
+        overall *= sentiment.RESOLVED
+    elif after < 0 < before:  # praise, then "UPDATE: it broke": the follow-up tells
+        overall = sentiment.squash(after)
     return overall, sums
 
 

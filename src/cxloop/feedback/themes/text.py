@@ -346,9 +346,13 @@ class Keys:
         aliases: dict[str, str] | None = None,
         corrector: Corrector | None = None,
         max_cache: int = 200_000,
+        whole: Iterable[str] = (),
     ) -> None:
         self.lang = lang
         self.aliases = aliases or {}
+        # Words keyed whole, not stemmed, because their stem is another, common word's:
+        # "helpful" is not "help", "abordable" not "d'abord", "qualitatif" not "qualité".
+        self._whole = frozenset(fold(w) for w in whole)
         self._variants = VARIANTS[lang]
         self._stem = stemmer(lang).stemWord
         self._corrector = corrector
@@ -375,7 +379,12 @@ class Keys:
                 return corrected
             word = corrected
         elif self._corrector is not None:
-            word = self._corrector(folded) or word
+            word = self._corrector(folded, folded != word) or word
+        if self._whole:
+            bare = fold(word)
+            for form in (bare, bare[:-1], bare[:-2]):
+                if form in self._whole and (form == bare or bare[len(form) :] in ("s", "e", "es")):
+                    return "=" + form
         if self.lang == "fr" and word.isascii() and word.endswith(("ee", "ees")):
             word = word[: word.rindex("ee")] + "ée" + word[word.rindex("ee") + 2 :]
         key = fold(self._stem(word))
@@ -424,6 +433,9 @@ class Corrector:
     A word the lexicon or the common-word lists know is left alone; a longer unknown word is
     matched to the one lexicon word it is a letter away from (an extra, a missing, a swapped
     or, for words of 8 letters or more, a different letter). Ambiguous corrections are not made.
+    Typists rarely get a word's first letter wrong, so a correction keeps it ("orange" is not
+    "range", "reorder" not "preorder"); and a word typed with its accents was spelt on purpose,
+    so only its ending may change ("livrée" -> "livre", not "planète" -> "plante").
     """
 
     def __init__(self, vocabulary: Iterable[str], known: Iterable[str] = ()) -> None:
@@ -434,8 +446,8 @@ class Corrector:
             for i in range(len(word)):
                 self._deleted.setdefault((word[:i] + word[i + 1 :], i), set()).add(word)
 
-    def __call__(self, word: str) -> str | None:
-        """The lexicon word ``word`` misspells, or None."""
+    def __call__(self, word: str, accented: bool = False) -> str | None:
+        """The lexicon word ``word`` misspells, or None (``accented``: typed with accents)."""
         if len(word) < 6 or word in self._known or not word.isalpha():
             return None
         found: set[str] = set()
@@ -452,4 +464,20 @@ class Corrector:
         for i in range(len(word) + 1):  # one letter missing
             found.update(self._deleted.get((word, i), ()))
         found.discard(word)
-        return found.pop() if len(found) == 1 else None
+        if len(found) != 1:
+            return None
+        fixed = found.pop()
+        if fixed[0] != word[0]:
+            return None
+        if accented and _common_prefix(word, fixed) < max(len(word), len(fixed)) - 2:
+            return None
+        return fixed
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
