@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +30,23 @@ def translations(locale: str) -> NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+def supported(locale: str | None) -> str:
+    """``fr`` or ``en`` from a locale such as ``fr-BE`` or ``FR``; English for anything else."""
+    short = (locale or "").strip().lower()[:2]
+    return short if short in LOCALES else "en"
+
+
+@contextmanager
+def speaking(locale: str | None) -> Iterator[str]:
+    """Translate in ``locale`` (see ``supported``) inside the block; yields the language used."""
+    lang = supported(locale)
+    token = current_locale.set(lang)
+    try:
+        yield lang
+    finally:
+        current_locale.reset(token)
 
 
 def gettext(message: str) -> str:

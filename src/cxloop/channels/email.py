@@ -115,23 +115,15 @@ def _inliner() -> css_inline.CSSInliner:
     return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
-def _locale(locale: str) -> str:
-    short = (locale or "").strip().lower()[:2]
-    return short if short in i18n.LOCALES else "en"
-
-
 def _render_now(template: str, context: Mapping[str, Any], lang: str) -> Rendered:
     env = _environment()
-    token = i18n.current_locale.set(lang)
-    try:
+    with i18n.speaking(lang):
         values = {**context, "locale": lang}
         subject = " ".join(env.get_template(f"email/{template}/subject.txt").render(values).split())
         values["subject"] = subject
         html = _inliner().inline(env.get_template(f"email/{template}/body.html").render(values))
         html = html.rstrip() + "\n"
         text = env.get_template(f"email/{template}/body.txt").render(values).strip() + "\n"
-    finally:
-        i18n.current_locale.reset(token)
     return Rendered(subject=subject[:500], html=html, text=text)
 
 
@@ -171,7 +163,7 @@ def render(template: str, context: Mapping[str, Any], locale: str) -> Rendered:
     missing = [key for key in required if not context.get(key)]
     if missing:
         raise InvalidInput("context", f"missing {', '.join(missing)}")
-    lang = _locale(locale)
+    lang = i18n.supported(locale)
     personal = [context.get(key) or "" for key in PER_RECIPIENT]
     shared = tuple(sorted((k, v) for k, v in context.items() if k not in PER_RECIPIENT))
     if (

@@ -62,8 +62,7 @@ def _page(
     address = ""
     if customer is not None:
         address = (customer.email if channel == "email" else customer.phone) or ""
-    reset = i18n.current_locale.set(locale)
-    try:
+    with i18n.speaking(locale):
         response: HTMLResponse = request.app.state.templates.TemplateResponse(
             request,
             "unsubscribe.html",
@@ -78,8 +77,6 @@ def _page(
             status_code=status,
             headers={**PAGE_HEADERS, "Content-Language": locale},
         )
-    finally:
-        i18n.current_locale.reset(reset)
     return response
 
 

@@ -328,12 +328,8 @@ class _Run:
 def _speaking(session: Session, workspace_id: str) -> Iterator[str]:
     """Write the alert in the workspace's language (its team reads it)."""
     workspace = session.get(Workspace, workspace_id)
-    lang = _language(workspace.locale if workspace else None)
-    token = i18n.current_locale.set(lang)
-    try:
+    with i18n.speaking(workspace.locale if workspace else None) as lang:
         yield lang
-    finally:
-        i18n.current_locale.reset(token)
 
 
 def _theme_name(session: Session, workspace_id: str, key: str, lang: str) -> str:
@@ -445,11 +441,6 @@ def check_silence(
             }
             run.send(session, rule, delivery, document, subject, [text])
     return run.sent
-
-
-def _language(locale: str | None) -> str:
-    short = (locale or "").strip().lower()[:2]
-    return short if short in i18n.LOCALES else "en"
 
 
 def _spike_message(

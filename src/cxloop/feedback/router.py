@@ -75,8 +75,7 @@ def survey_page(request: Request, token: str, score: str | None = None) -> Respo
         invitation = service.invitation_by_token(session, token)
         if invitation is None:
             return _page(request, "survey_closed.html", 404, reason="unknown")
-        token_locale = i18n.current_locale.set(invitation.locale)
-        try:
+        with i18n.speaking(invitation.locale):
             context = _context(session, invitation)
             try:
                 chosen = _score(score)
@@ -103,8 +102,6 @@ def survey_page(request: Request, token: str, score: str | None = None) -> Respo
                 confirmed=existing is not None and existing.status == "confirmed",
                 **context,
             )
-        finally:
-            i18n.current_locale.reset(token_locale)
 
 
 @pages.post("/s/{token}")
@@ -125,8 +122,7 @@ def survey_answer(
         invitation = service.invitation_by_token(session, token)
         if invitation is None:
             return _page(request, "survey_closed.html", 404, reason="unknown")
-        token_locale = i18n.current_locale.set(invitation.locale)
-        try:
+        with i18n.speaking(invitation.locale):
             context = _context(session, invitation)
             try:
                 answer = service.record_answer(
@@ -142,8 +138,6 @@ def survey_answer(
                 category=category,
                 **{**context, "thanks": context.get("thanks", {}).get(category, "")},
             )
-        finally:
-            i18n.current_locale.reset(token_locale)
     # The form is the person's last word: alert now (once; an earlier alert is not repeated).
     request.app.state.on_answer(response_id, True)
     return page
