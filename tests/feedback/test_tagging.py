@@ -261,3 +261,27 @@ def test_a_merge_moves_corrected_answers_to_the_new_key(db: Database, make_works
     assert themes_of(db, rid) == ["price"]
     with db.session() as session:
         assert session.get(Response, rid).themes_corrected  # type: ignore[union-attr]
+
+
+def test_theme_names_cannot_break_out_of_the_dashboard_page(
+    app: FastAPI, db: Database, make_workspace, make_user
+) -> None:
+    # given a theme whose name a member wrote as markup, and an answer about it
+    ws = make_workspace("Maison Lou", locale="en").workspace_id
+    make_user("owner@example.com", ws, locale="en")
+    evil = "</script><script>alert(1)</script>"
+    with db.session() as session:
+        document = tagging.taxonomy_of(session, ws).model_dump(mode="json")
+        for theme in document["themes"]:
+            if theme["key"] == "price":
+                theme["labels"] = {"fr": evil, "en": evil}
+        tagging.save_taxonomy(session, ws, Taxonomy.from_document(document), actor="x")
+    answer(db, ws, 3, "Beaucoup trop cher pour ce que c'est")
+    with TestClient(app) as client:
+        _login(client, "owner@example.com")
+        page = client.get(f"/w/{ws}/nps?period=730d")
+    # then the name is data everywhere: escaped in the chart's JSON and in the HTML
+    assert page.status_code == 200
+    assert evil not in page.text
+    assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in page.text
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page.text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -194,7 +193,7 @@ def overview(request: Request, session: SessionDep, workspace_id: str) -> Respon
         workspaces=mine,
         workspace=current,
         figures=figures,
-        chart_json=json.dumps(chart),
+        chart=chart,
     )
 
 
@@ -600,7 +599,7 @@ def nps_dashboard(
         workspace=current,
         overview=overview,
         trend=trend,
-        chart_json=json.dumps(chart),
+        chart=chart,
         funnel=dashboard.funnel(session, workspace_id, filters),
         dimensions=DIMENSIONS,
         by=by if by in DIMENSIONS else "touchpoint",
