@@ -51,6 +51,20 @@ def themes_of(db: Database, response_id: int) -> list[str]:
         return list(response.themes)
 
 
+def retagging_app(db: Database) -> FastAPI:
+    """The app, re-tagging and retraining at once where the server hands them to a worker."""
+
+    def train(workspace_id: str) -> None:
+        with db.session() as session:
+            tagging.train(session, workspace_id)
+
+    return create_app(
+        db,
+        on_taxonomy=lambda workspace_id: tagging.retag_all(db, workspace_id),
+        on_correction=train,
+    )
+
+
 def test_a_recorded_verbatim_gets_its_themes_and_sentiment(db: Database, make_workspace) -> None:
     ws = make_workspace("Maison Lou").workspace_id
     # when a customer explains a 9 with praise and one complaint
@@ -72,8 +86,9 @@ def _csrf(html: str) -> str:
 
 
 def test_corrections_in_the_console_change_later_tags_of_similar_verbatims(
-    app: FastAPI, db: Database, make_workspace, make_user
+    db: Database, make_workspace, make_user
 ) -> None:
+    app = retagging_app(db)
     ws = make_workspace("Maison Lou").workspace_id
     make_user("owner@example.com", ws)
     # given gift-card complaints the lexicon does not see as the site's (its checkout) problem
@@ -118,11 +133,6 @@ def test_corrections_in_the_console_change_later_tags_of_similar_verbatims(
     assert "website_ux" in themes_of(db, probe)
     assert themes_of(db, unrelated) == ["delivery_delay"]
     assert all(themes_of(db, rid) == ["website_ux"] for rid in wrong)
-
-
-def retagging_app(db: Database) -> FastAPI:
-    """The app, re-tagging at once where the server would hand it to a worker."""
-    return create_app(db, on_taxonomy=lambda workspace_id: tagging.retag_all(db, workspace_id))
 
 
 LOYALTY = (

@@ -141,7 +141,11 @@ def correct(
     *,
     actor: str,
 ) -> Response:
-    """A person sets an answer's themes: kept as an example, the model retrained on all of them."""
+    """A person sets an answer's themes, kept as an example for the workspace's model.
+
+    The caller then has the model retrained (``train``), in a worker once this has committed:
+    training takes from half a second to a few seconds as corrections pile up.
+    """
     response = session.get(Response, response_id)
     if response is None or response.workspace_id != workspace_id:
         raise InvalidInput("response_id", f"no answer {response_id} in this workspace")
@@ -170,7 +174,6 @@ def correct(
     )
     response.themes, response.themes_corrected = ordered, True
     session.flush()
-    train(session, workspace_id, taxonomy)
     audit(
         session,
         actor=actor,

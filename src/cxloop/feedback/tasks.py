@@ -87,6 +87,15 @@ def feedback_retag(workspace_id: str, task: Any = None) -> None:
 
 
 @huey.task(context=True)
+@recorded("feedback.train")
+def feedback_train(workspace_id: str, task: Any = None) -> None:
+    """Retrain a workspace's theme model on its corrections (after a person made one)."""
+    db = get_database()
+    with db.session() as session:
+        tagging.train(session, workspace_id)
+
+
+@huey.task(context=True)
 @recorded("nps.plan")
 def nps_plan(workspace_id: str, task: Any = None) -> None:
     """Plan a workspace's invitations now (after a webhook), each sent at its own time."""

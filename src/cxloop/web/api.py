@@ -222,11 +222,17 @@ class ThemesCorrection(BaseModel):
 
 @router.put("/nps/responses/{response_id}/themes")
 def correct_themes(
-    owner: AdminDep, session: SessionDep, response_id: int, body: ThemesCorrection
+    owner: AdminDep, request: Request, response_id: int, body: ThemesCorrection
 ) -> dict[str, Any]:
-    """Correct an answer's themes; the workspace's tagger learns from it at once."""
-    response = tagging.correct(session, owner.workspace_id, response_id, body.themes, actor="api")
-    return {"response_id": response.id, "themes": response.themes, "corrected": True}
+    """Correct an answer's themes; the workspace's model is retrained in a worker."""
+    db: Database = request.app.state.db
+    with db.session() as session:  # committed before the model is retrained
+        response = tagging.correct(
+            session, owner.workspace_id, response_id, body.themes, actor="api"
+        )
+        themes = list(response.themes)
+    request.app.state.on_correction(owner.workspace_id)
+    return {"response_id": response_id, "themes": themes, "corrected": True}
 
 
 @router.get("/nps/drivers", response_model=drivers.DriversReport)

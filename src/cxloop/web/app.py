@@ -117,6 +117,13 @@ def _queue_retag(workspace_id: str) -> None:
     feedback_retag(workspace_id)
 
 
+def _queue_training(workspace_id: str) -> None:
+    """After a person corrected a verbatim's themes: retrain the workspace's model in a worker."""
+    from cxloop.feedback.tasks import feedback_train
+
+    feedback_train(workspace_id)
+
+
 def create_app(
     database: Database | None = None,
     *,
@@ -124,6 +131,7 @@ def create_app(
     with_worker: bool = False,
     on_answer: Callable[[int, bool], None] | None = None,
     on_taxonomy: Callable[[str], None] | None = None,
+    on_correction: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """Build the API and console over ``database`` (the configured store by default)."""
     settings = settings or get_settings()
@@ -165,6 +173,7 @@ def create_app(
     app.state.on_answer = on_answer or _queue_answer_alerts
     app.state.on_store_change = _queue_planning
     app.state.on_taxonomy = on_taxonomy or _queue_retag
+    app.state.on_correction = on_correction or _queue_training
     errors.install(app)
 
     app.add_middleware(

@@ -499,10 +499,13 @@ async def correct_themes(
     if current is None or _role(session, user, workspace_id) not in EDITORS:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
     themes = [str(value) for value in form.getlist("themes")]
+    db: Database = request.app.state.db
     try:
-        tagging.correct(session, workspace_id, response_id, themes, actor=user.email)
+        with db.session() as writing:  # committed before the model is retrained
+            tagging.correct(writing, workspace_id, response_id, themes, actor=user.email)
     except InvalidInput:
         return render(request, "not_found.html", user, status=404, workspaces=mine)
+    request.app.state.on_correction(workspace_id)
     back = str(form.get("back", ""))
     return _redirect(
         back if back.startswith(f"/w/{workspace_id}/nps") else f"/w/{workspace_id}/nps"
