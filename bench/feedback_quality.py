@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cxloop.feedback.themes import Tagger, Tagging, default_taxonomy
+from cxloop.themes import Tagger, Tagging, default_taxonomy
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "feedback" / "verbatims.csv"
 NEUTRAL = 0.2  # |sentiment| below this counts as 0

@@ -32,7 +32,7 @@ from pathlib import Path
 import snowballstemmer
 
 from cxloop.demo.nps import VERBATIMS
-from cxloop.feedback.themes import Tagger, default_taxonomy
+from cxloop.themes import Tagger, default_taxonomy
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "feedback" / "verbatims.csv"
 

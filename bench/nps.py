@@ -4,7 +4,7 @@ Dashboard: a migrated SQLite store gets one workspace, two surveys (after order,
 delivery), customers, a catalog in 8 categories, one order per invitation (1–3 lines each), the
 invitations with their funnel timestamps and ``--answers`` responses over two years, written
 with plain ``sqlite3.executemany`` (generation is not what is measured). Then each function of
-``cxloop.feedback.dashboard`` runs 5 times on the store's SQLAlchemy session; the median is
+``cxloop.surveys.dashboard`` runs 5 times on the store's SQLAlchemy session; the median is
 printed beside a baseline: the same aggregation written by hand in DuckDB (in memory, one
 thread per core) over the same rows, handed to DuckDB as Arrow tables. DuckDB is the columnar
 engine cxloop's analytics layer uses; the baseline is what the query costs when it does not run
@@ -36,9 +36,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from cxloop.feedback import dashboard, drivers, rollups
-from cxloop.feedback.schemas import DashboardFilters, VerbatimFilters
 from cxloop.store.db import Database
+from cxloop.surveys import dashboard, rollups
+from cxloop.surveys.schemas import DashboardFilters, VerbatimFilters
+from cxloop.themes import drivers
 
 WORKSPACE = "ws_bench_nps"
 END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

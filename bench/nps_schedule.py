@@ -2,7 +2,7 @@
 
 Builds a store with N customers, each with one order delivered in the last two days, and the
 proposed after-delivery survey (no delay, any hour). Then times one pass of the NPS loop
-(`cxloop.feedback.flows.tick`): planning (with every rule checked), claiming, rendering each
+(`cxloop.surveys.flows.tick`): planning (with every rule checked), claiming, rendering each
 email (HTML with inlined CSS and a text part) and writing it to the outbox, then delivering to
 the outbox. Baseline: the same number of invitation rows and outbox rows, of the same sizes,
 inserted straight through SQLAlchemy Core, with no rules and no rendering.
@@ -22,10 +22,10 @@ from sqlalchemy import insert
 
 from cxloop.channels import email
 from cxloop.config import Settings
-from cxloop.feedback import flows, service
-from cxloop.feedback.definitions import default_definition
 from cxloop.store.db import Database
 from cxloop.store.registry import Base
+from cxloop.surveys import flows, service
+from cxloop.surveys.definitions import default_definition
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.schemas import WorkspaceCreate
 

@@ -85,8 +85,10 @@ def worker(
     threads: Annotated[int, typer.Option(min=1, max=64, help="Worker threads.")] = 2,
 ) -> None:
     """Run background workers alone (any number of them on Redis)."""
-    import cxloop.worker.registry  # noqa: F401  (registers every task)
     from cxloop.worker.queue import run_consumer
+    from cxloop.worker.registry import load_tasks
+
+    load_tasks()
 
     _database()
     run_consumer(threads)
@@ -315,7 +317,7 @@ def nps_stats(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the NPS of a CSV's 'score' column with its 95% adjusted-Wald interval."""
-    from cxloop.feedback.stats import WARNING_TEXT, nps_summary, read_scores
+    from cxloop.surveys.stats import WARNING_TEXT, nps_summary, read_scores
 
     def one_decimal(value: float | None) -> float | None:
         return None if value is None else round(value, 1) + 0.0  # + 0.0: no "-0.0"
@@ -366,8 +368,8 @@ def feedback_tag(
     as_json: JsonOpt = False,
 ) -> None:
     """Tag each verbatim of a CSV with its themes and sentiment (default taxonomy)."""
-    from cxloop.feedback.themes import Tagger
-    from cxloop.feedback.themes.verbatims import read_verbatims
+    from cxloop.themes import Tagger
+    from cxloop.themes.verbatims import read_verbatims
 
     rows = read_verbatims(file)
     tagger = Tagger()
@@ -394,7 +396,7 @@ def feedback_retag(
     as_json: JsonOpt = False,
 ) -> None:
     """Tag a workspace's answers again with its taxonomy and corrections (e.g. after upgrading)."""
-    from cxloop.feedback import tagging
+    from cxloop.themes import service as tagging
     from cxloop.workspaces.models import Workspace
 
     db = _database()

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # Where customers reach this server: survey and unsubscribe links in emails use it.
     public_url: str = "http://127.0.0.1:8000"
     # A local sentence-transformers model directory for the optional cxloop[embeddings] extra
-    # (read by cxloop.feedback.themes.embeddings; never downloaded).
+    # (read by cxloop.themes.embeddings; never downloaded).
     embeddings_model: Path | None = None
 
     @field_validator("database_url")

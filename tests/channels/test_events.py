@@ -21,7 +21,7 @@ from cxloop.channels.models import ConsentChange, DeliveryEvent, OutboundMessage
 from cxloop.ingest.webhooks import set_secret
 from cxloop.profiles import service as profiles
 from cxloop.store.db import Database
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 from tests.channels.conftest import Shop
 from tests.channels.test_email import queue_invitation
 
@@ -35,7 +35,7 @@ def counts(db: Database) -> dict[str, int]:
     with db.session() as session:
         return {
             table.name: int(session.scalar(select(func.count()).select_from(table)) or 0)
-            for table in Base.metadata.sorted_tables
+            for table in load_models().metadata.sorted_tables
         }
 
 

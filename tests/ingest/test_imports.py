@@ -18,7 +18,7 @@ from cxloop.ingest import imports
 from cxloop.ingest.models import Event, OrderRefund, WebhookSecret
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 from cxloop.workspaces.models import AuditEntry
 from cxloop.workspaces.schemas import WorkspaceCreate
 from cxloop.workspaces.service import create_workspace
@@ -73,7 +73,7 @@ def counts(db: Database) -> dict[str, int]:
     with db.session() as session:
         return {
             table.name: int(session.scalar(select(func.count()).select_from(table)) or 0)
-            for table in Base.metadata.sorted_tables
+            for table in load_models().metadata.sorted_tables
         }
 
 

@@ -19,7 +19,7 @@ from cxloop.ingest.shopify import SHOPIFY
 from cxloop.ingest.webhooks import receive, set_secret, signature
 from cxloop.profiles.models import Customer, Identity
 from cxloop.store.db import Database
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 from cxloop.workspaces.schemas import WorkspaceCreate
 from cxloop.workspaces.service import create_workspace
 
@@ -48,7 +48,7 @@ def counts(db: Database) -> dict[str, int]:
     with db.session() as session:
         return {
             table.name: int(session.scalar(select(func.count()).select_from(table)) or 0)
-            for table in Base.metadata.sorted_tables
+            for table in load_models().metadata.sorted_tables
         }
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from cxloop.ingest.segment import MAX_BATCH_EVENTS, parse_request
 from cxloop.ingest.writer import IngestWriter
 from cxloop.store.db import Database
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 
 Progress = Callable[[str, int, int], None]
 WINDOW_DAYS = 45
@@ -44,10 +44,10 @@ def _product_props(product: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load(db: Database, workspace_id: str, since: dt.datetime) -> tuple[list[Any], ...]:
-    products = Base.metadata.tables["products"]
-    orders = Base.metadata.tables["orders"]
-    items = Base.metadata.tables["order_items"]
-    customers = Base.metadata.tables["customers"]
+    products = load_models().metadata.tables["products"]
+    orders = load_models().metadata.tables["orders"]
+    items = load_models().metadata.tables["order_items"]
+    customers = load_models().metadata.tables["customers"]
     with db.session() as session:
         catalog = [
             dict(r._mapping)

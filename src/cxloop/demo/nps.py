@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, insert, select
 
-from cxloop.feedback import drivers, rollups, stats
-from cxloop.feedback import service as feedback
-from cxloop.feedback import tagging as feedback_tagging
-from cxloop.feedback.definitions import default_definition
-from cxloop.feedback.schemas import NpsSummary
-from cxloop.feedback.themes import Tagger, Tagging, default_taxonomy
 from cxloop.store.db import Database
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
+from cxloop.surveys import rollups, stats
+from cxloop.surveys import service as feedback
+from cxloop.surveys.definitions import default_definition
+from cxloop.surveys.schemas import NpsSummary
+from cxloop.themes import Tagger, Tagging, default_taxonomy, drivers
+from cxloop.themes import service as feedback_tagging
 
 Progress = Callable[[str, int, int], None]
 RESPONSE_RATE = 0.27
@@ -149,7 +149,7 @@ def run_history(
         )
         survey.created_at = end - dt.timedelta(days=800)
         survey_id = survey.id
-    tables = Base.metadata.tables
+    tables = load_models().metadata.tables
     orders, shipments, customers = tables["orders"], tables["shipments"], tables["customers"]
     with db.session() as session:
         rows = session.execute(
@@ -314,7 +314,7 @@ def run_history(
 
 def summary(db: Database, workspace_id: str) -> NpsSummary:
     """The NPS of the workspace's confirmed answers."""
-    responses = Base.metadata.tables["responses"]
+    responses = load_models().metadata.tables["responses"]
     with db.session() as session:
         scores = session.scalars(
             select(responses.c.score).where(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.demo.generator import HORIZON_DAYS, Store, Times, generate_store
 from cxloop.store.db import Database
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 from cxloop.workspaces.schemas import WorkspaceCreate
 from cxloop.workspaces.service import audit, create_workspace
 
@@ -36,7 +36,7 @@ SOURCE = "demo"
 # In foreign-key order: each table only points at tables before it. Tables come from the
 # store's registry so that the demo depends on no other domain's models.
 TABLES: dict[str, Table] = {
-    name: Base.metadata.tables[name]
+    name: load_models().metadata.tables[name]
     for name in (
         "products",
         "customers",

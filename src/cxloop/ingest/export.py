@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 
 Report = Callable[[str, int, int], None]
 CHUNK = 50_000
@@ -42,7 +42,7 @@ PART = "part-{:05d}.parquet"
 
 # Tables come from the store's registry: the export reads other domains' tables without
 # depending on their model classes.
-_T = Base.metadata.tables
+_T = load_models().metadata.tables
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 EVENTS_SCHEMA = pa.schema(

@@ -34,7 +34,7 @@ from cxloop.profiles.schemas import (
     TimelineEntry,
 )
 from cxloop.store.base import utcnow
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 
 # Kinds in the order that decides which customer survives a merge.
 KINDS = ("user_id", "email", "phone", "anonymous_id")
@@ -86,7 +86,7 @@ def _customer_tables() -> list[Table]:
     # Every table that points at a customer, whatever domain owns it: a merge moves them all.
     return [
         table
-        for table in Base.metadata.sorted_tables
+        for table in load_models().metadata.sorted_tables
         if "customer_id" in table.c and table.name not in ("identities", "customers")
     ]
 
@@ -201,7 +201,7 @@ def resolve(
 def _claim_anonymous_events(
     session: Session, workspace_id: str, customer_id: int, anonymous_ids: list[str]
 ) -> None:
-    events = Base.metadata.tables["events"]
+    events = load_models().metadata.tables["events"]
     session.execute(
         update(events)
         .where(
@@ -382,7 +382,7 @@ def lookup_identities(
 
 def touch_customers(session: Session, seen: Mapping[int, dt.datetime]) -> None:
     """Move each customer's ``last_seen_at`` forward to the given time (never back)."""
-    customers = Base.metadata.tables["customers"]
+    customers = load_models().metadata.tables["customers"]
     session.execute(
         update(customers)
         .where(
@@ -413,7 +413,7 @@ def find_by_user_id(session: Session, workspace_id: str, user_id: str) -> Custom
 
 
 def _order_figures(session: Session, customer_ids: list[int]) -> dict[int, tuple[int, int]]:
-    orders = Base.metadata.tables["orders"]
+    orders = load_models().metadata.tables["orders"]
     rows = session.execute(
         select(
             orders.c.customer_id,
@@ -430,8 +430,8 @@ def customer_360(
     session: Session, workspace_id: str, customer: Customer, *, recent: int = 20
 ) -> Customer360:
     """Everything known about ``customer``: identities, consent, activity, orders, merges."""
-    events = Base.metadata.tables["events"]
-    workspaces = Base.metadata.tables["workspaces"]
+    events = load_models().metadata.tables["events"]
+    workspaces = load_models().metadata.tables["workspaces"]
     identities = session.scalars(
         select(Identity).where(Identity.customer_id == customer.id).order_by(Identity.id)
     ).all()
@@ -505,7 +505,7 @@ def customer_360(
 
 
 def _nps_of(session: Session, customer_id: int) -> NpsSummary:
-    responses = Base.metadata.tables["responses"]
+    responses = load_models().metadata.tables["responses"]
     confirmed = (responses.c.customer_id == customer_id) & (responses.c.status == "confirmed")
     count = session.scalar(select(func.count()).select_from(responses).where(confirmed)) or 0
     last = session.execute(
@@ -566,9 +566,9 @@ def timeline(
     session: Session, workspace_id: str, customer_id: int, *, limit: int = 200
 ) -> list[TimelineEntry]:
     """A customer's events, orders and parcels in one list, newest first."""
-    events = Base.metadata.tables["events"]
-    orders = Base.metadata.tables["orders"]
-    shipments = Base.metadata.tables["shipments"]
+    events = load_models().metadata.tables["events"]
+    orders = load_models().metadata.tables["orders"]
+    shipments = load_models().metadata.tables["shipments"]
     entries: list[TimelineEntry] = []
     for message_id, kind, name, at, properties in session.execute(
         select(
@@ -691,7 +691,8 @@ def set_consent(
     consent[channel] = {"status": status, "source": source[:100], "at": at.isoformat()}
     customer.consent = consent
     session.execute(
-        Base.metadata.tables["consent_changes"]
+        load_models()
+        .metadata.tables["consent_changes"]
         .insert()
         .values(
             workspace_id=workspace_id,

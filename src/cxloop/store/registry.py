@@ -1,21 +1,32 @@
-"""Imports every domain's models so that the metadata is complete (Alembic, tests)."""
+"""Every domain's models, found by walking the package, so that the metadata is complete.
 
-from cxloop.channels import models as channels_models
-from cxloop.commerce import models as commerce_models
-from cxloop.feedback import models as feedback_models
-from cxloop.ingest import models as ingest_models
-from cxloop.profiles import models as profiles_models
+Alembic and the tests need every table. A new domain's ``models.py`` is found without editing
+a list here, and nothing imports a domain's models at import time of the store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import cxloop
 from cxloop.store.base import Base
-from cxloop.worker import models as worker_models
-from cxloop.workspaces import models as workspaces_models
 
-__all__ = [
-    "Base",
-    "channels_models",
-    "commerce_models",
-    "feedback_models",
-    "ingest_models",
-    "profiles_models",
-    "worker_models",
-    "workspaces_models",
-]
+
+def domain_modules(leaf: str) -> list[str]:
+    """The ``cxloop.<domain>.<leaf>`` modules that exist, in name order."""
+    found = []
+    for package in pkgutil.iter_modules(cxloop.__path__):
+        if not package.ispkg:
+            continue
+        name = f"cxloop.{package.name}.{leaf}"
+        if importlib.util.find_spec(name) is not None:
+            found.append(name)
+    return sorted(found)
+
+
+def load_models() -> type[Base]:
+    """Import every domain's ``models`` module; returns the declarative base they fill."""
+    for name in domain_modules("models"):
+        importlib.import_module(name)
+    return Base

@@ -10,15 +10,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from cxloop.alerts import service as alerts
 from cxloop.commerce import service as commerce
 from cxloop.commerce.schemas import Overview
-from cxloop.feedback import alerts, dashboard, drivers, tagging
-from cxloop.feedback import service as feedback
-from cxloop.feedback.definitions import SurveyDefinition, parse_definition, parse_yaml, to_yaml
-from cxloop.feedback.themes import Taxonomy
 from cxloop.profiles import service as profiles
 from cxloop.profiles.schemas import Customer360, CustomerRow
 from cxloop.store.db import Database
+from cxloop.surveys import dashboard
+from cxloop.surveys import service as feedback
+from cxloop.surveys.definitions import SurveyDefinition, parse_definition, parse_yaml, to_yaml
+from cxloop.themes import Taxonomy, drivers
+from cxloop.themes import service as tagging
 from cxloop.web.deps import AdminDep, SessionDep
 from cxloop.web.errors import ApiError
 from cxloop.workspaces.models import Workspace

@@ -16,12 +16,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cxloop import __version__, i18n
 from cxloop.channels import router as email_router
 from cxloop.config import Settings, get_settings
-from cxloop.feedback import router as survey_pages
 from cxloop.ingest import router as ingest_router
 from cxloop.ingest import webhooks
 from cxloop.ingest.router import WriteKeys
 from cxloop.ingest.writer import IngestWriter
 from cxloop.store.db import Database
+from cxloop.surveys import router as survey_pages
 from cxloop.web import api, console, errors, ops
 from cxloop.web import outbox as outbox_pages
 from cxloop.web.templating import build_templates
@@ -95,7 +95,7 @@ def _queue_answer_alerts(response_id: int, final: bool) -> None:
     A score confirmed by the page's script waits a little for the comment that usually
     follows; the submitted form alerts at once. Either way an alert is sent once.
     """
-    from cxloop.feedback.tasks import nps_answer
+    from cxloop.alerts.tasks import nps_answer
 
     if final:
         nps_answer(response_id)
@@ -105,21 +105,21 @@ def _queue_answer_alerts(response_id: int, final: bool) -> None:
 
 def _queue_planning(workspace_id: str) -> None:
     """After a store webhook changed orders or parcels: plan NPS invitations in a worker."""
-    from cxloop.feedback.tasks import nps_plan
+    from cxloop.surveys.tasks import nps_plan
 
     nps_plan(workspace_id)
 
 
 def _queue_retag(workspace_id: str) -> None:
     """After the theme taxonomy changed: tag the workspace's history again in a worker."""
-    from cxloop.feedback.tasks import feedback_retag
+    from cxloop.themes.tasks import feedback_retag
 
     feedback_retag(workspace_id)
 
 
 def _queue_training(workspace_id: str) -> None:
     """After a person corrected a verbatim's themes: retrain the workspace's model in a worker."""
-    from cxloop.feedback.tasks import feedback_train
+    from cxloop.themes.tasks import feedback_train
 
     feedback_train(workspace_id)
 
@@ -143,7 +143,9 @@ def create_app(
         consumer = None
         app.state.ingest_writer.start()
         if with_worker:
-            import cxloop.worker.registry  # noqa: F401  (registers every task)
+            from cxloop.worker.registry import load_tasks
+
+            load_tasks()
             from cxloop.worker.queue import start_embedded
 
             consumer = start_embedded(settings.worker_threads)

@@ -12,21 +12,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cxloop import i18n
 from cxloop.commerce import service as commerce
 from cxloop.errors import InvalidInput
-from cxloop.feedback import dashboard, drivers, tagging
-from cxloop.feedback import service as feedback
-from cxloop.feedback.definitions import (
+from cxloop.i18n import _
+from cxloop.profiles import service as profiles
+from cxloop.store.base import utcnow
+from cxloop.store.db import Database
+from cxloop.surveys import dashboard
+from cxloop.surveys import service as feedback
+from cxloop.surveys.definitions import (
     SurveyDefinition,
     default_definition,
     parse_definition,
     parse_yaml,
     to_yaml,
 )
-from cxloop.feedback.schemas import DashboardFilters, VerbatimFilters
-from cxloop.feedback.themes import Taxonomy
-from cxloop.i18n import _
-from cxloop.profiles import service as profiles
-from cxloop.store.base import utcnow
-from cxloop.store.db import Database
+from cxloop.surveys.schemas import DashboardFilters, VerbatimFilters
+from cxloop.themes import Taxonomy, drivers
+from cxloop.themes import service as tagging
 from cxloop.web import csrf
 from cxloop.web.deps import SessionDep, signed_in_user
 from cxloop.workspaces import service as workspaces

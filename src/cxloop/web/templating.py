@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxloop import i18n
-from cxloop.feedback.themes import Taxonomy
+from cxloop.themes import Taxonomy
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -1,7 +1,15 @@
-"""Imports every domain's tasks so that a consumer knows them all."""
+"""Every domain's ``tasks`` module, imported on demand so that a consumer knows them all."""
 
-from cxloop.channels import tasks as channels_tasks
-from cxloop.feedback import tasks as feedback_tasks
-from cxloop.worker import tasks as worker_tasks
+from __future__ import annotations
 
-__all__ = ["channels_tasks", "feedback_tasks", "worker_tasks"]
+import importlib
+
+from cxloop.store.registry import domain_modules
+
+
+def load_tasks() -> list[str]:
+    """Import every ``cxloop.<domain>.tasks`` module (at a consumer's or an app's start)."""
+    names = domain_modules("tasks")
+    for name in names:
+        importlib.import_module(name)
+    return names

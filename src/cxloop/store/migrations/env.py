@@ -3,10 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_models().metadata
 
 
 def run() -> None:

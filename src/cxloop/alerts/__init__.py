@@ -1,0 +1,1 @@
+"""Alert rules and their deliveries: answers, silence and theme spikes."""

@@ -1,0 +1,547 @@
+"""Alerts: tell the team at once about answers that need them, when invitations stop, or when
+a theme spikes.
+
+Each alert is recorded (rule × subject) before it is sent, so it is sent once; a failed send is
+retried by the periodic task, a few times. Webhook bodies are signed: the header
+``X-Cxloop-Signature: sha256=<hex>`` is the HMAC-SHA256 of the raw body with the rule's secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import orjson
+from babel.dates import format_date
+from babel.numbers import format_percent
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cxloop import i18n
+from cxloop.alerts.models import AlertDelivery, AlertRule
+from cxloop.commerce.models import Order
+from cxloop.errors import InvalidInput
+from cxloop.i18n import _
+from cxloop.profiles.models import Customer
+from cxloop.store.base import utcnow
+from cxloop.store.db import Database
+from cxloop.surveys.models import Invitation, Response, Survey
+from cxloop.themes import drivers
+from cxloop.themes import service as tagging
+from cxloop.workspaces.models import Workspace
+from cxloop.workspaces.service import audit
+
+MAX_ATTEMPTS = 5
+KINDS = ("response", "silence", "theme_spike")
+# A spike check alerts on the current week (partial) and the one before: a spike that only
+# shows once a week has closed still alerts, the Monday after.
+SPIKE_RECENT_WEEKS = 2
+# Queues an email alert: (session, rule, subject line, lines of text, console link) -> the
+# queued message's id, delivered once the transaction has committed.
+EmailAlert = Callable[[Session, AlertRule, str, list[str], str], int]
+Deliver = Callable[[list[int]], None]
+
+
+def create_rule(
+    session: Session,
+    workspace_id: str,
+    *,
+    name: str,
+    kind: str,
+    target: str,
+    address: str,
+    filters: dict[str, Any] | None = None,
+    secret: str | None = None,
+    slack_format: bool = False,
+    actor: str = "api",
+) -> AlertRule:
+    """Add an alert rule (``response``, ``silence`` or ``theme_spike``; to email or webhook)."""
+    if kind not in KINDS:
+        raise InvalidInput("kind", "must be response, silence or theme_spike")
+    if target not in ("email", "webhook"):
+        raise InvalidInput("target", "must be email or webhook")
+    if target == "webhook" and not address.startswith(("https://", "http://")):
+        raise InvalidInput("address", "a webhook address is an http(s) URL")
+    if target == "email" and "@" not in address:
+        raise InvalidInput("address", "not an email address")
+    filters = dict(filters or {})
+    if kind == "silence" and not isinstance(filters.get("silence_hours"), int | float):
+        filters["silence_hours"] = 6
+    if kind == "theme_spike":
+        _check_spike_filters(filters)
+    if kind == "response" and "themes" in filters:
+        themes = filters["themes"]
+        if not isinstance(themes, list) or not all(isinstance(t, str) and t for t in themes):
+            raise InvalidInput("filters", "themes must be a list of theme keys")
+    rule = AlertRule(
+        workspace_id=workspace_id,
+        name=name,
+        kind=kind,
+        target=target,
+        address=address,
+        filters=filters,
+        secret=secret,
+        slack_format=slack_format,
+    )
+    session.add(rule)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="alert_rule.create",
+        workspace_id=workspace_id,
+        subject=name,
+        data={"kind": kind, "target": target},
+    )
+    return rule
+
+
+def _check_spike_filters(filters: dict[str, Any]) -> None:
+    """Themes watched (none: all) and the fewest mentions a spike needs (default 5)."""
+    themes = filters.get("themes")
+    if themes is not None and not (
+        isinstance(themes, list) and all(isinstance(t, str) and t for t in themes)
+    ):
+        raise InvalidInput("filters", "themes must be a list of theme keys")
+    if not themes:
+        filters.pop("themes", None)
+    least = filters.setdefault("min_mentions", drivers.SPIKE_MIN_MENTIONS)
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise InvalidInput("filters", "min_mentions must be a whole number, 1 or more")
+
+
+def rules_of(session: Session, workspace_id: str) -> list[AlertRule]:
+    """A workspace's alert rules, oldest first."""
+    return list(
+        session.scalars(
+            select(AlertRule).where(AlertRule.workspace_id == workspace_id).order_by(AlertRule.id)
+        )
+    )
+
+
+def matches(rule: AlertRule, response: Response) -> bool:
+    """Whether a new answer is one this rule watches for."""
+    filters = rule.filters or {}
+    if "max_score" in filters and response.score > int(filters["max_score"]):
+        return False
+    if "min_score" in filters and response.score < int(filters["min_score"]):
+        return False
+    if filters.get("channel") and response.channel != filters["channel"]:
+        return False
+    if filters.get("survey_id") and response.survey_id != int(filters["survey_id"]):
+        return False
+    # Routing by reason: e.g. detractors who blame the delivery cost, to a free-shipping flow.
+    wanted = filters.get("themes")
+    if wanted and not set(wanted) & set(response.themes or []):
+        return False
+    return not (filters.get("category") and response.category != filters["category"])
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The value of the ``X-Cxloop-Signature`` header for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _response_document(session: Session, response: Response, base_url: str) -> dict[str, Any]:
+    customer = session.get(Customer, response.customer_id) if response.customer_id else None
+    survey = session.get(Survey, response.survey_id) if response.survey_id else None
+    invitation = session.get(Invitation, response.invitation_id) if response.invitation_id else None
+    order = session.get(Order, invitation.order_id) if invitation and invitation.order_id else None
+    link = (
+        f"{base_url}/w/{response.workspace_id}/customers/{customer.id}"
+        if customer
+        else f"{base_url}/w/{response.workspace_id}/"
+    )
+    return {
+        "type": "nps.response",
+        "workspace_id": response.workspace_id,
+        "response": {
+            "id": response.id,
+            "score": response.score,
+            "category": response.category,
+            "comment": response.comment,
+            "themes": list(response.themes or []),
+            "sentiment": response.sentiment,
+            "channel": response.channel,
+            "touchpoint": response.touchpoint,
+            "locale": response.locale,
+            "survey": survey.key if survey else None,
+            "at": (response.confirmed_at or response.created_at).isoformat(),
+        },
+        "customer": {
+            "user_id": customer.user_id if customer else None,
+            "email": customer.email if customer else None,
+            "name": " ".join(p for p in (customer.first_name, customer.last_name) if p)
+            if customer
+            else "",
+        },
+        "order": order.external_id if order else None,
+        "link": link,
+    }
+
+
+def _response_message(
+    session: Session, response: Response, base_url: str
+) -> tuple[dict[str, Any], str, list[str]]:
+    """The signed document (with a one-line ``text``), the email subject and its lines."""
+    document = _response_document(session, response, base_url)
+    customer = document["customer"]
+    with _speaking(session, response.workspace_id) as lang:
+        values: dict[str, Any] = {
+            "score": response.score,
+            "category": {
+                "detractor": _("detractor"),
+                "passive": _("passive"),
+                "promoter": _("promoter"),
+            }.get(response.category, response.category),
+            "who": customer["name"] or customer["email"] or customer["user_id"] or "?",
+            "order": document["order"],
+            "comment": response.comment or "—",
+            "themes": ", ".join(
+                _theme_name(session, response.workspace_id, key, lang)
+                for key in response.themes or []
+            ),
+        }
+        text = _("NPS %(score)d/10 (%(category)s) from %(who)s") % values
+        if document["order"]:
+            text += _(", order %(order)s") % values
+        if response.comment:
+            text += f":\n> {response.comment[:500]}"
+        subject = _("NPS %(score)d/10 from %(who)s") % values
+        lines = [
+            _("Score: %(score)d/10 (%(category)s)") % values,
+            _("Comment: %(comment)s") % values,
+        ]
+        if values["themes"]:
+            lines.append(_("Themes: %(themes)s") % values)
+        document["text"] = text
+        document["open_label"] = _("Open in cxloop")
+    return document, subject, lines
+
+
+def _claim(session: Session, rule: AlertRule, subject_key: str) -> AlertDelivery | None:
+    existing = session.scalar(
+        select(AlertDelivery).where(
+            AlertDelivery.rule_id == rule.id, AlertDelivery.subject_key == subject_key
+        )
+    )
+    if existing is not None:
+        return (
+            existing if existing.status == "failed" and existing.attempts < MAX_ATTEMPTS else None
+        )
+    delivery = AlertDelivery(
+        workspace_id=rule.workspace_id, rule_id=rule.id, subject_key=subject_key
+    )
+    try:
+        with session.begin_nested():
+            session.add(delivery)
+    except IntegrityError:
+        return None  # another worker claimed it first
+    return delivery
+
+
+def _post(client: httpx.Client, rule: AlertRule, document: dict[str, Any]) -> None:
+    # The link's words, in the team's language, go to Slack only: not a field of the document.
+    label = document.get("open_label") or "Open in cxloop"
+    if rule.slack_format:
+        body = orjson.dumps({"text": f"{document['text']}\n<{document['link']}|{label}>"})
+    else:
+        body = orjson.dumps({k: v for k, v in document.items() if k != "open_label"})
+    headers = {"Content-Type": "application/json", "User-Agent": "cxloop-alerts"}
+    if rule.secret:
+        headers["X-Cxloop-Signature"] = signature(rule.secret, body)
+    answer = client.post(rule.address, content=body, headers=headers, timeout=10)
+    answer.raise_for_status()
+
+
+def _send(
+    session: Session,
+    rule: AlertRule,
+    delivery: AlertDelivery,
+    document: dict[str, Any],
+    subject: str,
+    lines: list[str],
+    client: httpx.Client,
+    email: EmailAlert | None,
+    mails: list[int],
+) -> None:
+    delivery.attempts += 1
+    try:
+        if rule.target == "webhook":
+            _post(client, rule, document)
+        elif email is not None:
+            mails.append(email(session, rule, subject, lines, str(document.get("link", ""))))
+        else:
+            raise RuntimeError("no email channel configured")
+    except (httpx.HTTPError, RuntimeError, OSError) as exc:
+        delivery.status, delivery.last_error = "failed", repr(exc)[:1000]
+        return
+    delivery.status, delivery.sent_at, delivery.last_error = "sent", utcnow(), ""
+
+
+class _Run:
+    """One pass of alert checks: one HTTP client, and the emails to hand over once committed.
+
+    Use it around the database session: the emails it queued are delivered on a clean exit,
+    after the session has committed, so the messages exist.
+    """
+
+    def __init__(
+        self, client: httpx.Client | None, email: EmailAlert | None, deliver: Deliver | None
+    ) -> None:
+        self.own = client is None
+        self.client = client or httpx.Client()
+        self.email, self.deliver = email, deliver
+        self.mails: list[int] = []
+        self.sent = 0
+
+    def __enter__(self) -> _Run:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self.own:
+            self.client.close()
+        if error is None and self.mails and self.deliver is not None:
+            self.deliver(self.mails)
+
+    def send(
+        self,
+        session: Session,
+        rule: AlertRule,
+        delivery: AlertDelivery,
+        document: dict[str, Any],
+        subject: str,
+        lines: list[str],
+    ) -> None:
+        """Send one alert to its rule's target, recording the outcome on ``delivery``."""
+        _send(
+            session, rule, delivery, document, subject, lines, self.client, self.email, self.mails
+        )
+        self.sent += delivery.status == "sent"
+
+
+@contextmanager
+def _speaking(session: Session, workspace_id: str) -> Iterator[str]:
+    """Write the alert in the workspace's language (its team reads it)."""
+    workspace = session.get(Workspace, workspace_id)
+    with i18n.speaking(workspace.locale if workspace else None) as lang:
+        yield lang
+
+
+def _theme_name(session: Session, workspace_id: str, key: str, lang: str) -> str:
+    try:
+        return tagging.taxonomy_of(session, workspace_id).theme(key).label(lang)
+    except KeyError:
+        return key
+
+
+def alert_on_response(
+    db: Database,
+    response_id: int,
+    *,
+    base_url: str,
+    client: httpx.Client | None = None,
+    email: EmailAlert | None = None,
+    deliver: Deliver | None = None,
+) -> int:
+    """Send the alerts a confirmed answer calls for; returns how many were sent."""
+    with _Run(client, email, deliver) as run, db.session() as session:
+        response = session.get(Response, response_id)
+        if response is None or response.status != "confirmed":
+            return 0
+        rules = session.scalars(
+            select(AlertRule).where(
+                AlertRule.workspace_id == response.workspace_id,
+                AlertRule.kind == "response",
+                AlertRule.active.is_(True),
+            )
+        ).all()
+        document, subject, lines = _response_message(session, response, base_url)
+        for rule in rules:
+            if not matches(rule, response):
+                continue
+            delivery = _claim(session, rule, f"response:{response.id}")
+            if delivery is not None:
+                run.send(session, rule, delivery, document, subject, lines)
+    return run.sent
+
+
+def check_silence(
+    db: Database,
+    now: dt.datetime | None = None,
+    *,
+    base_url: str,
+    client: httpx.Client | None = None,
+    email: EmailAlert | None = None,
+    deliver: Deliver | None = None,
+) -> int:
+    """Alert when orders came in for N hours but no invitation went out (a broken hook)."""
+    now = now or utcnow()
+    with _Run(client, email, deliver) as run, db.session() as session:
+        for rule in session.scalars(
+            select(AlertRule).where(AlertRule.kind == "silence", AlertRule.active.is_(True))
+        ).all():
+            hours = float((rule.filters or {}).get("silence_hours", 6))
+            since = now - dt.timedelta(hours=hours)
+            orders = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Order)
+                    .where(Order.workspace_id == rule.workspace_id, Order.placed_at >= since)
+                )
+                or 0
+            )
+            invited = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Invitation)
+                    .where(
+                        Invitation.workspace_id == rule.workspace_id,
+                        Invitation.sent_at >= since,
+                    )
+                )
+                or 0
+            )
+            if orders == 0 or invited > 0:
+                continue
+            # One alert per silent window, not one per check.
+            window = int(now.timestamp() // (hours * 3600))
+            delivery = _claim(session, rule, f"silence:{window}")
+            if delivery is None:
+                continue
+            workspace = session.get(Workspace, rule.workspace_id)
+            with _speaking(session, rule.workspace_id):
+                values = {
+                    "store": workspace.name if workspace else "",
+                    "orders": int(orders),
+                    "hours": f"{hours:g}",
+                }
+                text = (
+                    _(
+                        "%(store)s: %(orders)d orders in the last %(hours)s h and no NPS "
+                        "invitation sent. Check the store hooks."
+                    )
+                    % values
+                )
+                subject = _("cxloop: no NPS invitation sent")
+                label = _("Open in cxloop")
+            document = {
+                "type": "nps.silence",
+                "workspace_id": rule.workspace_id,
+                "hours": hours,
+                "orders": int(orders),
+                "invitations": 0,
+                "link": f"{base_url}/w/{rule.workspace_id}/",
+                "text": text,
+                "open_label": label,
+            }
+            run.send(session, rule, delivery, document, subject, [text])
+    return run.sent
+
+
+def _spike_message(
+    session: Session, rule: AlertRule, spike: drivers.Spike, base_url: str
+) -> tuple[dict[str, Any], str, list[str]]:
+    """The signed document, the email subject and lines, in the workspace's language."""
+    workspace = session.get(Workspace, rule.workspace_id)
+    with _speaking(session, rule.workspace_id) as lang:
+        values = {
+            "theme": _theme_name(session, rule.workspace_id, spike.theme, lang),
+            "week": format_date(spike.period_start, format="long", locale=lang),
+            "share": format_percent(spike.share, "#,##0.0%", locale=lang),
+            "baseline": format_percent(spike.baseline_share, "#,##0.0%", locale=lang),
+            "mentions": spike.mentions,
+            "responses": spike.responses,
+            "weeks": spike.baseline_periods,
+        }
+        subject = _("Spike in the theme “%(theme)s”") % values
+        text = (
+            _(
+                "The theme “%(theme)s” is in %(share)s of the answers of the week of %(week)s "
+                "(%(mentions)d of %(responses)d), against %(baseline)s over the %(weeks)d weeks "
+                "before."
+            )
+            % values
+        )
+        hint = _("Read the comments of that week in the console to see what changed.")
+        label = _("Open in cxloop")
+    document = {
+        "type": "nps.theme_spike",
+        "kind": "theme_spike",
+        "workspace": rule.workspace_id,
+        # as in every other alert document, to route them all on one field
+        "workspace_id": rule.workspace_id,
+        "workspace_name": workspace.name if workspace else "",
+        "theme": spike.theme,
+        "week": spike.period_start.isoformat(),
+        "share": spike.share,
+        "baseline_share": spike.baseline_share,
+        "mentions": spike.mentions,
+        "responses": spike.responses,
+        "baseline_weeks": spike.baseline_periods,
+        "baseline_mentions": spike.baseline_mentions,
+        "baseline_responses": spike.baseline_responses,
+        "z": spike.z,
+        "p_value": spike.p_value,
+        "link": f"{base_url}/w/{rule.workspace_id}/nps?granularity=week",
+        "text": text,
+        "open_label": label,
+    }
+    return document, subject, [text, hint]
+
+
+def check_theme_spikes(
+    db: Database,
+    now: dt.datetime | None = None,
+    *,
+    base_url: str,
+    client: httpx.Client | None = None,
+    email: EmailAlert | None = None,
+    deliver: Deliver | None = None,
+) -> int:
+    """Alert when a theme's share of a week's answers spikes (``drivers.spikes``), once each."""
+    now = now or utcnow()
+    with _Run(client, email, deliver) as run, db.session() as session:
+        trends: dict[tuple[str, int | None, str | None], drivers.ThemeTrend] = {}
+        for rule in session.scalars(
+            select(AlertRule)
+            .where(AlertRule.kind == "theme_spike", AlertRule.active.is_(True))
+            .order_by(AlertRule.id)
+        ).all():
+            filters = rule.filters or {}
+            survey_id = int(filters["survey_id"]) if filters.get("survey_id") else None
+            channel = str(filters["channel"]) if filters.get("channel") else None
+            key = (rule.workspace_id, survey_id, channel)
+            if key not in trends:  # one trend per workspace and slice, whatever the rules
+                trends[key] = drivers.trend_for(
+                    session,
+                    rule.workspace_id,
+                    weeks=drivers.BASELINE_PERIODS + SPIKE_RECENT_WEEKS,
+                    until=now,
+                    survey_id=survey_id,
+                    channel=channel,
+                )
+            trend = trends[key]
+            recent = set(trend.periods[-SPIKE_RECENT_WEEKS:])
+            found = drivers.spikes(
+                trend,
+                themes=filters.get("themes") or None,
+                min_mentions=int(filters.get("min_mentions", drivers.SPIKE_MIN_MENTIONS)),
+            )
+            for spike in found:
+                if spike.period_start not in recent:
+                    continue
+                # One alert per theme and week, however often the check runs.
+                week = spike.period_start.isoformat()
+                delivery = _claim(session, rule, f"spike:{spike.theme[:80]}:{week}")
+                if delivery is None:
+                    continue
+                document, subject, lines = _spike_message(session, rule, spike, base_url)
+                run.send(session, rule, delivery, document, subject, lines)
+    return run.sent

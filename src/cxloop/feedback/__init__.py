@@ -1,1 +1,0 @@
-"""The NPS program: surveys, invitations, responses, statistics, alerts."""

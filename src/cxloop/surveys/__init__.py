@@ -1,0 +1,1 @@
+"""The NPS program: surveys, invitations, the survey page and widget, statistics, dashboard."""

@@ -1,0 +1,788 @@
+"""The NPS program: surveys, who is asked and when (with a reason for every decision), and the
+answers.
+
+Planning and sending are separate steps. Planning turns what happened (an order placed, a parcel
+delivered) into one invitation per survey and subject, scheduled or suppressed, and records why.
+Sending takes the invitations that are due, checks again what may have changed since (a
+cancellation, a late parcel, a withdrawn consent, another survey sent meanwhile), and sends them.
+Both are idempotent: an invitation is unique per survey and subject.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import String, and_, case, cast, exists, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from cxloop.commerce.models import Order, OrderItem, Product, Shipment
+from cxloop.errors import InvalidInput
+from cxloop.profiles.models import Customer
+from cxloop.store.base import utcnow
+from cxloop.surveys import stats
+from cxloop.surveys.definitions import SurveyDefinition, parse_definition
+from cxloop.surveys.models import Invitation, Response, Survey, SurveyDecision
+from cxloop.themes import service as tagging
+from cxloop.workspaces.models import Workspace
+from cxloop.workspaces.service import audit
+
+
+class SurveyClosed(Exception):  # noqa: N818
+    """The invitation expired, or its answer can no longer be changed."""
+
+
+def category_of(score: int) -> str:
+    """Detractor (0–6), passive (7–8) or promoter (9–10)."""
+    return stats.category_of(score)
+
+
+# ---------------------------------------------------------------- surveys
+
+
+def save_survey(
+    session: Session, workspace_id: str, definition: SurveyDefinition, *, actor: str
+) -> Survey:
+    """Create or replace the survey with this key."""
+    survey = session.scalar(
+        select(Survey).where(Survey.workspace_id == workspace_id, Survey.key == definition.key)
+    )
+    if survey is None:
+        survey = Survey(workspace_id=workspace_id, key=definition.key)
+        session.add(survey)
+    survey.name = definition.name
+    survey.active = definition.active
+    survey.trigger = definition.trigger
+    survey.touchpoint = definition.touchpoint
+    survey.delay_minutes = round(definition.delay_hours * 60)
+    survey.definition = definition.model_dump(mode="json")
+    survey.updated_at = utcnow()
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="survey.save",
+        workspace_id=workspace_id,
+        subject=definition.key,
+        data={"active": definition.active},
+    )
+    return survey
+
+
+_definitions: dict[tuple[str, int, dt.datetime], SurveyDefinition] = {}
+
+
+def definition_of(survey: Survey) -> SurveyDefinition:
+    """The survey's stored definition (parsed once per version)."""
+    key = (survey.workspace_id, survey.id, survey.updated_at)
+    cached = _definitions.get(key)
+    if cached is None:
+        if len(_definitions) > 1000:
+            _definitions.clear()
+        cached = _definitions[key] = parse_definition(survey.definition)
+    return cached
+
+
+def surveys_of(session: Session, workspace_id: str) -> list[Survey]:
+    """A workspace's surveys, by name."""
+    return list(
+        session.scalars(
+            select(Survey).where(Survey.workspace_id == workspace_id).order_by(Survey.name)
+        )
+    )
+
+
+def get_survey(session: Session, workspace_id: str, key: str) -> Survey | None:
+    """The survey with this key, if any."""
+    return session.scalar(
+        select(Survey).where(Survey.workspace_id == workspace_id, Survey.key == key)
+    )
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Something that happened and may deserve a question."""
+
+    key: str
+    customer_id: int
+    order_id: int
+    shipment_id: int | None
+    at: dt.datetime
+
+
+@dataclass
+class PlanReport:
+    """What a planning pass decided."""
+
+    scheduled: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+
+def _subjects(
+    session: Session, survey: Survey, definition: SurveyDefinition, now: dt.datetime
+) -> list[Subject]:
+    since = max(survey.created_at, now - dt.timedelta(days=definition.lookback_days))
+    planned = Invitation.__table__.c
+    query: Any
+    if definition.trigger == "order_placed":
+        key = literal("order:") + cast(Order.id, String)
+        query = select(key, Order.customer_id, Order.id, literal(None), Order.placed_at).where(
+            Order.workspace_id == survey.workspace_id,
+            Order.placed_at >= since,
+            Order.placed_at <= now,
+        )
+    else:
+        key = literal("shipment:") + cast(Shipment.id, String)
+        query = (
+            select(key, Order.customer_id, Order.id, Shipment.id, Shipment.delivered_at)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(
+                Shipment.workspace_id == survey.workspace_id,
+                Shipment.delivered_at >= since,
+                Shipment.delivered_at <= now,
+            )
+        )
+    query = query.where(
+        Order.customer_id.is_not(None),
+        ~exists().where(
+            planned.workspace_id == survey.workspace_id,
+            planned.survey_id == survey.id,
+            planned.subject_key == key,
+        ),
+    )
+    return [
+        Subject(key, customer_id, order_id, shipment_id, at)
+        for key, customer_id, order_id, shipment_id, at in session.execute(query)
+        if customer_id is not None and at is not None
+    ]
+
+
+def _zone(name: str | None, fallback: str) -> ZoneInfo:
+    for candidate in (name, fallback, "UTC"):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def within_send_hours(moment: dt.datetime, zone: ZoneInfo, hours: tuple[int, int]) -> dt.datetime:
+    """``moment``, or the next time the customer's clock shows an allowed sending hour."""
+    local = moment.astimezone(zone)
+    start, end = hours
+    if start <= local.hour < end:
+        return moment
+    day = local.date() if local.hour < start else local.date() + dt.timedelta(days=1)
+    opening = dt.datetime.combine(day, dt.time(start), tzinfo=zone)
+    return opening.astimezone(dt.UTC)
+
+
+def _sampled_in(subject_key: str, survey_key: str, rate: float) -> bool:
+    # Deterministic: the same subject is in or out of the sample every time it is considered.
+    digest = hashlib.sha256(f"{survey_key}|{subject_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def _contactable(customer: Customer, channel: str) -> bool:
+    consent = (customer.consent or {}).get(channel)
+    return not (isinstance(consent, dict) and consent.get("status") in ("denied", "bounced"))
+
+
+def _channel_for(customer: Customer, definition: SurveyDefinition) -> tuple[str | None, str]:
+    reason = "no_channel"
+    for channel in definition.channels:
+        if channel == "email":
+            if not customer.email:
+                reason = "no_email_address"
+                continue
+            if not _contactable(customer, "email"):
+                reason = "no_consent"
+                continue
+            return "email", "eligible"
+        return channel, "eligible"
+    return None, reason
+
+
+def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def order_problems(
+    session: Session, order_ids: list[int], now: dt.datetime
+) -> dict[int, tuple[str, str]]:
+    """Why each of these orders should not be asked about now (cancelled, refunded, late)."""
+    problems: dict[int, tuple[str, str]] = {}
+    wanted = sorted(set(order_ids))
+    seen: set[int] = set()
+    for chunk in _chunks(wanted):
+        for oid, external, status, cancelled, total, refunded in session.execute(
+            select(
+                Order.id,
+                Order.external_id,
+                Order.status,
+                Order.cancelled_at,
+                Order.total_cents,
+                Order.refunded_cents,
+            ).where(Order.id.in_(chunk))
+        ):
+            seen.add(oid)
+            if status == "cancelled" or cancelled is not None:
+                problems[oid] = ("order_cancelled", f"order {external} was cancelled")
+            elif status == "refunded" or (total and refunded >= total):
+                problems[oid] = ("order_refunded", f"order {external} was refunded")
+        for oid, parcel in session.execute(
+            select(Shipment.order_id, Shipment.external_id).where(
+                Shipment.order_id.in_(chunk),
+                Shipment.delivered_at.is_(None),
+                Shipment.promised_at < now,
+                Shipment.status.not_in(("lost", "returned")),
+            )
+        ):
+            problems.setdefault(
+                oid, ("shipment_late", f"parcel {parcel} is late and not delivered yet")
+            )
+    for oid in wanted:
+        if oid not in seen:
+            problems[oid] = ("order_missing", "the order is gone")
+    return problems
+
+
+@dataclass(frozen=True)
+class _Sent:
+    survey_id: int
+    status: str
+    sent_at: dt.datetime | None
+
+
+def _history(
+    session: Session, customer_ids: list[int], since: dt.datetime, exclude: set[int]
+) -> dict[int, list[_Sent]]:
+    """Each customer's invitations sent since ``since`` or still waiting."""
+    history: dict[int, list[_Sent]] = {}
+    for chunk in _chunks(sorted(set(customer_ids))):
+        for iid, cid, survey_id, status, sent_at in session.execute(
+            select(
+                Invitation.id,
+                Invitation.customer_id,
+                Invitation.survey_id,
+                Invitation.status,
+                Invitation.sent_at,
+            ).where(
+                Invitation.customer_id.in_(chunk),
+                or_(
+                    Invitation.status == "scheduled",
+                    and_(Invitation.status == "sent", Invitation.sent_at >= since),
+                ),
+            )
+        ):
+            if iid not in exclude and cid is not None:
+                history.setdefault(cid, []).append(_Sent(survey_id, status, sent_at))
+    return history
+
+
+def _asked_reason(
+    past: list[_Sent],
+    survey: Survey,
+    definition: SurveyDefinition,
+    now: dt.datetime,
+    *,
+    count_waiting: bool,
+) -> tuple[str, str] | None:
+    global_days = definition.limits.global_cooldown_days
+    if global_days:
+        for other in past:
+            if other.status == "scheduled" and count_waiting:
+                return "throttled", (
+                    f"already asked within {global_days} days (another is scheduled)"
+                )
+            if (
+                other.status == "sent"
+                and other.sent_at is not None
+                and other.sent_at >= now - dt.timedelta(days=global_days)
+            ):
+                return "throttled", (
+                    f"already asked within {global_days} days (sent on {other.sent_at:%Y-%m-%d})"
+                )
+    survey_days = definition.limits.survey_cooldown_days
+    if survey_days:
+        for other in past:
+            if (
+                other.survey_id == survey.id
+                and other.status == "sent"
+                and other.sent_at is not None
+                and other.sent_at >= now - dt.timedelta(days=survey_days)
+            ):
+                return "survey_limit", f"this survey already asked within {survey_days} days"
+    return None
+
+
+def _cooldown_start(definition: SurveyDefinition, now: dt.datetime) -> dt.datetime:
+    days = max(definition.limits.global_cooldown_days, definition.limits.survey_cooldown_days)
+    return now - dt.timedelta(days=days)
+
+
+def new_token() -> str:
+    """An unguessable invitation token."""
+    return secrets.token_urlsafe(24)
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert invitation rows; a subject another planner already took is skipped."""
+    table = Invitation.metadata.tables["invitations"]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    taken: dict[str, int] = {}
+    for start in range(0, len(rows), 500):
+        statement = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=["workspace_id", "survey_id", "subject_key"])
+            .returning(table.c.id, table.c.subject_key)
+        )
+        for iid, key in session.execute(statement, rows[start : start + 500]):
+            taken[key] = iid
+    return taken
+
+
+def plan(session: Session, workspace_id: str, now: dt.datetime | None = None) -> PlanReport:
+    """Turn new orders and deliveries into invitations, scheduled or suppressed with a reason."""
+    now = now or utcnow()
+    report = PlanReport()
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        return report
+    for survey in session.scalars(
+        select(Survey)
+        .where(Survey.workspace_id == workspace_id, Survey.active.is_(True))
+        .order_by(Survey.id)
+    ).all():
+        definition = definition_of(survey)
+        subjects = _subjects(session, survey, definition, now)
+        if not subjects:
+            continue
+        customer_ids = sorted({s.customer_id for s in subjects})
+        customers: dict[int, Customer] = {}
+        for chunk in _chunks(customer_ids):
+            customers.update(
+                (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+            )
+        problems = order_problems(session, [s.order_id for s in subjects], now)
+        history = _history(session, customer_ids, _cooldown_start(definition, now), set())
+        rows: list[dict[str, Any]] = []
+        reasons: dict[str, tuple[str, str, str]] = {}
+        for subject in subjects:
+            customer = customers.get(subject.customer_id)
+            if customer is None:
+                continue
+            status, reason, detail, channel = _decide(
+                survey,
+                definition,
+                subject,
+                customer,
+                problems.get(subject.order_id),
+                history.get(customer.id, []),
+                now,
+            )
+            if status == "scheduled":
+                # A second subject of the same customer in this pass waits its turn.
+                history.setdefault(customer.id, []).append(_Sent(survey.id, "scheduled", None))
+            due = within_send_hours(
+                subject.at + dt.timedelta(minutes=survey.delay_minutes),
+                _zone(customer.timezone, workspace.timezone),
+                definition.send_hours,
+            )
+            due = max(due, now) if status == "scheduled" else due
+            rows.append(
+                {
+                    "workspace_id": workspace_id,
+                    "survey_id": survey.id,
+                    "customer_id": customer.id,
+                    "subject_key": subject.key,
+                    "order_id": subject.order_id,
+                    "shipment_id": subject.shipment_id,
+                    "touchpoint": definition.touchpoint,
+                    "channel": channel or definition.channels[0],
+                    "locale": _locale(customer, workspace),
+                    "status": status,
+                    "token": new_token(),
+                    "scheduled_at": due,
+                    "expires_at": due + dt.timedelta(days=definition.expires_after_days),
+                    "created_at": now,
+                }
+            )
+            reasons[subject.key] = (status, reason, detail)
+        taken = _insert_ignoring_duplicates(session, rows)
+        decisions = []
+        for row in rows:
+            iid = taken.get(row["subject_key"])
+            if iid is None:
+                continue  # another planner got there first
+            status, reason, detail = reasons[row["subject_key"]]
+            decisions.append(
+                {
+                    "workspace_id": workspace_id,
+                    "survey_id": survey.id,
+                    "customer_id": row["customer_id"],
+                    "invitation_id": iid,
+                    "subject_key": row["subject_key"],
+                    "decision": status,
+                    "reason": reason,
+                    "detail": detail,
+                    "at": now,
+                }
+            )
+            if status == "scheduled":
+                report.scheduled += 1
+            else:
+                report.suppressed[reason] = report.suppressed.get(reason, 0) + 1
+        if decisions:
+            session.execute(insert(SurveyDecision.metadata.tables["survey_decisions"]), decisions)
+    return report
+
+
+def _locale(customer: Customer, workspace: Workspace) -> str:
+    locale = (customer.locale or workspace.locale or "fr")[:2].lower()
+    return locale if locale in ("fr", "en") else "en"
+
+
+def _decide(
+    survey: Survey,
+    definition: SurveyDefinition,
+    subject: Subject,
+    customer: Customer,
+    problem: tuple[str, str] | None,
+    past: list[_Sent],
+    now: dt.datetime,
+) -> tuple[str, str, str, str | None]:
+    if problem is not None and problem[0] != "shipment_late":
+        return "suppressed", problem[0], problem[1], None
+    if not _sampled_in(subject.key, survey.key, definition.sample_rate):
+        return "suppressed", "sampled_out", f"outside the {definition.sample_rate:.0%} sample", None
+    channel, why = _channel_for(customer, definition)
+    if channel is None:
+        detail = {
+            "no_consent": "the customer withdrew consent for email",
+            "no_email_address": "no email address known",
+        }.get(why, why)
+        return "suppressed", why, detail, None
+    asked = _asked_reason(past, survey, definition, now, count_waiting=True)
+    if asked is not None:
+        return "suppressed", asked[0], asked[1], channel
+    return "scheduled", "eligible", "", channel
+
+
+# ---------------------------------------------------------------- sending
+
+
+def claim(
+    session: Session, now: dt.datetime, *, invitation_id: int | None = None, limit: int = 500
+) -> list[int]:
+    """Take due invitations for sending (status ``sending``), so no other worker sends them too.
+
+    Run it first in its own transaction: a single UPDATE that only takes invitations still
+    ``scheduled`` is atomic on SQLite and PostgreSQL alike.
+    """
+    due = select(Invitation.id).where(
+        Invitation.status == "scheduled", Invitation.scheduled_at <= now
+    )
+    if invitation_id is not None:
+        due = due.where(Invitation.id == invitation_id)
+    due = due.order_by(Invitation.scheduled_at, Invitation.id).limit(limit)
+    taken = session.execute(
+        update(Invitation)
+        .where(Invitation.id.in_(due.scalar_subquery()), Invitation.status == "scheduled")
+        .values(status="sending")
+        .returning(Invitation.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(taken.scalars())
+
+
+def due_invitations(session: Session, now: dt.datetime, limit: int = 500) -> list[Invitation]:
+    """Scheduled invitations whose time has come, oldest first."""
+    query = (
+        select(Invitation)
+        .where(Invitation.status == "scheduled", Invitation.scheduled_at <= now)
+        .order_by(Invitation.scheduled_at, Invitation.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def recheck_many(
+    session: Session, invitations: list[Invitation], now: dt.datetime
+) -> dict[int, tuple[str, str]]:
+    """For each invitation about to be sent, a reason not to after all (what changed since
+    planning: a cancellation, a late parcel, withdrawn consent, another survey sent meanwhile)."""
+    reasons: dict[int, tuple[str, str]] = {}
+    problems = order_problems(session, [i.order_id for i in invitations if i.order_id], now)
+    customer_ids = sorted({i.customer_id for i in invitations if i.customer_id})
+    customers: dict[int, Customer] = {}
+    for chunk in _chunks(customer_ids):
+        customers.update(
+            (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+        )
+    surveys = {i.survey_id: session.get(Survey, i.survey_id) for i in invitations}
+    starts = [_cooldown_start(definition_of(s), now) for s in surveys.values() if s]
+    history = _history(session, customer_ids, min(starts, default=now), {i.id for i in invitations})
+    for invitation in invitations:
+        if invitation.order_id is not None and invitation.order_id in problems:
+            reasons[invitation.id] = problems[invitation.order_id]
+            continue
+        customer = customers.get(invitation.customer_id or -1)
+        if customer is None:
+            reasons[invitation.id] = ("customer_missing", "the customer is gone")
+            continue
+        if invitation.channel == "email" and not _contactable(customer, "email"):
+            reasons[invitation.id] = ("no_consent", "the customer withdrew consent for email")
+            continue
+        survey = surveys.get(invitation.survey_id)
+        if survey is None or not survey.active:
+            reasons[invitation.id] = ("survey_inactive", "the survey was switched off")
+            continue
+        asked = _asked_reason(
+            history.get(customer.id, []), survey, definition_of(survey), now, count_waiting=False
+        )
+        if asked is not None:
+            reasons[invitation.id] = asked
+    return reasons
+
+
+def recheck(session: Session, invitation: Invitation, now: dt.datetime) -> tuple[str, str] | None:
+    """A reason not to send this invitation after all, or None."""
+    return recheck_many(session, [invitation], now).get(invitation.id)
+
+
+def suppress(
+    session: Session, invitation: Invitation, reason: str, detail: str, now: dt.datetime
+) -> None:
+    """Give up an invitation, recording why."""
+    invitation.status = "suppressed"
+    session.add(
+        SurveyDecision(
+            workspace_id=invitation.workspace_id,
+            survey_id=invitation.survey_id,
+            customer_id=invitation.customer_id,
+            invitation_id=invitation.id,
+            subject_key=invitation.subject_key,
+            decision="suppressed",
+            reason=reason,
+            detail=detail,
+            at=now,
+        )
+    )
+
+
+def order_facets(
+    session: Session, order_ids: Sequence[int | None]
+) -> dict[int, tuple[str | None, str]]:
+    """Per order: the customer segment ("new" for a first order, else "returning"; None
+    without a customer) and its product categories, sorted, as "|a|b|" ("" when none).
+
+    Copied onto answers when they are recorded, so the dashboard never joins orders.
+    """
+    ids = sorted({i for i in order_ids if i})
+    if not ids:
+        return {}
+    earlier = aliased(Order)
+    before = exists().where(
+        earlier.customer_id == Order.customer_id,
+        earlier.placed_at < Order.placed_at,
+        earlier.status != "cancelled",
+    )
+    segment = case((Order.customer_id.is_(None), None), (before, "returning"), else_="new")
+    facets: dict[int, tuple[str | None, str]] = {
+        order_id: (kind, "")
+        for order_id, kind in session.execute(select(Order.id, segment).where(Order.id.in_(ids)))
+    }
+    names: dict[int, set[str]] = {}
+    for order_id, category in session.execute(
+        select(OrderItem.order_id, Product.category)
+        .join(Product, Product.id == OrderItem.product_id)
+        .where(OrderItem.order_id.in_(ids), Product.category != "")
+        .distinct()
+    ):
+        names.setdefault(order_id, set()).add(category.replace("|", "/"))
+    for order_id, found in names.items():
+        kind = facets.get(order_id, (None, ""))[0]
+        facets[order_id] = (kind, ("|" + "|".join(sorted(found)) + "|")[:500])
+    return facets
+
+
+def mark_sent(
+    session: Session,
+    invitation: Invitation,
+    now: dt.datetime,
+    pending: list[dict[str, Any]] | None = None,
+) -> None:
+    """Record that an invitation went out (and when its reminder is due).
+
+    With ``pending``, the decision row is appended there for the caller to write with
+    ``record_decisions`` (one INSERT for a batch) instead of being added to the session.
+    """
+    invitation.status = "sent"
+    invitation.sent_at = now
+    survey = session.get(Survey, invitation.survey_id)
+    if survey is not None:
+        days = definition_of(survey).reminder_after_days
+        if days:
+            invitation.reminder_at = now + dt.timedelta(days=days)
+    decision = {
+        "workspace_id": invitation.workspace_id,
+        "survey_id": invitation.survey_id,
+        "customer_id": invitation.customer_id,
+        "invitation_id": invitation.id,
+        "subject_key": invitation.subject_key,
+        "decision": "sent",
+        "reason": "eligible",
+        "detail": invitation.channel,
+        "at": now,
+    }
+    if pending is None:
+        session.add(SurveyDecision(**decision))
+    else:
+        pending.append(decision)
+
+
+def record_decisions(session: Session, decisions: Sequence[dict[str, Any]]) -> None:
+    """Write decision rows gathered by ``mark_sent(..., pending=...)`` in one statement."""
+    if decisions:
+        session.execute(insert(SurveyDecision.metadata.tables["survey_decisions"]), list(decisions))
+
+
+def decisions_for(session: Session, workspace_id: str, customer_id: int) -> list[SurveyDecision]:
+    """Every survey decision about a customer, newest first: "why wasn't she surveyed?"."""
+    return list(
+        session.scalars(
+            select(SurveyDecision)
+            .where(
+                SurveyDecision.workspace_id == workspace_id,
+                SurveyDecision.customer_id == customer_id,
+            )
+            .order_by(SurveyDecision.at.desc(), SurveyDecision.id.desc())
+        )
+    )
+
+
+def widget_invitation(
+    session: Session, workspace_id: str, user_id: str, now: dt.datetime
+) -> Invitation | None:
+    """The open on-site invitation of the customer with this user id, if any."""
+    customer_id = session.scalar(
+        select(Customer.id).where(
+            Customer.workspace_id == workspace_id, Customer.user_id == user_id
+        )
+    )
+    if customer_id is None:
+        return None
+    return session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.workspace_id == workspace_id,
+            Invitation.customer_id == customer_id,
+            Invitation.channel == "widget",
+            Invitation.status == "sent",
+            Invitation.responded_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .order_by(Invitation.sent_at.desc())
+        .limit(1)
+    )
+
+
+# ---------------------------------------------------------------- answers
+
+
+def invitation_by_token(session: Session, token: str) -> Invitation | None:
+    """The invitation a survey link points at."""
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(Invitation).where(Invitation.token == token))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of recording an answer."""
+
+    response: Response
+    newly_confirmed: bool
+
+
+def record_answer(
+    session: Session,
+    invitation: Invitation,
+    score: int,
+    *,
+    confirmed: bool,
+    comment: str | None = None,
+    followup: str | None = None,
+    now: dt.datetime | None = None,
+) -> Answer:
+    """Record a score for an invitation: provisional (a bare page load) or confirmed (a person).
+
+    A provisional score never overwrites a confirmed one: a mail scanner opening the links after
+    the customer answered changes nothing. A confirmed answer can be changed within the survey's
+    answer window, then it is closed.
+    """
+    now = now or utcnow()
+    if not 0 <= score <= 10:
+        raise InvalidInput("score", "must be an integer from 0 to 10")
+    if now > invitation.expires_at:
+        raise SurveyClosed("this survey link has expired")
+    response = session.scalar(select(Response).where(Response.invitation_id == invitation.id))
+    survey = session.get(Survey, invitation.survey_id)
+    window = dt.timedelta(days=definition_of(survey).answer_window_days if survey else 7)
+    if response is not None and response.status == "confirmed":
+        if not confirmed:
+            return Answer(response, False)
+        if response.confirmed_at is not None and now > response.confirmed_at + window:
+            raise SurveyClosed("this answer can no longer be changed")
+    customer = session.get(Customer, invitation.customer_id) if invitation.customer_id else None
+    if response is None:
+        segment, categories = order_facets(session, [invitation.order_id]).get(
+            invitation.order_id or 0, (None, "")
+        )
+        response = Response(
+            segment=segment,
+            categories=categories,
+            workspace_id=invitation.workspace_id,
+            survey_id=invitation.survey_id,
+            invitation_id=invitation.id,
+            customer_id=invitation.customer_id,
+            channel=invitation.channel,
+            touchpoint=invitation.touchpoint,
+            locale=invitation.locale,
+            country=customer.country if customer else None,
+            created_at=now,
+            score=score,
+            category=category_of(score),
+        )
+        session.add(response)
+    newly = confirmed and response.status != "confirmed"
+    response.score, response.category = score, category_of(score)
+    response.updated_at = now
+    if confirmed:
+        response.status = "confirmed"
+        response.confirmed_at = response.confirmed_at or now
+        invitation.clicked_at = invitation.clicked_at or now
+        invitation.responded_at = invitation.responded_at or now
+    if comment is not None and comment.strip():
+        response.comment = comment.strip()[:5000]
+        invitation.commented_at = invitation.commented_at or now
+    if followup is not None and followup.strip():
+        response.followup = followup.strip()[:5000]
+    if (comment and comment.strip()) or (followup and followup.strip()):
+        # Themes and sentiment of the verbatim, with the workspace's taxonomy and corrections.
+        tagging.tag_response(session, response)
+    session.flush()
+    return Answer(response, newly)

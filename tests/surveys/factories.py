@@ -1,0 +1,96 @@
+"""Factories for NPS tests: a store with customers, orders and parcels, and surveys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from cxloop.commerce.models import Order, Shipment
+from cxloop.profiles.models import Customer
+from cxloop.store.db import Database
+from cxloop.surveys import service
+from cxloop.surveys.definitions import default_definition
+from cxloop.surveys.models import Survey
+
+_numbers = itertools.count(1000)
+
+
+def customer(db: Database, workspace_id: str, **fields: Any) -> int:
+    """A customer with an email (unless told otherwise); returns its id."""
+    n = next(_numbers)
+    values: dict[str, Any] = {
+        "user_id": f"c{n}",
+        "email": f"c{n}@example.com",
+        "locale": "fr",
+        "timezone": "Europe/Paris",
+        **fields,
+    }
+    with db.session() as session:
+        row = Customer(workspace_id=workspace_id, **values)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def order(
+    db: Database,
+    workspace_id: str,
+    customer_id: int,
+    placed_at: dt.datetime,
+    *,
+    delivered_at: dt.datetime | None = None,
+    promised_at: dt.datetime | None = None,
+    **fields: Any,
+) -> tuple[int, int | None]:
+    """An order, with a parcel when a delivery or promise date is given; returns both ids."""
+    n = next(_numbers)
+    with db.session() as session:
+        row = Order(
+            workspace_id=workspace_id,
+            external_id=f"#{n}",
+            customer_id=customer_id,
+            placed_at=placed_at,
+            **{"status": "paid", "total_cents": 4990, **fields},
+        )
+        session.add(row)
+        session.flush()
+        shipment_id = None
+        if delivered_at is not None or promised_at is not None:
+            parcel = Shipment(
+                workspace_id=workspace_id,
+                order_id=row.id,
+                external_id=f"S{n}",
+                carrier="Colissimo",
+                status="delivered" if delivered_at else "in_transit",
+                promised_at=promised_at or placed_at,
+                delivered_at=delivered_at,
+            )
+            session.add(parcel)
+            session.flush()
+            shipment_id = parcel.id
+        return row.id, shipment_id
+
+
+def survey(
+    db: Database,
+    workspace_id: str,
+    trigger: str = "shipment_delivered",
+    created_at: dt.datetime | None = None,
+    **changes: Any,
+) -> int:
+    """A survey from the default definition with ``changes``; returns its id."""
+    definition = default_definition(trigger).model_copy(update=changes)  # type: ignore[arg-type]
+    with db.session() as session:
+        row = service.save_survey(session, workspace_id, definition, actor="test")
+        if created_at is not None:
+            row.created_at = created_at
+        return row.id
+
+
+def survey_row(db: Database, survey_id: int) -> Survey:
+    """A survey, detached."""
+    with db.session() as session:
+        row = session.get(Survey, survey_id)
+        assert row is not None
+        return row

@@ -1,0 +1,191 @@
+"""The survey page: provisional scores from link loads, answers from people, closed links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from cxloop.store.db import Database
+from cxloop.surveys import service
+from cxloop.surveys.models import Invitation, Response
+from cxloop.web.app import create_app
+from tests.surveys import factories as f
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture
+def answered() -> list[tuple[int, bool]]:
+    return []
+
+
+@pytest.fixture
+def app(db: Database, answered: list[tuple[int, bool]]) -> FastAPI:
+    return create_app(db, on_answer=lambda rid, final: answered.append((rid, final)))
+
+
+@pytest.fixture
+def token(db: Database, make_workspace) -> str:
+    ws = make_workspace("Maison Lou").workspace_id
+    f.survey(db, ws, created_at=NOW - dt.timedelta(days=30), send_hours=(0, 24))
+    cid = f.customer(db, ws, locale="en")
+    f.order(db, ws, cid, NOW - dt.timedelta(days=6), delivered_at=NOW - dt.timedelta(days=4))
+    with db.session() as session:
+        service.plan(session, ws, NOW)
+        [invitation] = session.scalars(select(Invitation)).all()
+        service.mark_sent(session, invitation, NOW)
+        return invitation.token
+
+
+def responses(db: Database) -> list[Response]:
+    with db.session() as session:
+        return list(session.scalars(select(Response)))
+
+
+def _key(html: str) -> str:
+    match = re.search(r'name="key" value="([0-9a-f]+)"', html)
+    assert match is not None
+    return match.group(1)
+
+
+def test_a_link_load_records_only_a_provisional_score(app, db, token, answered) -> None:
+    with TestClient(app) as client:
+        page = client.get(f"/s/{token}?score=3")
+    assert page.status_code == 200
+    assert "How likely are you to recommend Maison Lou" in page.text
+    assert 'value="3" checked' in page.text
+    [response] = responses(db)
+    assert (response.score, response.status, response.category) == (3, "provisional", "detractor")
+    # copied from the order for the dashboard: her first order, with no catalogued product
+    assert (response.segment, response.categories) == ("new", "")
+    assert answered == []
+    with db.session() as session:
+        invitation = session.scalars(select(Invitation)).one()
+        assert invitation.clicked_at is None and invitation.responded_at is None
+
+
+def test_a_scanner_opening_every_link_records_no_answer(app, db, token, answered) -> None:
+    with TestClient(app) as client:
+        for score in range(11):
+            assert client.get(f"/s/{token}?score={score}").status_code == 200
+    assert [r.status for r in responses(db)] == ["provisional"]
+    assert answered == []
+
+
+def test_the_page_script_confirms_a_person_and_a_scanner_cannot_undo_it(
+    app, db, token, answered
+) -> None:
+    with TestClient(app) as client:
+        page = client.get(f"/s/{token}?score=9")
+        seen = client.post(f"/s/{token}/seen", json={"key": _key(page.text), "score": 9})
+        client.get(f"/s/{token}?score=0")  # a scanner comes by afterwards
+    assert seen.json() == {"ok": True, "category": "promoter"}
+    [response] = responses(db)
+    assert (response.score, response.status) == (9, "confirmed")
+    assert answered == [(response.id, False)]  # alerts wait a little for a comment
+
+
+def test_posting_the_form_confirms_with_the_comment_then_updates(app, db, token, answered) -> None:
+    with TestClient(app) as client:
+        key = _key(client.get(f"/s/{token}?score=4").text)
+        thanks = client.post(
+            f"/s/{token}", data={"score": "4", "key": key, "comment": "Colis arrivé abîmé"}
+        )
+        again = client.post(f"/s/{token}", data={"score": "6", "key": key, "comment": ""})
+    assert "Thank you for telling us" in thanks.text
+    assert again.status_code == 200
+    [response] = responses(db)
+    assert (response.score, response.status, response.comment) == (
+        6,
+        "confirmed",
+        "Colis arrivé abîmé",
+    )
+    # each submission asks for alerts at once; the alerts themselves go out once per rule
+    assert answered == [(response.id, True), (response.id, True)]
+    with db.session() as session:
+        invitation = session.scalars(select(Invitation)).one()
+        assert invitation.commented_at is not None and invitation.responded_at is not None
+
+
+def test_forms_need_the_page_key(app, db, token) -> None:
+    with TestClient(app) as client:
+        forged = client.post(f"/s/{token}", data={"score": "10", "key": "0" * 32})
+        seen = client.post(f"/s/{token}/seen", json={"key": "nope", "score": 10})
+    assert forged.status_code == 403 and seen.status_code == 403
+    assert forged.json()["field"] == "key"
+    assert responses(db) == []
+
+
+def test_unknown_and_expired_links(app, db, token) -> None:
+    with db.session() as session:
+        invitation = session.scalars(select(Invitation)).one()
+        invitation.expires_at = NOW - dt.timedelta(minutes=1)
+    with TestClient(app) as client:
+        unknown = client.get("/s/not-a-token?score=5")
+        expired = client.get(f"/s/{token}?score=5")
+    assert unknown.status_code == 404 and "Survey not found" in unknown.text
+    assert expired.status_code == 410 and "This survey is closed" in expired.text
+    assert responses(db) == []
+
+
+def test_an_answer_is_closed_after_its_window(app, db, token) -> None:
+    with TestClient(app) as client:
+        key = _key(client.get(f"/s/{token}").text)
+        client.post(f"/s/{token}", data={"score": "8", "key": key})
+    with db.session() as session:
+        response = session.scalars(select(Response)).one()
+        response.confirmed_at = NOW - dt.timedelta(days=8)
+    with TestClient(app) as client:
+        late = client.post(f"/s/{token}", data={"score": "2", "key": key})
+    assert late.status_code == 410
+    assert [r.score for r in responses(db)] == [8]
+
+
+def test_the_page_speaks_the_customer_language_and_escapes_store_text(
+    db, make_workspace, answered
+) -> None:
+    ws = make_workspace('<b>Chez "Lou"</b>').workspace_id
+    f.survey(db, ws, created_at=NOW - dt.timedelta(days=30))
+    cid = f.customer(db, ws, locale="fr")
+    f.order(db, ws, cid, NOW - dt.timedelta(days=6), delivered_at=NOW - dt.timedelta(days=4))
+    with db.session() as session:
+        service.plan(session, ws, NOW)
+        token = session.scalars(select(Invitation)).one().token
+    with TestClient(
+        create_app(db, on_answer=lambda rid, final: answered.append((rid, final)))
+    ) as client:
+        page = client.get(f"/s/{token}?score=10")
+    assert "Quelle est la probabilité que vous recommandiez" in page.text
+    assert "<b>Chez" not in page.text and "&lt;b&gt;Chez" in page.text
+    assert '<html lang="fr">' in page.text
+
+
+def test_the_customer_360_and_page_show_her_answer_and_survey_decisions(
+    app, db, token, make_user
+) -> None:
+    from cxloop.workspaces.models import Workspace
+    from tests.web.test_console import _login
+
+    with TestClient(app) as client:
+        key = _key(client.get(f"/s/{token}").text)
+        client.post(f"/s/{token}", data={"score": "10", "key": key})
+    with db.session() as session:
+        ws = session.scalars(select(Workspace.id)).one()
+        invitation = session.scalars(select(Invitation)).one()
+        customer_id = invitation.customer_id
+    make_user("owner@example.com", ws)
+    with TestClient(app) as client:
+        _login(client, "owner@example.com")
+        page = client.get(f"/w/{ws}/customers/{customer_id}").text
+    assert "eligible" in page and '<span class="tag">sent</span>' in page
+    from cxloop.profiles import service as profiles
+
+    with db.session() as session:
+        customer = profiles.get_customer(session, ws, customer_id)
+        summary = profiles.customer_360(session, ws, customer).nps
+    assert (summary.responses, summary.last_score, summary.category) == (1, 10, "promoter")
