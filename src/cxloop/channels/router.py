@@ -1,4 +1,4 @@
-"""Public email endpoints: unsubscribe links (``/u/{token}``) and provider events.
+"""Email over HTTP: unsubscribe links (``/u/{token}``), provider events, the console outbox.
 
 ``POST /u/{token}`` is the RFC 8058 one-click target: mail clients POST
 ``List-Unsubscribe=One-Click`` with no cookie and no CSRF token, by design; the signed token is
@@ -15,14 +15,19 @@ from starlette.concurrency import run_in_threadpool
 
 from cxloop import i18n
 from cxloop.channels import events
+from cxloop.channels import service as channels
 from cxloop.channels.unsubscribe import Subscription, read_token, subscriber, unsubscribe
 from cxloop.config import Settings
 from cxloop.profiles import service as profiles
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
+from cxloop.web import templating
+from cxloop.web.deps import MemberDep, SessionDep
 from cxloop.workspaces.models import Workspace
 
 router = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False)
+routers = (router, pages)
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -160,3 +165,79 @@ async def email_events(workspace_id: str, request: Request) -> JSONResponse:
             {"error": exc.code, "detail": exc.detail, "field": exc.field}, exc.status
         )
     return JSONResponse(summary.document())
+
+
+# ---------------------------------------------------------------- console: the outbox
+
+PAGE_SIZE = 50
+STATUSES = ("queued", "sending", "sent", "outbox", "failed", "bounced", "complained")
+# The stored HTML is someone else's markup as far as the console is concerned: served in a
+# sandbox (no script, no same-origin, no forms), with only inline styles and images allowed.
+HTML_POLICY = (
+    "sandbox; default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; "
+    "frame-ancestors 'self'"
+)
+
+
+@pages.get("/w/{workspace_id}/outbox")
+def outbox(
+    request: Request, session: SessionDep, member: MemberDep, page: int = 1, status: str = ""
+) -> Response:
+    """The messages sent or kept for this workspace, newest first."""
+    workspace_id = member.workspace.id
+    page = max(page, 1)
+    status = status if status in STATUSES else ""
+    rows = channels.list_messages(
+        session, workspace_id, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, status=status
+    )
+    return templating.page(
+        request,
+        "outbox.html",
+        member,
+        rows=rows[:PAGE_SIZE],
+        page=page,
+        has_next=len(rows) > PAGE_SIZE,
+        status_filter=status,
+        statuses=STATUSES,
+    )
+
+
+@pages.get("/w/{workspace_id}/outbox/{message_id}")
+def outbox_message(
+    request: Request, session: SessionDep, member: MemberDep, message_id: int
+) -> Response:
+    """One message: its headers, delivery events, text part, and HTML in a sandboxed frame."""
+    message = channels.get_message(session, member.workspace.id, message_id)
+    if message is None:
+        raise member.not_found()
+    headers = [
+        ("From", message.from_address),
+        ("To", message.to_address),
+        ("Subject", message.subject),
+        *sorted((message.headers or {}).items()),
+    ]
+    return templating.page(
+        request,
+        "outbox_message.html",
+        member,
+        message=message,
+        headers=headers,
+        events=channels.events_of(session, message),
+    )
+
+
+@pages.get("/w/{workspace_id}/outbox/{message_id}/html")
+def outbox_message_html(session: SessionDep, member: MemberDep, message_id: int) -> Response:
+    """The stored HTML part, served under a sandboxing Content-Security-Policy."""
+    message = channels.get_message(session, member.workspace.id, message_id)
+    if message is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return HTMLResponse(
+        message.html,
+        headers={
+            "Content-Security-Policy": HTML_POLICY,
+            # Framed by the message page only (the app's default is DENY).
+            "X-Frame-Options": "SAMEORIGIN",
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from cxloop.ingest import webhooks
 from cxloop.ingest.segment import SHORT_PATHS, SegmentError, parse_request
 from cxloop.ingest.writer import IngestWriter
 from cxloop.store.base import utcnow
@@ -18,6 +19,7 @@ from cxloop.store.db import Database
 from cxloop.workspaces import service as workspaces
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
+routers = (router, webhooks.router)
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",

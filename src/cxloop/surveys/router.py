@@ -1,25 +1,45 @@
-"""The hosted survey page: `/s/{token}` (with `?score=N` from the email's buttons)."""
+"""Surveys over HTTP: the hosted survey page (`/s/{token}`, with `?score=N` from the email's
+buttons) and widget, the console's survey editor and NPS dashboard, and the admin API."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
 from cxloop import i18n
 from cxloop.errors import InvalidInput
+from cxloop.i18n import _
+from cxloop.profiles import service as profiles
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
-from cxloop.surveys import service
+from cxloop.surveys import dashboard, service
+from cxloop.surveys.definitions import (
+    SurveyDefinition,
+    default_definition,
+    parse_definition,
+    parse_yaml,
+    to_yaml,
+)
 from cxloop.surveys.models import Invitation, Survey
 from cxloop.surveys.models import Response as Answer
+from cxloop.surveys.schemas import DashboardFilters, VerbatimFilters
+from cxloop.themes import drivers
+from cxloop.themes import service as themes
+from cxloop.web import templating
+from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, MemberDep, SessionDep
+from cxloop.web.errors import ApiError
 from cxloop.workspaces.models import Workspace
 
 pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["admin"])
+routers = (api, pages)
 
 
 def _db(request: Request) -> Database:
@@ -242,3 +262,314 @@ def seen_preflight(token: str) -> Response:
             "Access-Control-Max-Age": "86400",
         },
     )
+
+
+# ---------------------------------------------------------------- console: surveys
+
+CATEGORIES = ("detractor", "passive", "promoter")
+
+
+@pages.get("/w/{workspace_id}/surveys")
+def surveys(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    """The workspace's surveys."""
+    found = service.surveys_of(session, member.workspace.id)
+    rows = [(s, service.definition_of(s)) for s in found]
+    return templating.page(request, "surveys.html", member, rows=rows, can_edit=member.can_edit)
+
+
+@pages.post("/w/{workspace_id}/surveys/defaults")
+def add_default_surveys(session: SessionDep, form: CsrfFormDep, member: EditorDep) -> Response:
+    """Add cxloop's two proposed surveys: after the order and after delivery."""
+    workspace_id = member.workspace.id
+    for trigger in ("order_placed", "shipment_delivered"):
+        definition = default_definition(trigger)
+        if service.get_survey(session, workspace_id, definition.key) is None:
+            service.save_survey(session, workspace_id, definition, actor=member.user.email)
+    return templating.redirect(f"/w/{workspace_id}/surveys")
+
+
+def _fraction(percent: Any) -> Any:
+    try:
+        return float(percent if percent not in (None, "") else 100) / 100
+    except (TypeError, ValueError):
+        return percent  # left as is: validation names the field
+
+
+def _form_definition(base: SurveyDefinition, form: dict[str, Any]) -> SurveyDefinition:
+    """The definition the editor's fields describe, on top of ``base``."""
+    document = base.model_dump(mode="json")
+    document["name"] = form.get("name", document["name"])
+    document["active"] = form.get("active") == "on"
+    document["delay_hours"] = form.get("delay_hours") or 0
+    document["channels"] = [c for c in ("email", "link", "widget") if form.get(f"channel_{c}")]
+    document["sample_rate"] = _fraction(form.get("sample_percent"))
+    document["reminder_after_days"] = form.get("reminder_after_days") or None
+    document["send_hours"] = [form.get("send_from") or 9, form.get("send_until") or 20]
+    document["limits"]["global_cooldown_days"] = form.get("global_cooldown_days") or 0
+    document["limits"]["survey_cooldown_days"] = form.get("survey_cooldown_days") or 0
+    for locale in ("fr", "en"):
+        texts = document["texts"][locale]
+        for name in ("subject", "intro", "question", "low_label", "high_label"):
+            if f"{locale}_{name}" in form:
+                texts[name] = form[f"{locale}_{name}"]
+        for category in CATEGORIES:
+            for group in ("followup", "thanks"):
+                if f"{locale}_{group}_{category}" in form:
+                    texts[group][category] = form[f"{locale}_{group}_{category}"]
+    return parse_definition(document)
+
+
+@pages.get("/w/{workspace_id}/surveys/{key}")
+def survey_editor(request: Request, session: SessionDep, member: MemberDep, key: str) -> Response:
+    """Edit one survey: when it asks, through which channels, and what it says."""
+    survey = service.get_survey(session, member.workspace.id, key)
+    if survey is None:
+        raise member.not_found()
+    definition = service.definition_of(survey)
+    return templating.page(
+        request,
+        "survey_editor.html",
+        member,
+        definition=definition,
+        yaml_text=to_yaml(definition),
+        error=None,
+        can_edit=member.can_edit,
+        saved=False,
+    )
+
+
+@pages.post("/w/{workspace_id}/surveys/{key}")
+def save_survey(
+    request: Request, session: SessionDep, form: CsrfFormDep, member: EditorDep, key: str
+) -> Response:
+    """Save the editor's fields, or its YAML."""
+    survey = service.get_survey(session, member.workspace.id, key)
+    if survey is None:
+        raise member.not_found()
+    fields = dict(form.items())
+    base = service.definition_of(survey)
+    try:
+        if fields.get("mode") == "yaml":
+            definition = parse_yaml(str(fields.get("yaml", "")))
+            if definition.key != key:
+                raise InvalidInput("key", "the key cannot change here")
+        else:
+            definition = _form_definition(base, fields)
+    except InvalidInput as exc:
+        return templating.page(
+            request,
+            "survey_editor.html",
+            member,
+            status=422,
+            definition=base,
+            yaml_text=str(fields.get("yaml") or to_yaml(base)),
+            error=f"{exc.field}: {exc.message}",
+            can_edit=True,
+            saved=False,
+        )
+    service.save_survey(session, member.workspace.id, definition, actor=member.user.email)
+    return templating.page(
+        request,
+        "survey_editor.html",
+        member,
+        definition=definition,
+        yaml_text=to_yaml(definition),
+        error=None,
+        can_edit=True,
+        saved=True,
+    )
+
+
+# ---------------------------------------------------------------- console: NPS dashboard
+
+PERIODS = {"90d": 90, "180d": 180, "365d": 365, "730d": 730}
+DIMENSIONS = ("touchpoint", "channel", "locale", "country", "product_category", "segment")
+
+
+@pages.get("/w/{workspace_id}/nps")
+def nps_dashboard(
+    request: Request,
+    session: SessionDep,
+    member: MemberDep,
+    period: str = "365d",
+    granularity: str = "month",
+    category: str = "",
+    q: str = "",
+    channel: str = "",
+    touchpoint: str = "",
+    page: int = 1,
+    by: str = "touchpoint",
+    theme: str = "",
+) -> Response:
+    """The NPS dashboard: score and interval, trend, distribution, funnel, breakdowns, verbatims.
+
+    One breakdown at a time (``by``, a tab): each is a pass over the answers.
+    """
+    workspace_id = member.workspace.id
+    days = PERIODS.get(period, 365)
+    grain = "week" if granularity == "week" else "month"
+    filters = DashboardFilters(
+        start=utcnow() - dt.timedelta(days=days),
+        channel=channel if channel in ("email", "link", "widget") else None,
+        touchpoint=touchpoint if touchpoint in ("after_order", "after_delivery") else None,
+    )
+    taxonomy = themes.taxonomy_of(session, workspace_id)
+    which = VerbatimFilters(
+        category=category if category in ("detractor", "passive", "promoter") else None,
+        text=q[:200] or None,
+        theme=theme if theme in taxonomy.keys else None,
+    )
+    # Why they score so: each theme's cost among detractors and weight among promoters, and
+    # its weekly share over the last twelve weeks with the spikes marked.
+    why = drivers.drivers_for(
+        session,
+        workspace_id,
+        since=filters.start,
+        channel=filters.channel,
+        touchpoint=filters.touchpoint,
+        theme_keys=taxonomy.keys,
+    )
+    themes_trend = drivers.trend_for(
+        session,
+        workspace_id,
+        weeks=12,
+        channel=filters.channel,
+        touchpoint=filters.touchpoint,
+        theme_keys=taxonomy.keys,
+    )
+    spiked = {(s.theme, s.period_start) for s in drivers.spikes(themes_trend)}
+    mentioned = [d for d in why.drivers if d.mentions]
+    page = max(page, 1)
+    overview = dashboard.overview(session, workspace_id, filters)
+    trend = dashboard.trend(session, workspace_id, filters, granularity=grain)  # type: ignore[arg-type]
+    chart = {
+        "labels": [p.period_start.isoformat() for p in trend.points],
+        "nps": [p.summary.nps for p in trend.points],
+        "low": [p.summary.ci95[0] if p.summary.ci95 else None for p in trend.points],
+        "high": [p.summary.ci95[1] if p.summary.ci95 else None for p in trend.points],
+        "significant": [bool(p.vs_previous and p.vs_previous.significant) for p in trend.points],
+        "distribution": [d.count for d in overview.distribution],
+        "npsLabel": _("NPS"),
+        "intervalLabel": _("Confidence interval"),
+        "answersLabel": _("Answers"),
+        "drivers": {
+            "labels": [taxonomy.theme(d.theme).label(i18n.current_locale.get()) for d in mentioned],
+            "impact": [-round(d.impact, 1) for d in mentioned],
+            "lift": [round(d.promoter_lift, 1) for d in mentioned],
+            "impactLabel": _("NPS points lost to detractors"),
+            "liftLabel": _("NPS points carried by promoters"),
+        },
+    }
+    return templating.page(
+        request,
+        "nps.html",
+        member,
+        overview=overview,
+        trend=trend,
+        chart=chart,
+        funnel=dashboard.funnel(session, workspace_id, filters),
+        dimensions=DIMENSIONS,
+        by=by if by in DIMENSIONS else "touchpoint",
+        breakdown=dashboard.breakdown(
+            session,
+            workspace_id,
+            by if by in DIMENSIONS else "touchpoint",  # type: ignore[arg-type]
+            filters,
+        ),
+        verbatims=dashboard.verbatims(
+            session, workspace_id, filters, which, offset=(page - 1) * 20, limit=20
+        ),
+        taxonomy=taxonomy,
+        why=why,
+        mentioned=mentioned,
+        themes_trend=themes_trend,
+        spiked=spiked,
+        theme=which.theme or "",
+        can_edit=member.can_edit,
+        here=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
+        period=period if period in PERIODS else "365d",
+        granularity=grain,
+        category=which.category or "",
+        q=q,
+        channel=filters.channel or "",
+        touchpoint=filters.touchpoint or "",
+        page=page,
+    )
+
+
+# ---------------------------------------------------------------- admin API
+
+
+def _as_definition(body: bytes, content_type: str) -> SurveyDefinition:
+    if "yaml" in content_type or "text/plain" in content_type:
+        return parse_yaml(body.decode("utf-8", errors="replace"))
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ApiError(422, "invalid_request", "invalid JSON", "body") from None
+    return parse_definition(document)
+
+
+@api.get("/surveys")
+def list_surveys(owner: AdminDep, session: SessionDep) -> list[dict[str, Any]]:
+    """The workspace's surveys."""
+    return [
+        {
+            "key": s.key,
+            "name": s.name,
+            "active": s.active,
+            "trigger": s.trigger,
+            "touchpoint": s.touchpoint,
+        }
+        for s in service.surveys_of(session, owner.workspace_id)
+    ]
+
+
+@api.get("/surveys/{key}")
+def get_survey(owner: AdminDep, session: SessionDep, key: str, request: Request) -> Response:
+    """A survey's definition: YAML when asked for (``Accept: application/yaml``), else JSON."""
+    survey = service.get_survey(session, owner.workspace_id, key)
+    if survey is None:
+        raise ApiError(404, "not_found", f"no survey {key!r}", "key")
+    definition = service.definition_of(survey)
+    if "yaml" in request.headers.get("accept", ""):
+        return PlainTextResponse(to_yaml(definition), media_type="application/yaml")
+    return JSONResponse(definition.model_dump(mode="json"))
+
+
+@api.put("/surveys/{key}")
+async def put_survey(owner: AdminDep, key: str, request: Request) -> Response:
+    """Create or replace a survey from YAML (``Content-Type: application/yaml``) or JSON."""
+    definition = _as_definition(await request.body(), request.headers.get("content-type", ""))
+    if definition.key != key:
+        raise ApiError(422, "invalid_request", "differs from the key in the path", "key")
+    db: Database = request.app.state.db
+    with db.session() as session:
+        service.save_survey(session, owner.workspace_id, definition, actor="api")
+    return JSONResponse(definition.model_dump(mode="json"))
+
+
+@api.get("/customers/{user_id}/survey-decisions")
+def survey_decisions(owner: AdminDep, session: SessionDep, user_id: str) -> list[dict[str, Any]]:
+    """Every survey decision about a customer, newest first, each with its reason."""
+    customer = profiles.find_by_user_id(session, owner.workspace_id, user_id)
+    if customer is None:
+        raise ApiError(404, "not_found", f"no customer with user id {user_id!r}", "user_id")
+    return [
+        {
+            "at": d.at.isoformat(),
+            "survey_id": d.survey_id,
+            "subject": d.subject_key,
+            "decision": d.decision,
+            "reason": d.reason,
+            "detail": d.detail,
+        }
+        for d in service.decisions_for(session, owner.workspace_id, customer.id)
+    ]
+
+
+@api.get("/nps")
+def nps_overview(owner: AdminDep, session: SessionDep) -> dict[str, Any]:
+    """The workspace's NPS over its confirmed answers: counts, score, 95% interval."""
+    summary = dashboard.overview(session, owner.workspace_id).summary
+    return summary.model_dump(mode="json")

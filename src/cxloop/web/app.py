@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxloop import __version__, i18n
-from cxloop.channels import router as email_router
 from cxloop.config import Settings, get_settings
-from cxloop.ingest import router as ingest_router
-from cxloop.ingest import webhooks
 from cxloop.ingest.router import WriteKeys
 from cxloop.ingest.writer import IngestWriter
 from cxloop.store.db import Database
-from cxloop.surveys import router as survey_pages
-from cxloop.web import api, console, errors, ops
-from cxloop.web import outbox as outbox_pages
-from cxloop.web.templating import build_templates
+from cxloop.store.registry import domain_modules
+from cxloop.web import errors, ops, templating
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
@@ -168,7 +164,7 @@ def create_app(
     )
     app.state.db = database
     app.state.settings = settings
-    app.state.templates = build_templates()
+    app.state.templates = templating.build_templates()
     app.state.metrics = ops.Metrics()
     app.state.ingest_writer = IngestWriter(database)
     app.state.write_keys = WriteKeys(database)
@@ -177,6 +173,7 @@ def create_app(
     app.state.on_taxonomy = on_taxonomy or _queue_retag
     app.state.on_correction = on_correction or _queue_training
     errors.install(app)
+    templating.install(app)
 
     app.add_middleware(
         ObserveMiddleware, metrics=app.state.metrics, default_locale=settings.default_locale
@@ -192,11 +189,15 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ops.router)
-    app.include_router(ingest_router.router)
-    app.include_router(webhooks.router)
-    app.include_router(api.router)
-    app.include_router(console.router)
-    app.include_router(email_router.router)
-    app.include_router(outbox_pages.router)
-    app.include_router(survey_pages.pages)
+    for router in domain_routers():
+        app.include_router(router)
     return app
+
+
+def domain_routers() -> list[APIRouter]:
+    """Every domain's routers (``routers`` in its ``router`` module), found by walking the
+    package: a new domain's pages and API join the app without editing this file."""
+    found: list[APIRouter] = []
+    for name in domain_modules("router"):
+        found.extend(importlib.import_module(name).routers)
+    return found

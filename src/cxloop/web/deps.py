@@ -1,17 +1,20 @@
-"""Request dependencies: the store session, API key checks, the signed-in user."""
+"""Request dependencies: the store session, API key checks, the signed-in member."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from cxloop.store.db import Database
+from cxloop.web import csrf
 from cxloop.web.errors import ApiError
 from cxloop.workspaces import service as workspaces
-from cxloop.workspaces.models import User
+from cxloop.workspaces.models import User, Workspace
 from cxloop.workspaces.service import KeyOwner
 
 
@@ -59,3 +62,85 @@ def signed_in_user(request: Request, session: Session) -> User | None:
     if user is None or not user.is_active:
         return None
     return user
+
+
+EDITORS = ("owner", "analyst")
+
+
+class SignInRequired(Exception):  # noqa: N818  (a signal, handled in web.errors)
+    """The page needs a signed-in user: the handler sends the browser to the sign-in page."""
+
+
+@dataclass(frozen=True)
+class Named:
+    """What the page header shows of a user or a workspace, read before the session closes."""
+
+    id: object
+    name: str
+    email: str = ""
+
+
+class PageNotFound(Exception):  # noqa: N818
+    """The page does not exist for this user (or the workspace is not hers): a 404 page.
+
+    Rendered by a handler after the request's session has closed, so it keeps plain copies.
+    """
+
+    def __init__(self, user: User | None, workspaces: list[tuple[Workspace, str]]) -> None:
+        super().__init__("not found")
+        self.user = Named(user.id, user.name, user.email) if user is not None else None
+        self.workspaces = [(Named(w.id, w.name), role) for w, role in workspaces]
+
+
+@dataclass(frozen=True)
+class Member:
+    """The signed-in user on one of her workspaces, with her role there."""
+
+    user: User
+    workspaces: list[tuple[Workspace, str]]
+    workspace: Workspace
+    role: str
+
+    @property
+    def can_edit(self) -> bool:
+        """Owners and analysts change settings; agents only read."""
+        return self.role in EDITORS
+
+    def not_found(self) -> PageNotFound:
+        """The 404 page for something of this workspace that does not exist."""
+        return PageNotFound(self.user, self.workspaces)
+
+
+def member(request: Request, session: SessionDep, workspace_id: str) -> Member:
+    """The signed-in member of the workspace in the path; else sign-in, or a 404 page."""
+    user = signed_in_user(request, session)
+    if user is None:
+        raise SignInRequired
+    mine = workspaces.workspaces_of(session, user.id)
+    for workspace, role in mine:
+        if workspace.id == workspace_id:
+            return Member(user=user, workspaces=mine, workspace=workspace, role=role)
+    raise PageNotFound(user, mine)
+
+
+MemberDep = Annotated[Member, Depends(member)]
+
+
+def editor(current: MemberDep) -> Member:
+    """A member who may change the workspace's settings (owner or analyst); else a 404 page."""
+    if not current.can_edit:
+        raise current.not_found()
+    return current
+
+
+EditorDep = Annotated[Member, Depends(editor)]
+
+
+async def form_with_csrf(request: Request) -> FormData:
+    """The posted form, once its CSRF token is checked (403 otherwise)."""
+    form = await request.form()
+    csrf.check(request, str(form.get("csrf_token", "")))
+    return form
+
+
+CsrfFormDep = Annotated[FormData, Depends(form_with_csrf)]

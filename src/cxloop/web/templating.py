@@ -1,17 +1,24 @@
-"""Jinja2 environment: autoescaped, translated, with locale-aware number filters."""
+"""Console pages: the Jinja2 environment (autoescaped, translated, locale-aware filters),
+rendering with the common context, and the sign-in and not-found answers."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxloop import i18n
 from cxloop.themes import Taxonomy
+from cxloop.web import csrf
+from cxloop.web.deps import Member, Named, PageNotFound, SignInRequired
+from cxloop.workspaces.models import User
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -64,3 +71,59 @@ def build_templates() -> Jinja2Templates:
     env.filters["datetime"] = _datetime
     env.filters["theme_label"] = _theme_label
     return Jinja2Templates(env=env)
+
+
+def render(
+    request: Request, template: str, user: User | Named | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """Render a console page with the common context (locale, user, CSRF token)."""
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "user": user,
+            "locale": i18n.current_locale.get(),
+            "csrf_token": csrf.token(request),
+            **context,
+        },
+        status_code=status,
+    )
+    return response
+
+
+def page(
+    request: Request, template: str, member: Member, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """Render a page of the member's workspace (the switcher needs her workspaces)."""
+    return render(
+        request,
+        template,
+        member.user,
+        status,
+        workspaces=member.workspaces,
+        workspace=member.workspace,
+        **context,
+    )
+
+
+def redirect(url: str) -> RedirectResponse:
+    """A 303 to ``url``: after a form, the browser GETs it."""
+    return RedirectResponse(url, status_code=303)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Send a signed-out visitor to the sign-in page, and back here afterwards."""
+    return redirect(f"/login?next={request.url.path}")
+
+
+def install(app: FastAPI) -> None:
+    """Answer ``SignInRequired`` and ``PageNotFound`` from any console page."""
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
+        return login_redirect(request)
+
+    @app.exception_handler(PageNotFound)
+    async def _not_found(request: Request, exc: PageNotFound) -> Response:
+        return render(request, "not_found.html", exc.user, 404, workspaces=exc.workspaces)

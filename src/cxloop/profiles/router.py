@@ -1,0 +1,80 @@
+"""Customers over HTTP: the customer list and page in the console, the 360 in the admin API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cxloop.profiles import service as profiles
+from cxloop.profiles.schemas import Customer360, CustomerRow
+from cxloop.surveys import service as surveys
+from cxloop.themes import service as themes
+from cxloop.web import templating
+from cxloop.web.deps import AdminDep, MemberDep, SessionDep
+from cxloop.web.errors import ApiError
+
+api = APIRouter(prefix="/api/v1", tags=["admin"])
+pages = APIRouter(include_in_schema=False)
+routers = (api, pages)
+
+
+@api.get("/customers", response_model=list[CustomerRow])
+def list_customers(
+    owner: AdminDep, session: SessionDep, q: str = "", limit: int = 50, offset: int = 0
+) -> list[CustomerRow]:
+    """Customers matching ``q`` (email, name, user id, phone), most recently seen first."""
+    if not 1 <= limit <= 500:
+        raise ApiError(422, "invalid_request", "must be between 1 and 500", "limit")
+    if offset < 0:
+        raise ApiError(422, "invalid_request", "must be 0 or more", "offset")
+    return profiles.search_customers(session, owner.workspace_id, q, limit=limit, offset=offset)
+
+
+@api.get("/customers/{user_id}", response_model=Customer360)
+def get_customer(owner: AdminDep, session: SessionDep, user_id: str) -> Customer360:
+    """The customer 360: identities, traits, consent, activity, orders, merges, scores."""
+    customer = profiles.find_by_user_id(session, owner.workspace_id, user_id)
+    if customer is None:
+        raise ApiError(404, "not_found", f"no customer with user id {user_id!r}", "user_id")
+    return profiles.customer_360(session, owner.workspace_id, customer)
+
+
+@pages.get("/w/{workspace_id}/customers")
+def customers(
+    request: Request, session: SessionDep, member: MemberDep, q: str = "", page: int = 1
+) -> Response:
+    """The customer list, searchable by email, name, user id or phone."""
+    number = max(page, 1)
+    rows = profiles.search_customers(
+        session, member.workspace.id, q[:200], limit=51, offset=(number - 1) * 50
+    )
+    return templating.page(
+        request,
+        "customers.html",
+        member,
+        rows=rows[:50],
+        q=q,
+        page=number,
+        has_next=len(rows) > 50,
+    )
+
+
+@pages.get("/w/{workspace_id}/customers/{customer_id}")
+def customer(
+    request: Request, session: SessionDep, member: MemberDep, customer_id: int
+) -> Response:
+    """One customer: identities, figures, and the timeline of events, orders and parcels."""
+    workspace_id = member.workspace.id
+    found = profiles.get_customer(session, workspace_id, customer_id)
+    if found is None:
+        raise member.not_found()
+    return templating.page(
+        request,
+        "customer.html",
+        member,
+        profile=profiles.customer_360(session, workspace_id, found, recent=0),
+        name=" ".join(p for p in (found.first_name, found.last_name) if p),
+        entries=profiles.timeline(session, workspace_id, found.id),
+        decisions=surveys.decisions_for(session, workspace_id, found.id)[:30],
+        taxonomy=themes.taxonomy_of(session, workspace_id),
+    )
