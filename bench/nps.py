@@ -194,7 +194,7 @@ def generate(answers: int, invitations_per_answer: float, seed: int) -> Store:
         comments.append(pool[pick[k] % len(pool)])
         themes.append(json.dumps(sorted({THEMES[t] for t in theme_pick[k]})))
 
-    # What recording an answer copies from its order (feedback.service.order_facets): the
+    # What recording an answer copies from its order (commerce.service.order_facets): the
     # segment (an earlier live order of the customer makes it "returning") and the categories.
     order_status = np.where(rng.random(n_inv) < 0.02, "cancelled", "fulfilled")
     first_live = np.full(n_customers, n_inv, dtype=np.int64)

@@ -19,6 +19,7 @@ from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Invitation
+from cxloop.themes import service as themes
 from tests.surveys import factories as f
 
 NOW = dt.datetime.now(dt.UTC)
@@ -69,7 +70,9 @@ def _answer(db: Database, ws: str, score: int, comment: str = "") -> int:
         service.plan(session, ws, NOW)
         invitation = session.scalars(select(Invitation).where(Invitation.customer_id == cid)).one()
         service.mark_sent(session, invitation, NOW)
-        answer = service.record_answer(session, invitation, score, confirmed=True, comment=comment)
+        answer = service.record_answer(
+            session, invitation, score, confirmed=True, comment=comment, tag=themes.tags_for
+        )
         return answer.response.id
 
 
@@ -214,9 +217,9 @@ def test_rules_refuse_bad_targets(db, make_workspace) -> None:
 
 
 def test_an_email_alert_goes_to_the_outbox(db, make_workspace, tmp_path) -> None:
+    from cxloop.alerts import flows
     from cxloop.channels.models import OutboundMessage
     from cxloop.config import Settings
-    from cxloop.surveys import flows
 
     ws = make_workspace().workspace_id
     with db.session() as session:

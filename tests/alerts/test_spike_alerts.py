@@ -176,9 +176,9 @@ def test_no_alert_for_other_themes_a_higher_minimum_or_an_ordinary_week(
 def test_an_email_spike_alert_goes_to_the_outbox(
     db: Database, make_workspace, tmp_path: Path
 ) -> None:
+    from cxloop.alerts import flows
     from cxloop.channels.models import OutboundMessage
     from cxloop.config import Settings
-    from cxloop.surveys import flows
 
     # given an email rule on the spiking store
     ws = make_workspace(locale="fr").workspace_id

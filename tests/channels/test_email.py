@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from cxloop.channels import email
-from cxloop.channels.models import ConsentChange, OutboundMessage
+from cxloop.channels.models import OutboundMessage
 from cxloop.config import Settings, get_settings
 from cxloop.errors import InvalidInput
 from cxloop.profiles import service as profiles
+from cxloop.profiles.models import ConsentChange
 from cxloop.store.db import Database
 from tests.channels.conftest import Shop, SmtpServer
 

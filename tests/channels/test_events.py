@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from cxloop.channels import email, events
-from cxloop.channels.models import ConsentChange, DeliveryEvent, OutboundMessage
+from cxloop.channels.models import DeliveryEvent, OutboundMessage
 from cxloop.ingest.webhooks import set_secret
 from cxloop.profiles import service as profiles
+from cxloop.profiles.models import ConsentChange
 from cxloop.store.db import Database
 from cxloop.store.registry import load_models
 from tests.channels.conftest import Shop

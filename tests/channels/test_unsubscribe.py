@@ -8,10 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cxloop.channels import email
-from cxloop.channels.models import ConsentChange, OutboundMessage
+from cxloop.channels.models import OutboundMessage
 from cxloop.channels.unsubscribe import make_token, unsubscribe_link
 from cxloop.config import get_settings
 from cxloop.profiles import service as profiles
+from cxloop.profiles.models import ConsentChange
 from cxloop.store.db import Database
 from tests.channels.conftest import Shop
 from tests.channels.test_email import queue_invitation

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from cxloop.commerce.models import Order, OrderItem, Product, Shipment
+from cxloop.commerce.models import Order, OrderItem, OrderRefund, Product, Shipment
 from cxloop.ingest import imports
-from cxloop.ingest.models import Event, OrderRefund, WebhookSecret
+from cxloop.ingest.models import Event, WebhookSecret
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
 from cxloop.store.registry import load_models

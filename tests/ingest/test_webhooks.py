@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from cxloop.commerce.models import Order, OrderItem, Product, Shipment
-from cxloop.ingest.models import Event, OrderRefund, WebhookDelivery
+from cxloop.commerce.models import Order, OrderItem, OrderRefund, Product, Shipment
+from cxloop.ingest.models import Event, WebhookDelivery
 from cxloop.ingest.shopify import SHOPIFY
 from cxloop.ingest.webhooks import receive, set_secret, signature
 from cxloop.profiles.models import Customer, Identity

@@ -146,7 +146,9 @@ def make_response(
     """An answer, with its order's segment and categories as recording copies them; its id."""
     invitation = session.get(Invitation, invitation_id) if invitation_id else None
     order_id = invitation.order_id if invitation else None
-    segment, categories = service.order_facets(session, [order_id]).get(order_id or 0, (None, ""))
+    segment, categories = commerce_service.order_facets(session, [order_id]).get(
+        order_id or 0, (None, "")
+    )
     row = Response(
         segment=segment,
         categories=categories,

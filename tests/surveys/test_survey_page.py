@@ -183,9 +183,10 @@ def test_the_customer_360_and_page_show_her_answer_and_survey_decisions(
         _login(client, "owner@example.com")
         page = client.get(f"/w/{ws}/customers/{customer_id}").text
     assert "eligible" in page and '<span class="tag">sent</span>' in page
+    from cxloop.profiles import flows as profile_flows
     from cxloop.profiles import service as profiles
 
     with db.session() as session:
         customer = profiles.get_customer(session, ws, customer_id)
-        summary = profiles.customer_360(session, ws, customer).nps
+        summary = profile_flows.customer_360(session, ws, customer).nps
     assert (summary.responses, summary.last_score, summary.category) == (1, 10, "promoter")

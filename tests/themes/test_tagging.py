@@ -42,7 +42,13 @@ def answer(db: Database, ws: str, score: int, comment: str) -> int:
         invitation = session.scalars(select(Invitation).where(Invitation.customer_id == cid)).one()
         service.mark_sent(session, invitation, NOW)
         return service.record_answer(
-            session, invitation, score, confirmed=True, comment=comment, now=NOW
+            session,
+            invitation,
+            score,
+            confirmed=True,
+            comment=comment,
+            now=NOW,
+            tag=tagging.tags_for,
         ).response.id
 
 

@@ -19,23 +19,19 @@ import httpx
 import orjson
 from babel.dates import format_date
 from babel.numbers import format_percent
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cxloop import i18n
+from cxloop import commerce, i18n, profiles, surveys
+from cxloop import themes as theme_domain
 from cxloop.alerts.models import AlertDelivery, AlertRule
-from cxloop.commerce.models import Order
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
-from cxloop.profiles.models import Customer
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
-from cxloop.surveys.models import Invitation, Response, Survey
-from cxloop.themes import drivers
-from cxloop.themes import service as tagging
-from cxloop.workspaces.models import Workspace
-from cxloop.workspaces.service import audit
+from cxloop.surveys import Response
+from cxloop.workspaces import audit, get_workspace
 
 MAX_ATTEMPTS = 5
 KINDS = ("response", "silence", "theme_spike")
@@ -111,7 +107,7 @@ def _check_spike_filters(filters: dict[str, Any]) -> None:
         raise InvalidInput("filters", "themes must be a list of theme keys")
     if not themes:
         filters.pop("themes", None)
-    least = filters.setdefault("min_mentions", drivers.SPIKE_MIN_MENTIONS)
+    least = filters.setdefault("min_mentions", theme_domain.SPIKE_MIN_MENTIONS)
     if isinstance(least, bool) or not isinstance(least, int) or least < 1:
         raise InvalidInput("filters", "min_mentions must be a whole number, 1 or more")
 
@@ -149,10 +145,21 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def _response_document(session: Session, response: Response, base_url: str) -> dict[str, Any]:
-    customer = session.get(Customer, response.customer_id) if response.customer_id else None
-    survey = session.get(Survey, response.survey_id) if response.survey_id else None
-    invitation = session.get(Invitation, response.invitation_id) if response.invitation_id else None
-    order = session.get(Order, invitation.order_id) if invitation and invitation.order_id else None
+    ws = response.workspace_id
+    customer = (
+        profiles.get_customer(session, ws, response.customer_id) if response.customer_id else None
+    )
+    survey = surveys.survey_by_id(session, ws, response.survey_id) if response.survey_id else None
+    invitation = (
+        surveys.invitation_by_id(session, ws, response.invitation_id)
+        if response.invitation_id
+        else None
+    )
+    order = (
+        commerce.get_order(session, ws, invitation.order_id)
+        if invitation and invitation.order_id
+        else None
+    )
     link = (
         f"{base_url}/w/{response.workspace_id}/customers/{customer.id}"
         if customer
@@ -329,14 +336,14 @@ class _Run:
 @contextmanager
 def _speaking(session: Session, workspace_id: str) -> Iterator[str]:
     """Write the alert in the workspace's language (its team reads it)."""
-    workspace = session.get(Workspace, workspace_id)
+    workspace = get_workspace(session, workspace_id)
     with i18n.speaking(workspace.locale if workspace else None) as lang:
         yield lang
 
 
 def _theme_name(session: Session, workspace_id: str, key: str, lang: str) -> str:
     try:
-        return tagging.taxonomy_of(session, workspace_id).theme(key).label(lang)
+        return theme_domain.taxonomy_of(session, workspace_id).theme(key).label(lang)
     except KeyError:
         return key
 
@@ -352,7 +359,7 @@ def alert_on_response(
 ) -> int:
     """Send the alerts a confirmed answer calls for; returns how many were sent."""
     with _Run(client, email, deliver) as run, db.session() as session:
-        response = session.get(Response, response_id)
+        response = surveys.answer_by_id(session, response_id)
         if response is None or response.status != "confirmed":
             return 0
         rules = session.scalars(
@@ -389,25 +396,8 @@ def check_silence(
         ).all():
             hours = float((rule.filters or {}).get("silence_hours", 6))
             since = now - dt.timedelta(hours=hours)
-            orders = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Order)
-                    .where(Order.workspace_id == rule.workspace_id, Order.placed_at >= since)
-                )
-                or 0
-            )
-            invited = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Invitation)
-                    .where(
-                        Invitation.workspace_id == rule.workspace_id,
-                        Invitation.sent_at >= since,
-                    )
-                )
-                or 0
-            )
+            orders = commerce.orders_placed_since(session, rule.workspace_id, since)
+            invited = surveys.invitations_sent_since(session, rule.workspace_id, since)
             if orders == 0 or invited > 0:
                 continue
             # One alert per silent window, not one per check.
@@ -415,7 +405,7 @@ def check_silence(
             delivery = _claim(session, rule, f"silence:{window}")
             if delivery is None:
                 continue
-            workspace = session.get(Workspace, rule.workspace_id)
+            workspace = get_workspace(session, rule.workspace_id)
             with _speaking(session, rule.workspace_id):
                 values = {
                     "store": workspace.name if workspace else "",
@@ -446,10 +436,10 @@ def check_silence(
 
 
 def _spike_message(
-    session: Session, rule: AlertRule, spike: drivers.Spike, base_url: str
+    session: Session, rule: AlertRule, spike: theme_domain.Spike, base_url: str
 ) -> tuple[dict[str, Any], str, list[str]]:
     """The signed document, the email subject and lines, in the workspace's language."""
-    workspace = session.get(Workspace, rule.workspace_id)
+    workspace = get_workspace(session, rule.workspace_id)
     with _speaking(session, rule.workspace_id) as lang:
         values = {
             "theme": _theme_name(session, rule.workspace_id, spike.theme, lang),
@@ -505,10 +495,10 @@ def check_theme_spikes(
     email: EmailAlert | None = None,
     deliver: Deliver | None = None,
 ) -> int:
-    """Alert when a theme's share of a week's answers spikes (``drivers.spikes``), once each."""
+    """Alert when a theme's share of a week's answers spikes (``themes.spikes``), once each."""
     now = now or utcnow()
     with _Run(client, email, deliver) as run, db.session() as session:
-        trends: dict[tuple[str, int | None, str | None], drivers.ThemeTrend] = {}
+        trends: dict[tuple[str, int | None, str | None], theme_domain.ThemeTrend] = {}
         for rule in session.scalars(
             select(AlertRule)
             .where(AlertRule.kind == "theme_spike", AlertRule.active.is_(True))
@@ -519,20 +509,20 @@ def check_theme_spikes(
             channel = str(filters["channel"]) if filters.get("channel") else None
             key = (rule.workspace_id, survey_id, channel)
             if key not in trends:  # one trend per workspace and slice, whatever the rules
-                trends[key] = drivers.trend_for(
+                trends[key] = theme_domain.trend_for(
                     session,
                     rule.workspace_id,
-                    weeks=drivers.BASELINE_PERIODS + SPIKE_RECENT_WEEKS,
+                    weeks=theme_domain.BASELINE_PERIODS + SPIKE_RECENT_WEEKS,
                     until=now,
                     survey_id=survey_id,
                     channel=channel,
                 )
             trend = trends[key]
             recent = set(trend.periods[-SPIKE_RECENT_WEEKS:])
-            found = drivers.spikes(
+            found = theme_domain.spikes(
                 trend,
                 themes=filters.get("themes") or None,
-                min_mentions=int(filters.get("min_mentions", drivers.SPIKE_MIN_MENTIONS)),
+                min_mentions=int(filters.get("min_mentions", theme_domain.SPIKE_MIN_MENTIONS)),
             )
             for spike in found:
                 if spike.period_start not in recent:

@@ -6,10 +6,10 @@ from typing import Any
 
 from huey import crontab
 
+from cxloop.alerts import flows
 from cxloop.alerts import service as alerts
 from cxloop.config import get_settings
 from cxloop.store.runtime import get_database
-from cxloop.surveys import flows
 from cxloop.worker.queue import huey
 from cxloop.worker.service import recorded
 

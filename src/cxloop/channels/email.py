@@ -31,16 +31,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import and_, case, insert, select, update
 from sqlalchemy.orm import Session
 
-from cxloop import i18n
+from cxloop import i18n, profiles, workspaces
 from cxloop.channels.models import OutboundMessage
 from cxloop.channels.unsubscribe import unsubscribe_url
 from cxloop.config import Settings
 from cxloop.errors import InvalidInput
-from cxloop.profiles import service as profiles
-from cxloop.profiles.models import Customer
+from cxloop.profiles import Customer
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
-from cxloop.workspaces.models import Workspace
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Each template is a folder under templates/email/ with subject.txt, body.html and body.txt.
@@ -650,9 +648,7 @@ def _claim(db: Database, ids: list[int], default_from: str) -> list[tuple[Outgoi
             )
             .distinct()
         ).all()
-        names = session.execute(
-            select(Workspace.id, Workspace.name).where(Workspace.id.in_(unsigned))
-        ).all()
+        names = list(workspaces.names_of(session, list(unsigned)).items())
         values: dict[str, Any] = {"status": SENDING}
         if names:
             values["from_address"] = case(

@@ -32,14 +32,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from cxloop import ingest, profiles
 from cxloop.channels.email import Delivery, notify
 from cxloop.channels.models import DeliveryEvent, OutboundMessage
-from cxloop.ingest.models import WebhookSecret
-from cxloop.profiles import service as profiles
-from cxloop.profiles.models import Customer
+from cxloop.profiles import Customer
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
-from cxloop.workspaces.models import Workspace
+from cxloop.workspaces import get_workspace
 
 PLATFORM = "email"
 SIGNATURE_HEADER = "X-Cxloop-Signature"
@@ -182,12 +181,7 @@ def _customer_for(
         return profiles.get_customer(session, workspace_id, message.customer_id)
     if not email:
         return None
-    return session.scalar(
-        select(Customer)
-        .where(Customer.workspace_id == workspace_id, Customer.email == email)
-        .order_by(Customer.id)
-        .limit(1)
-    )
+    return profiles.find_by_email(session, workspace_id, email)
 
 
 def _seen(
@@ -272,11 +266,7 @@ def apply_events(session: Session, workspace_id: str, events: Sequence[ProviderE
 
 
 def _verify(session: Session, workspace_id: str, headers: Mapping[str, str], body: bytes) -> None:
-    secret = session.scalar(
-        select(WebhookSecret.secret).where(
-            WebhookSecret.workspace_id == workspace_id, WebhookSecret.platform == PLATFORM
-        )
-    )
+    secret = ingest.webhook_secret(session, workspace_id, PLATFORM)
     if secret is None:
         raise EventRefused(
             401,
@@ -301,7 +291,7 @@ def receive(db: Database, workspace_id: str, headers: Mapping[str, str], body: b
     for attempt in range(ATTEMPTS):
         try:
             with db.session() as session:
-                if session.get(Workspace, workspace_id) is None:
+                if get_workspace(session, workspace_id) is None:
                     raise EventRefused(404, "not_found", "no such workspace", "workspace_id")
                 _verify(session, workspace_id, headers, body)
                 return apply_events(session, workspace_id, parse_events(body))

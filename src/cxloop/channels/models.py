@@ -60,23 +60,3 @@ class DeliveryEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class ConsentChange(Base):
-    """A change of a customer's consent for a channel, with where it came from and when."""
-
-    __tablename__ = "consent_changes"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    channel: Mapped[str] = mapped_column(String(16))
-    # granted or denied
-    status: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(String(100))
-    detail: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

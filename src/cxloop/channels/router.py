@@ -13,17 +13,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from cxloop import i18n
+from cxloop import i18n, profiles
 from cxloop.channels import events
 from cxloop.channels import service as channels
 from cxloop.channels.unsubscribe import Subscription, read_token, subscriber, unsubscribe
 from cxloop.config import Settings
-from cxloop.profiles import service as profiles
-from cxloop.profiles.models import Customer
+from cxloop.profiles import Customer
 from cxloop.store.db import Database
 from cxloop.web import templating
 from cxloop.web.deps import MemberDep, SessionDep
-from cxloop.workspaces.models import Workspace
+from cxloop.workspaces import get_workspace
 
 router = APIRouter(include_in_schema=False)
 pages = APIRouter(include_in_schema=False)
@@ -100,7 +99,7 @@ def unsubscribe_page(request: Request, token: str) -> Response:
         customer = subscriber(session, subscription)
         if customer is None:
             return _page(request, "invalid", status=404)
-        workspace = session.get(Workspace, subscription.workspace_id)
+        workspace = get_workspace(session, subscription.workspace_id)
         store = workspace.name if workspace else ""
         state = "confirm" if profiles.may_contact(customer, subscription.channel) else "already"
         return _page(
@@ -128,7 +127,7 @@ def unsubscribe_now(
         customer = unsubscribe(session, subscription, source=source)
         if customer is None:
             return _page(request, "invalid", status=404)
-        workspace = session.get(Workspace, subscription.workspace_id)
+        workspace = get_workspace(session, subscription.workspace_id)
         return _page(
             request,
             "done",

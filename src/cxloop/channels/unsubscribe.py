@@ -14,9 +14,9 @@ from functools import lru_cache
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from cxloop import profiles
 from cxloop.config import Settings
-from cxloop.profiles import service as profiles
-from cxloop.profiles.models import Customer
+from cxloop.profiles import Customer
 
 SALT = "cxloop.unsubscribe.v1"
 SOURCES = ("unsubscribe:one-click", "unsubscribe:page")

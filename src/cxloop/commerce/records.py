@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
@@ -40,20 +40,23 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from cxloop import __version__
+from cxloop import __version__, profiles
 from cxloop.commerce.models import (
     ORDER_STATUSES,
     SHIPMENT_STATUSES,
     Order,
     OrderItem,
+    OrderRefund,
     Product,
     Shipment,
 )
-from cxloop.ingest.models import OrderRefund
-from cxloop.ingest.service import record_event
-from cxloop.profiles.models import Customer
-from cxloop.profiles.service import Keys, resolve
+from cxloop.profiles import Customer, Keys, resolve
 from cxloop.store.base import utcnow
+
+# What records an event in the event log (``cxloop.ingest``'s ``record_event``), handed in by
+# the caller so that commerce does not depend on ingest: (session, workspace_id, *,
+# message_id, event_type, event, timestamp, properties, context, customer_id, user_id) -> new?
+Track = Callable[..., bool]
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -378,11 +381,12 @@ def _track(
     at: dt.datetime,
     properties: dict[str, Any],
     platform: str,
+    track: Track,
 ) -> bool:
     user_id = None
     if order.customer_id is not None:
-        user_id = session.scalar(select(Customer.user_id).where(Customer.id == order.customer_id))
-    return record_event(
+        user_id = profiles.user_id_of(session, order.customer_id)
+    return track(
         session,
         order.workspace_id,
         message_id=message_id(*key),
@@ -473,7 +477,9 @@ def _upsert_refund(
     return row, "created"
 
 
-def _refund_event(session: Session, order: Order, row: OrderRefund, *, platform: str) -> None:
+def _refund_event(
+    session: Session, order: Order, row: OrderRefund, *, platform: str, track: Track
+) -> None:
     properties: dict[str, Any] = {
         "order_id": order.external_id,
         "refund_id": row.external_id,
@@ -490,6 +496,7 @@ def _refund_event(session: Session, order: Order, row: OrderRefund, *, platform:
         at=row.refunded_at,
         properties=properties,
         platform=platform,
+        track=track,
     )
 
 
@@ -523,7 +530,7 @@ def _latest_date(data: OrderData) -> dt.datetime:
 
 
 def upsert_order(
-    session: Session, workspace_id: str, data: OrderData, *, platform: str
+    session: Session, workspace_id: str, data: OrderData, *, platform: str, track: Track
 ) -> OrderResult:
     """Create or update an order with its lines, refunds and shipments, and record its events.
 
@@ -591,6 +598,7 @@ def upsert_order(
         at=order.placed_at,
         properties=properties,
         platform=platform,
+        track=track,
     )
     if changed and not created:
         stamp = data.updated_at.isoformat() if data.updated_at else ""
@@ -602,18 +610,19 @@ def upsert_order(
             at=updated_at,
             properties=properties,
             platform=platform,
+            track=track,
         )
     if order.status == "cancelled" and order.cancelled_at is not None:
-        _cancelled_event(session, order, platform=platform)
+        _cancelled_event(session, order, platform=platform, track=track)
     for row in refunds:
-        _refund_event(session, order, row, platform=platform)
+        _refund_event(session, order, row, platform=platform, track=track)
     for shipment in data.shipments:
-        _upsert_shipment(session, order, shipment, platform=platform)
+        _upsert_shipment(session, order, shipment, platform=platform, track=track)
     outcome: Outcome = "created" if created else ("updated" if changed else "unchanged")
     return OrderResult(order=order, outcome=outcome)
 
 
-def _cancelled_event(session: Session, order: Order, *, platform: str) -> None:
+def _cancelled_event(session: Session, order: Order, *, platform: str, track: Track) -> None:
     assert order.cancelled_at is not None
     _track(
         session,
@@ -627,6 +636,7 @@ def _cancelled_event(session: Session, order: Order, *, platform: str) -> None:
             "currency": order.currency,
         },
         platform=platform,
+        track=track,
     )
 
 
@@ -637,6 +647,7 @@ def cancel_order(
     *,
     at: dt.datetime,
     platform: str,
+    track: Track,
 ) -> Outcome | None:
     """Mark the order cancelled (kept, not deleted); None if cxloop does not know it."""
     order = _find_order(session, workspace_id, external_id)
@@ -648,7 +659,7 @@ def cancel_order(
     _settle(session, order, "cancelled")
     order.updated_at = max(at, order.updated_at) if order.updated_at else at
     session.flush()
-    _cancelled_event(session, order, platform=platform)
+    _cancelled_event(session, order, platform=platform, track=track)
     return "updated"
 
 
@@ -659,6 +670,7 @@ def record_refund(
     refund: RefundData,
     *,
     platform: str,
+    track: Track,
 ) -> Outcome | None:
     """Add or update one refund of an order; None if cxloop does not know the order."""
     order = _find_order(session, workspace_id, order_external_id)
@@ -669,22 +681,22 @@ def record_refund(
     if outcome != "unchanged" and (order.updated_at is None or row.refunded_at > order.updated_at):
         order.updated_at = row.refunded_at
     session.flush()
-    _refund_event(session, order, row, platform=platform)
+    _refund_event(session, order, row, platform=platform, track=track)
     return outcome
 
 
 def upsert_shipment(
-    session: Session, workspace_id: str, data: ShipmentData, *, platform: str
+    session: Session, workspace_id: str, data: ShipmentData, *, platform: str, track: Track
 ) -> Outcome | None:
     """Create or update a parcel of a known order; None if cxloop does not know the order."""
     order = _find_order(session, workspace_id, data.order_external_id)
     if order is None:
         return None
-    return _upsert_shipment(session, order, data, platform=platform)
+    return _upsert_shipment(session, order, data, platform=platform, track=track)
 
 
 def _upsert_shipment(
-    session: Session, order: Order, data: ShipmentData, *, platform: str
+    session: Session, order: Order, data: ShipmentData, *, platform: str, track: Track
 ) -> Outcome:
     if data.status not in SHIPMENT_STATUSES:
         raise ValueError(f"unknown shipment status {data.status!r}")
@@ -739,6 +751,7 @@ def _upsert_shipment(
             at=shipment.shipped_at,
             properties=properties,
             platform=platform,
+            track=track,
         )
     if shipment.delivered_at is not None:
         late = shipment.promised_at is not None and shipment.delivered_at > shipment.promised_at
@@ -754,5 +767,6 @@ def _upsert_shipment(
                 "late": late,
             },
             platform=platform,
+            track=track,
         )
     return outcome

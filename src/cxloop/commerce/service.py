@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
-from cxloop.commerce.models import Order, Shipment
+from sqlalchemy import ColumnElement, String, case, cast, exists, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from cxloop import profiles
+from cxloop.commerce.models import Order, OrderItem, Product, Shipment
 from cxloop.commerce.schemas import MonthRevenue, Overview
-from cxloop.profiles.models import Customer
-from cxloop.workspaces.models import Workspace
+from cxloop.workspaces import get_workspace
 
 # Revenue everywhere in cxloop: what orders that were not cancelled brought, less refunds.
 NET_CENTS = Order.total_cents - Order.refunded_cents
@@ -22,15 +26,10 @@ def _month_of(session: Session) -> object:
 
 def overview(session: Session, workspace_id: str) -> Overview:
     """Customers, orders, revenue, repeat buying, late parcels, and revenue by month."""
-    workspace = session.get(Workspace, workspace_id)
+    workspace = get_workspace(session, workspace_id)
     if workspace is None:
         raise LookupError(workspace_id)
-    customers = (
-        session.scalar(
-            select(func.count()).select_from(Customer).where(Customer.workspace_id == workspace_id)
-        )
-        or 0
-    )
+    customers = profiles.count_customers(session, workspace_id)
     live = (Order.workspace_id == workspace_id) & (Order.status != "cancelled")
     orders, revenue_cents = session.execute(
         select(func.count(), func.coalesce(func.sum(NET_CENTS), 0)).where(live)
@@ -73,3 +72,219 @@ def overview(session: Session, workspace_id: str) -> Overview:
             for m, n, c in rows
         ],
     )
+
+
+# Orders as other domains need them -----------------------------------------------------------
+
+
+def touchpoint_query(
+    workspace_id: str, trigger: str, *, since: dt.datetime, until: dt.datetime
+) -> tuple[ColumnElement[str], Any]:
+    """The moments a survey can ask about, as a query other domains can narrow further:
+    ``order_placed`` (orders placed) or ``shipment_delivered`` (parcels delivered) in
+    [since, until], each row (subject key, customer id, order id, shipment id or None, at).
+
+    Returns the subject-key expression too, so a caller can leave out the keys it already
+    planned (an anti-join in the same statement: planning stays one query)."""
+    key: ColumnElement[str]
+    query: Any
+    if trigger == "order_placed":
+        key = literal("order:") + cast(Order.id, String)
+        query = select(key, Order.customer_id, Order.id, literal(None), Order.placed_at).where(
+            Order.workspace_id == workspace_id,
+            Order.placed_at >= since,
+            Order.placed_at <= until,
+        )
+    else:
+        key = literal("shipment:") + cast(Shipment.id, String)
+        query = (
+            select(key, Order.customer_id, Order.id, Shipment.id, Shipment.delivered_at)
+            .join(Order, Order.id == Shipment.order_id)
+            .where(
+                Shipment.workspace_id == workspace_id,
+                Shipment.delivered_at >= since,
+                Shipment.delivered_at <= until,
+            )
+        )
+    return key, query.where(Order.customer_id.is_not(None))
+
+
+def order_problems(
+    session: Session, order_ids: list[int], now: dt.datetime
+) -> dict[int, tuple[str, str]]:
+    """Why each of these orders should not be asked about now (cancelled, refunded, late)."""
+    problems: dict[int, tuple[str, str]] = {}
+    wanted = sorted(set(order_ids))
+    seen: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for oid, external, status, cancelled, total, refunded in session.execute(
+            select(
+                Order.id,
+                Order.external_id,
+                Order.status,
+                Order.cancelled_at,
+                Order.total_cents,
+                Order.refunded_cents,
+            ).where(Order.id.in_(chunk))
+        ):
+            seen.add(oid)
+            if status == "cancelled" or cancelled is not None:
+                problems[oid] = ("order_cancelled", f"order {external} was cancelled")
+            elif status == "refunded" or (total and refunded >= total):
+                problems[oid] = ("order_refunded", f"order {external} was refunded")
+        for oid, parcel in session.execute(
+            select(Shipment.order_id, Shipment.external_id).where(
+                Shipment.order_id.in_(chunk),
+                Shipment.delivered_at.is_(None),
+                Shipment.promised_at < now,
+                Shipment.status.not_in(("lost", "returned")),
+            )
+        ):
+            problems.setdefault(
+                oid, ("shipment_late", f"parcel {parcel} is late and not delivered yet")
+            )
+    for oid in wanted:
+        if oid not in seen:
+            problems[oid] = ("order_missing", "the order is gone")
+    return problems
+
+
+def order_facets(
+    session: Session, order_ids: Sequence[int | None]
+) -> dict[int, tuple[str | None, str]]:
+    """Per order: the customer segment ("new" for a first order, else "returning"; None
+    without a customer) and its product categories, sorted, as "|a|b|" ("" when none).
+
+    Copied onto answers when they are recorded, so the dashboard never joins orders.
+    """
+    ids = sorted({i for i in order_ids if i})
+    if not ids:
+        return {}
+    earlier = aliased(Order)
+    before = exists().where(
+        earlier.customer_id == Order.customer_id,
+        earlier.placed_at < Order.placed_at,
+        earlier.status != "cancelled",
+    )
+    segment = case((Order.customer_id.is_(None), None), (before, "returning"), else_="new")
+    facets: dict[int, tuple[str | None, str]] = {
+        order_id: (kind, "")
+        for order_id, kind in session.execute(select(Order.id, segment).where(Order.id.in_(ids)))
+    }
+    names: dict[int, set[str]] = {}
+    for order_id, category in session.execute(
+        select(OrderItem.order_id, Product.category)
+        .join(Product, Product.id == OrderItem.product_id)
+        .where(OrderItem.order_id.in_(ids), Product.category != "")
+        .distinct()
+    ):
+        names.setdefault(order_id, set()).add(category.replace("|", "/"))
+    for order_id, found in names.items():
+        kind = facets.get(order_id, (None, ""))[0]
+        facets[order_id] = (kind, ("|" + "|".join(sorted(found)) + "|")[:500])
+    return facets
+
+
+def get_order(session: Session, workspace_id: str, order_id: int) -> Order | None:
+    """The order with this id in this workspace (None if it belongs to another)."""
+    order = session.get(Order, order_id)
+    return order if order is not None and order.workspace_id == workspace_id else None
+
+
+def orders_placed_since(session: Session, workspace_id: str, since: dt.datetime) -> int:
+    """How many orders the workspace received since ``since``."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Order)
+        .where(Order.workspace_id == workspace_id, Order.placed_at >= since)
+    )
+    return int(count or 0)
+
+
+def order_figures(session: Session, customer_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Per customer: orders not cancelled, and revenue in cents (less refunds)."""
+    rows = session.execute(
+        select(Order.customer_id, func.count(), func.coalesce(func.sum(NET_CENTS), 0))
+        .where(Order.customer_id.in_(list(customer_ids)), Order.status != "cancelled")
+        .group_by(Order.customer_id)
+    ).all()
+    return {int(cid): (int(n), int(cents)) for cid, n, cents in rows if cid is not None}
+
+
+def orders_of(
+    session: Session, workspace_id: str, customer_id: int, *, limit: int
+) -> list[tuple[str, str, int, str, dt.datetime]]:
+    """A customer's latest orders: (external id, status, total cents, currency, placed at)."""
+    rows = session.execute(
+        select(Order.external_id, Order.status, Order.total_cents, Order.currency, Order.placed_at)
+        .where(Order.workspace_id == workspace_id, Order.customer_id == customer_id)
+        .order_by(Order.placed_at.desc())
+        .limit(limit)
+    )
+    return [(e, s, t, c, at) for e, s, t, c, at in rows]
+
+
+def shipments_of(
+    session: Session, workspace_id: str, customer_id: int, *, limit: int
+) -> list[tuple[str, str | None, str, dt.datetime | None, dt.datetime | None, dt.datetime | None]]:
+    """A customer's parcels: (external id, carrier, status, promised, delivered, shipped at)."""
+    rows = session.execute(
+        select(
+            Shipment.external_id,
+            Shipment.carrier,
+            Shipment.status,
+            Shipment.promised_at,
+            Shipment.delivered_at,
+            Shipment.shipped_at,
+        )
+        .join(Order, Order.id == Shipment.order_id)
+        .where(Shipment.workspace_id == workspace_id, Order.customer_id == customer_id)
+        .limit(limit)
+    )
+    return [(e, c, s, p, d, sh) for e, c, s, p, d, sh in rows]
+
+
+def orders_for_export(
+    workspace_id: str, since: dt.datetime | None, *, columns: Sequence[str]
+) -> tuple[Any, Any]:
+    """The workspace's orders placed since ``since`` (all if None), in time order, with these
+    columns; and the query that counts them (the Parquet export)."""
+    where = [Order.workspace_id == workspace_id]
+    if since is not None:
+        where.append(Order.placed_at >= since)
+    table = Order.metadata.tables["orders"]
+    rows = (
+        select(*(table.c[name] for name in columns))
+        .where(*where)
+        .order_by(Order.placed_at, Order.id)
+    )
+    return rows, select(func.count()).select_from(Order).where(*where)
+
+
+def order_items_for_export(workspace_id: str, since: dt.datetime | None) -> tuple[Any, Any]:
+    """The items of those orders, with their order's external id, currency and time; and the
+    query that counts them."""
+    where = [Order.workspace_id == workspace_id]
+    if since is not None:
+        where.append(Order.placed_at >= since)
+    joined = OrderItem.__table__.join(Order.__table__, OrderItem.order_id == Order.id)
+    rows = (
+        select(
+            OrderItem.id,
+            OrderItem.order_id,
+            Order.external_id.label("order_external_id"),
+            OrderItem.product_id,
+            OrderItem.sku,
+            OrderItem.title,
+            OrderItem.quantity,
+            OrderItem.unit_price_cents,
+            OrderItem.total_cents,
+            Order.currency,
+            Order.placed_at,
+        )
+        .select_from(joined)
+        .where(*where)
+        .order_by(Order.placed_at, Order.id, OrderItem.id)
+    )
+    return rows, select(func.count()).select_from(joined).where(*where)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, insert, select
 
+from cxloop import commerce
 from cxloop.store.db import Database
 from cxloop.store.registry import load_models
 from cxloop.surveys import rollups, stats
@@ -287,7 +288,7 @@ def run_history(
         # What recording an answer copies from its order, for the dashboard's breakdowns.
         for start in range(0, len(responses), 5000):
             chunk = responses[start : start + 5000]
-            facets = feedback.order_facets(session, [r["order_id"] for r in chunk])
+            facets = commerce.order_facets(session, [r["order_id"] for r in chunk])
             for response in chunk:
                 response["segment"], response["categories"] = facets.get(
                     response.pop("order_id"), (None, "")

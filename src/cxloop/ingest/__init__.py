@@ -1,1 +1,11 @@
-"""Data in: events (Segment-compatible), store webhooks and imports."""
+"""Data in: events (Segment-compatible), store webhooks and imports.
+
+This package's facade: what other domains may use. They import the package
+(``from cxloop import ingest``), never one of its modules (checked by import-linter).
+"""
+
+from cxloop.ingest.models import WebhookSecret
+from cxloop.ingest.service import event_count, latest_events
+from cxloop.ingest.webhooks import webhook_secret
+
+__all__ = ["WebhookSecret", "event_count", "latest_events", "webhook_secret"]

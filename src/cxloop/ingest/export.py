@@ -32,17 +32,15 @@ import pyarrow.parquet as pq
 from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from cxloop import commerce, workspaces
 from cxloop.errors import InvalidInput
+from cxloop.ingest.models import Event
 from cxloop.store.db import Database
-from cxloop.store.registry import load_models
 
 Report = Callable[[str, int, int], None]
 CHUNK = 50_000
 PART = "part-{:05d}.parquet"
 
-# Tables come from the store's registry: the export reads other domains' tables without
-# depending on their model classes.
-_T = load_models().metadata.tables
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 EVENTS_SCHEMA = pa.schema(
@@ -110,13 +108,14 @@ class _Source:
 
 
 def _sources(workspace_id: str, since: dt.datetime | None) -> list[_Source]:
-    events, orders, items = _T["events"], _T["orders"], _T["order_items"]
+    events = Event.metadata.tables["events"]
     event_filter = [events.c.workspace_id == workspace_id]
-    order_filter = [orders.c.workspace_id == workspace_id]
     if since is not None:
         event_filter.append(events.c.timestamp >= since)
-        order_filter.append(orders.c.placed_at >= since)
-    items_of_orders = items.join(orders, items.c.order_id == orders.c.id)
+    orders, order_count = commerce.orders_for_export(
+        workspace_id, since, columns=ORDERS_SCHEMA.names
+    )
+    items, item_count = commerce.order_items_for_export(workspace_id, since)
     return [
         _Source(
             "events",
@@ -140,37 +139,8 @@ def _sources(workspace_id: str, since: dt.datetime | None) -> list[_Source]:
             .order_by(events.c.timestamp, events.c.id),
             select(func.count()).select_from(events).where(*event_filter),
         ),
-        _Source(
-            "orders",
-            ORDERS_SCHEMA,
-            "placed_at",
-            select(*(orders.c[name] for name in ORDERS_SCHEMA.names))
-            .where(*order_filter)
-            .order_by(orders.c.placed_at, orders.c.id),
-            select(func.count()).select_from(orders).where(*order_filter),
-        ),
-        _Source(
-            "order_items",
-            ORDER_ITEMS_SCHEMA,
-            "placed_at",
-            select(
-                items.c.id,
-                items.c.order_id,
-                orders.c.external_id.label("order_external_id"),
-                items.c.product_id,
-                items.c.sku,
-                items.c.title,
-                items.c.quantity,
-                items.c.unit_price_cents,
-                items.c.total_cents,
-                orders.c.currency,
-                orders.c.placed_at,
-            )
-            .select_from(items_of_orders)
-            .where(*order_filter)
-            .order_by(orders.c.placed_at, orders.c.id, items.c.id),
-            select(func.count()).select_from(items_of_orders).where(*order_filter),
-        ),
+        _Source("orders", ORDERS_SCHEMA, "placed_at", orders, order_count),
+        _Source("order_items", ORDER_ITEMS_SCHEMA, "placed_at", items, item_count),
     ]
 
 
@@ -214,9 +184,7 @@ def partition_dir(root: Path, table: str, workspace_id: str, day: dt.date) -> Pa
 
 
 def _check_workspace(session: Session, workspace_id: str) -> None:
-    workspaces = _T["workspaces"]
-    found = session.scalar(select(workspaces.c.id).where(workspaces.c.id == workspace_id))
-    if found is None:
+    if workspaces.get_workspace(session, workspace_id) is None:
         raise InvalidInput("workspace", f"no workspace {workspace_id!r}")
 
 

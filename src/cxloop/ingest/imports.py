@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cxloop.commerce.models import ORDER_STATUSES, SHIPMENT_STATUSES
-from cxloop.commerce.records import (
+from cxloop import profiles
+from cxloop.commerce import (
+    ORDER_STATUSES,
+    SHIPMENT_STATUSES,
     CustomerData,
     ItemData,
     OrderData,
@@ -44,9 +45,8 @@ from cxloop.commerce.records import (
 from cxloop.errors import InvalidInput
 from cxloop.ingest.adapters import gtin_or_none, url_or_none
 from cxloop.ingest.feeds import FeedError, sniff, xml_items
-from cxloop.profiles.models import Customer
-from cxloop.workspaces.models import Workspace
-from cxloop.workspaces.service import audit
+from cxloop.ingest.service import record_event
+from cxloop.workspaces import audit, get_workspace
 
 KINDS = ("customers", "orders", "catalog")
 PLATFORM = "import"
@@ -191,7 +191,7 @@ class ImportReport:
 
 def defaults_of(session: Session, workspace_id: str) -> Defaults:
     """The time zone and currency of a workspace; InvalidInput if there is none."""
-    workspace = session.get(Workspace, workspace_id)
+    workspace = get_workspace(session, workspace_id)
     if workspace is None:
         raise InvalidInput("--workspace", f"no workspace {workspace_id!r}")
     try:
@@ -752,10 +752,7 @@ def apply(
     """Write a checked file in the caller's transaction; re-applying it updates, never doubles."""
     report = ImportReport(skipped=list(parsed.skipped))
     total = len(parsed.records)
-    newest_before = (
-        session.scalar(select(func.max(Customer.id)).where(Customer.workspace_id == workspace_id))
-        or 0
-    )
+    newest_before = profiles.newest_customer_id(session, workspace_id)
     created_customers: set[int] = set()
     for done, (_line, record) in enumerate(parsed.records, start=1):
         if parsed.kind == "customers":
@@ -769,7 +766,9 @@ def apply(
         elif parsed.kind == "catalog":
             outcome = upsert_product(session, workspace_id, record)
         else:
-            outcome = upsert_order(session, workspace_id, record, platform=PLATFORM).outcome
+            outcome = upsert_order(
+                session, workspace_id, record, platform=PLATFORM, track=record_event
+            ).outcome
         if outcome == "created":
             report.imported += 1
         else:

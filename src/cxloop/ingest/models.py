@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxloop.store.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
@@ -82,22 +82,3 @@ class WebhookDelivery(Base):
     subject: Mapped[str] = mapped_column(String(200), default="")
     body_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class OrderRefund(Base):
-    """Money given back on an order, keyed by the store's refund id.
-
-    An order's ``refunded_cents`` is the sum of its refunds, so that the same refund seen twice
-    (in ``refunds/create`` and again inside ``orders/updated``) counts once.
-    """
-
-    __tablename__ = "order_refunds"
-    __table_args__ = (UniqueConstraint("workspace_id", "order_id", "external_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    external_id: Mapped[str] = mapped_column(String(100))
-    amount_cents: Mapped[int] = mapped_column(BigInteger)
-    reason: Mapped[str] = mapped_column(String(500), default="")
-    refunded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

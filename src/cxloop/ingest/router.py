@@ -11,12 +11,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from cxloop import workspaces
 from cxloop.ingest import webhooks
 from cxloop.ingest.segment import SHORT_PATHS, SegmentError, parse_request
 from cxloop.ingest.writer import IngestWriter
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
-from cxloop.workspaces import service as workspaces
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 routers = (router, webhooks.router)

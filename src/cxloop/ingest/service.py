@@ -6,17 +6,17 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cxloop import profiles
 from cxloop.ingest.models import Event
 from cxloop.ingest.segment import Message
-from cxloop.profiles import service as profiles
 from cxloop.store.base import utcnow
 
 # Core table, not the ORM class: a multi-row insert through Core reports its row count.
-EVENTS = Event.metadata.tables["events"]
+EVENTS = Event.metadata.tables["events"]  # the Table, for Core inserts
 
 
 def _insert_ignoring_duplicates(session: Session) -> Insert:
@@ -97,6 +97,7 @@ def _customer_for(session: Session, workspace_id: str, message: Message, source:
             user_id=message.user_id,
             source=source,
             at=message.timestamp,
+            claim=claim_anonymous_events,
         ).id
     customer = profiles.resolve(
         session,
@@ -105,6 +106,7 @@ def _customer_for(session: Session, workspace_id: str, message: Message, source:
         source=source,
         at=message.timestamp,
         traits=message.traits if message.type == "identify" else None,
+        claim=claim_anonymous_events,
     )
     return customer.id if customer is not None else None
 
@@ -171,3 +173,38 @@ def store_messages(session: Session, workspace_id: str, messages: Sequence[Messa
     if seen:
         profiles.touch_customers(session, seen)
     return inserted
+
+
+def claim_anonymous_events(
+    session: Session, workspace_id: str, customer_id: int, anonymous_ids: list[str]
+) -> None:
+    """Link the events waiting under these anonymous ids to the customer they now belong to."""
+    session.execute(
+        update(Event)
+        .where(
+            Event.workspace_id == workspace_id,
+            Event.anonymous_id.in_(anonymous_ids),
+            Event.customer_id.is_(None),
+        )
+        .values(customer_id=customer_id)
+    )
+
+
+def event_count(session: Session, customer_id: int) -> int:
+    """How many events a customer has."""
+    count = session.scalar(
+        select(func.count()).select_from(Event).where(Event.customer_id == customer_id)
+    )
+    return int(count or 0)
+
+
+def latest_events(
+    session: Session, customer_id: int, *, limit: int, workspace_id: str | None = None
+) -> list[tuple[str, str, str | None, dt.datetime, dict[str, Any] | None]]:
+    """A customer's latest events, newest first: (message id, type, event, timestamp, props)."""
+    query = select(Event.message_id, Event.type, Event.event, Event.timestamp, Event.properties)
+    query = query.where(Event.customer_id == customer_id)
+    if workspace_id is not None:
+        query = query.where(Event.workspace_id == workspace_id)
+    rows = session.execute(query.order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit))
+    return [(m, t, e, ts, p) for m, t, e, ts, p in rows]

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, Field
 from sqlalchemy.orm import Session
 
-from cxloop.commerce.records import (
+from cxloop.commerce import (
     CustomerData,
     ItemData,
     OrderData,
@@ -56,6 +56,7 @@ from cxloop.ingest.adapters import (
     plain_text,
     url_or_none,
 )
+from cxloop.ingest.service import record_event
 
 PLATFORM = "shopify"
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -457,14 +458,21 @@ def product_data(product: Product, store: StoreContext) -> list[ProductData]:
 
 def _on_order(session: Session, store: StoreContext, payload: dict[str, Any]) -> Applied:
     order = parse(Order, payload)
-    upsert_order(session, store.workspace_id, order_data(order), platform=PLATFORM)
+    upsert_order(
+        session, store.workspace_id, order_data(order), platform=PLATFORM, track=record_event
+    )
     return Applied(f"order {order.id}")
 
 
 def _on_refund(session: Session, store: StoreContext, payload: dict[str, Any]) -> Applied:
     refund = parse(Refund, payload)
     done = record_refund(
-        session, store.workspace_id, str(refund.order_id), refund_data(refund), platform=PLATFORM
+        session,
+        store.workspace_id,
+        str(refund.order_id),
+        refund_data(refund),
+        platform=PLATFORM,
+        track=record_event,
     )
     subject = f"refund {refund.id} of order {refund.order_id}"
     return Applied(subject, None if done else "order not known yet")
@@ -473,7 +481,11 @@ def _on_refund(session: Session, store: StoreContext, payload: dict[str, Any]) -
 def _on_fulfillment(session: Session, store: StoreContext, payload: dict[str, Any]) -> Applied:
     fulfillment = parse(Fulfillment, payload)
     done = upsert_shipment(
-        session, store.workspace_id, shipment_data(fulfillment), platform=PLATFORM
+        session,
+        store.workspace_id,
+        shipment_data(fulfillment),
+        platform=PLATFORM,
+        track=record_event,
     )
     subject = f"fulfillment {fulfillment.id} of order {fulfillment.order_id}"
     return Applied(subject, None if done else "order not known yet")

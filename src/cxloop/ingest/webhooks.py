@@ -38,8 +38,7 @@ from cxloop.ingest.shopify import SHOPIFY
 from cxloop.ingest.woocommerce import WOOCOMMERCE
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
-from cxloop.workspaces.models import Workspace
-from cxloop.workspaces.service import audit
+from cxloop.workspaces import audit, get_workspace
 
 PLATFORMS: dict[str, Platform] = {SHOPIFY.name: SHOPIFY, WOOCOMMERCE.name: WOOCOMMERCE}
 # Who may have a signing secret: the store platforms, and email providers sending delivery
@@ -94,7 +93,7 @@ def set_secret(
         raise InvalidInput("secret", f"must be at least {MIN_SECRET} characters")
     if len(secret) > 200:
         raise InvalidInput("secret", "must be at most 200 characters")
-    if session.get(Workspace, workspace_id) is None:
+    if get_workspace(session, workspace_id) is None:
         raise InvalidInput("workspace", f"no workspace {workspace_id!r}")
     row = session.scalar(
         select(WebhookSecret).where(
@@ -124,11 +123,7 @@ def _refuse_unsigned(platform: Platform, detail: str) -> WebhookRefused:
 def _verify(
     session: Session, platform: Platform, workspace_id: str, headers: Mapping[str, str], body: bytes
 ) -> None:
-    secret = session.scalar(
-        select(WebhookSecret.secret).where(
-            WebhookSecret.workspace_id == workspace_id, WebhookSecret.platform == platform.name
-        )
-    )
+    secret = webhook_secret(session, workspace_id, platform.name)
     if secret is None:
         raise _refuse_unsigned(
             platform, f"no {platform.label} webhook secret is set for this workspace"
@@ -153,7 +148,7 @@ def _payload(body: bytes) -> dict[str, Any]:
 def _apply(
     session: Session, platform: Platform, workspace_id: str, headers: Mapping[str, str], body: bytes
 ) -> Receipt:
-    workspace = session.get(Workspace, workspace_id)
+    workspace = get_workspace(session, workspace_id)
     if workspace is None:
         raise WebhookRefused(404, "not_found", "no such workspace", "workspace_id")
     if platform.is_ping(headers, body):
@@ -269,3 +264,12 @@ async def shopify_webhook(workspace_id: str, request: Request) -> JSONResponse:
 async def woocommerce_webhook(workspace_id: str, request: Request) -> JSONResponse:
     """Receive a WooCommerce webhook (signed with ``X-WC-Webhook-Signature``)."""
     return await _handle(request, WOOCOMMERCE, workspace_id)
+
+
+def webhook_secret(session: Session, workspace_id: str, platform: str) -> str | None:
+    """The secret a platform signs this workspace's webhooks with (None if none is set)."""
+    return session.scalar(
+        select(WebhookSecret.secret).where(
+            WebhookSecret.workspace_id == workspace_id, WebhookSecret.platform == platform
+        )
+    )

@@ -29,7 +29,7 @@ from typing import Annotated, Any
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from cxloop.commerce.records import (
+from cxloop.commerce import (
     CustomerData,
     ItemData,
     OrderData,
@@ -61,6 +61,7 @@ from cxloop.ingest.adapters import (
     plain_text,
     url_or_none,
 )
+from cxloop.ingest.service import record_event
 from cxloop.store.base import utcnow
 
 PLATFORM = "woocommerce"
@@ -370,14 +371,21 @@ def is_ping(headers: Mapping[str, str], body: bytes) -> bool:
 
 def _on_order(session: Session, store: StoreContext, payload: dict[str, Any]) -> Applied:
     order = parse(Order, payload)
-    upsert_order(session, store.workspace_id, order_data(order), platform=PLATFORM)
+    upsert_order(
+        session, store.workspace_id, order_data(order), platform=PLATFORM, track=record_event
+    )
     return Applied(f"order {order.id}")
 
 
 def _on_deleted(session: Session, store: StoreContext, payload: dict[str, Any]) -> Applied:
     deleted = parse(Deleted, payload)
     done = cancel_order(
-        session, store.workspace_id, str(deleted.id), at=utcnow(), platform=PLATFORM
+        session,
+        store.workspace_id,
+        str(deleted.id),
+        at=utcnow(),
+        platform=PLATFORM,
+        track=record_event,
     )
     return Applied(f"order {deleted.id}", None if done else "order not known")
 

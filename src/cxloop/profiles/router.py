@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cxloop import surveys, themes
+from cxloop.profiles import flows
 from cxloop.profiles import service as profiles
 from cxloop.profiles.schemas import Customer360, CustomerRow
-from cxloop.surveys import service as surveys
-from cxloop.themes import service as themes
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, MemberDep, SessionDep
 from cxloop.web.errors import ApiError
@@ -27,7 +27,7 @@ def list_customers(
         raise ApiError(422, "invalid_request", "must be between 1 and 500", "limit")
     if offset < 0:
         raise ApiError(422, "invalid_request", "must be 0 or more", "offset")
-    return profiles.search_customers(session, owner.workspace_id, q, limit=limit, offset=offset)
+    return flows.search_customers(session, owner.workspace_id, q, limit=limit, offset=offset)
 
 
 @api.get("/customers/{user_id}", response_model=Customer360)
@@ -36,7 +36,7 @@ def get_customer(owner: AdminDep, session: SessionDep, user_id: str) -> Customer
     customer = profiles.find_by_user_id(session, owner.workspace_id, user_id)
     if customer is None:
         raise ApiError(404, "not_found", f"no customer with user id {user_id!r}", "user_id")
-    return profiles.customer_360(session, owner.workspace_id, customer)
+    return flows.customer_360(session, owner.workspace_id, customer)
 
 
 @pages.get("/w/{workspace_id}/customers")
@@ -45,7 +45,7 @@ def customers(
 ) -> Response:
     """The customer list, searchable by email, name, user id or phone."""
     number = max(page, 1)
-    rows = profiles.search_customers(
+    rows = flows.search_customers(
         session, member.workspace.id, q[:200], limit=51, offset=(number - 1) * 50
     )
     return templating.page(
@@ -72,9 +72,9 @@ def customer(
         request,
         "customer.html",
         member,
-        profile=profiles.customer_360(session, workspace_id, found, recent=0),
+        profile=flows.customer_360(session, workspace_id, found, recent=0),
         name=" ".join(p for p in (found.first_name, found.last_name) if p),
-        entries=profiles.timeline(session, workspace_id, found.id),
+        entries=flows.timeline(session, workspace_id, found.id),
         decisions=surveys.decisions_for(session, workspace_id, found.id)[:30],
         taxonomy=themes.taxonomy_of(session, workspace_id),
     )

@@ -1,4 +1,4 @@
-"""Identity resolution and the customer 360.
+"""Identity resolution, consent, and the customers themselves.
 
 Rules, in order:
 1. Identifiers (user id, email, phone, anonymous id) resolve to at most one customer each.
@@ -14,27 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cxloop.errors import InvalidInput
-from cxloop.profiles.models import Customer, CustomerMerge, Identity
-from cxloop.profiles.schemas import (
-    Customer360,
-    CustomerRow,
-    EventSummary,
-    IdentityPublic,
-    MergePublic,
-    NpsSummary,
-    Scores,
-    TimelineEntry,
-)
+from cxloop.profiles.models import ConsentChange, Customer, CustomerMerge, Identity
 from cxloop.store.base import utcnow
-from cxloop.store.registry import load_models
+from cxloop.store.registry import referencing_tables
 
 # Kinds in the order that decides which customer survives a merge.
 KINDS = ("user_id", "email", "phone", "anonymous_id")
@@ -84,11 +74,10 @@ def normalise(kind: str, value: object) -> str | None:
 
 def _customer_tables() -> list[Table]:
     # Every table that points at a customer, whatever domain owns it: a merge moves them all.
-    return [
-        table
-        for table in load_models().metadata.sorted_tables
-        if "customer_id" in table.c and table.name not in ("identities", "customers")
-    ]
+    # The one place a domain writes rows it does not own, through the store's list of tables:
+    # re-pointing a foreign key is not reading a domain's data, and a table added later is
+    # covered without anyone remembering to register it.
+    return referencing_tables("customer_id", exclude=("identities", "customers"))
 
 
 def apply_traits(customer: Customer, traits: Mapping[str, Any]) -> None:
@@ -124,6 +113,12 @@ def apply_traits(customer: Customer, traits: Mapping[str, Any]) -> None:
             setattr(customer, column, value.strip()[: 8 if column == "locale" else 64])
 
 
+# Told (session, workspace_id, customer_id, anonymous ids) when anonymous ids join a customer,
+# so that the events waiting under them are linked: the event log is ingest's, which hands
+# this in (``cxloop.ingest``'s ``claim_anonymous_events``).
+ClaimEvents = Callable[[Session, str, int, list[str]], None]
+
+
 def resolve(
     session: Session,
     workspace_id: str,
@@ -133,6 +128,7 @@ def resolve(
     at: dt.datetime | None = None,
     traits: Mapping[str, Any] | None = None,
     create: bool = True,
+    claim: ClaimEvents | None = None,
 ) -> Customer | None:
     """The customer these identifiers name, linking new ones and merging duplicates.
 
@@ -193,24 +189,9 @@ def resolve(
     if customer.last_seen_at is None or at > customer.last_seen_at:
         customer.last_seen_at = at
     session.flush()
-    if new_anonymous:
-        _claim_anonymous_events(session, workspace_id, customer.id, new_anonymous)
+    if new_anonymous and claim is not None:
+        claim(session, workspace_id, customer.id, new_anonymous)
     return customer
-
-
-def _claim_anonymous_events(
-    session: Session, workspace_id: str, customer_id: int, anonymous_ids: list[str]
-) -> None:
-    events = load_models().metadata.tables["events"]
-    session.execute(
-        update(events)
-        .where(
-            events.c.workspace_id == workspace_id,
-            events.c.anonymous_id.in_(anonymous_ids),
-            events.c.customer_id.is_(None),
-        )
-        .values(customer_id=customer_id)
-    )
 
 
 def _survivor(
@@ -320,9 +301,12 @@ def alias(
     user_id: str,
     source: str,
     at: dt.datetime | None = None,
+    claim: ClaimEvents | None = None,
 ) -> Customer:
     """Segment's alias: ``previous_id`` (an earlier user id or anonymous id) is ``user_id``."""
-    target = resolve(session, workspace_id, Keys(user_id=user_id), source=source, at=at)
+    target = resolve(
+        session, workspace_id, Keys(user_id=user_id), source=source, at=at, claim=claim
+    )
     assert target is not None  # a user id always makes a customer
     previous = session.scalar(
         select(Identity).where(
@@ -343,7 +327,8 @@ def alias(
             )
         )
         session.flush()
-        _claim_anonymous_events(session, workspace_id, target.id, [previous_id])
+        if claim is not None:
+            claim(session, workspace_id, target.id, [previous_id])
     elif previous.customer_id != target.id:
         # An explicit alias merges even two user ids: the caller says they are one person.
         loser = session.get(Customer, previous.customer_id)
@@ -382,7 +367,7 @@ def lookup_identities(
 
 def touch_customers(session: Session, seen: Mapping[int, dt.datetime]) -> None:
     """Move each customer's ``last_seen_at`` forward to the given time (never back)."""
-    customers = load_models().metadata.tables["customers"]
+    customers = Customer.metadata.tables["customers"]  # the Table, for a Core update
     session.execute(
         update(customers)
         .where(
@@ -410,239 +395,6 @@ def find_by_user_id(session: Session, workspace_id: str, user_id: str) -> Custom
             Identity.value == user_id,
         )
     )
-
-
-def _order_figures(session: Session, customer_ids: list[int]) -> dict[int, tuple[int, int]]:
-    orders = load_models().metadata.tables["orders"]
-    rows = session.execute(
-        select(
-            orders.c.customer_id,
-            func.count(),
-            func.coalesce(func.sum(orders.c.total_cents - orders.c.refunded_cents), 0),
-        )
-        .where(orders.c.customer_id.in_(customer_ids), orders.c.status != "cancelled")
-        .group_by(orders.c.customer_id)
-    ).all()
-    return {cid: (int(n), int(cents)) for cid, n, cents in rows}
-
-
-def customer_360(
-    session: Session, workspace_id: str, customer: Customer, *, recent: int = 20
-) -> Customer360:
-    """Everything known about ``customer``: identities, consent, activity, orders, merges."""
-    events = load_models().metadata.tables["events"]
-    workspaces = load_models().metadata.tables["workspaces"]
-    identities = session.scalars(
-        select(Identity).where(Identity.customer_id == customer.id).order_by(Identity.id)
-    ).all()
-    event_count = (
-        session.scalar(
-            select(func.count()).select_from(events).where(events.c.customer_id == customer.id)
-        )
-        or 0
-    )
-    latest = session.execute(
-        select(
-            events.c.message_id,
-            events.c.type,
-            events.c.event,
-            events.c.timestamp,
-            events.c.properties,
-        )
-        .where(events.c.customer_id == customer.id)
-        .order_by(events.c.timestamp.desc(), events.c.id.desc())
-        .limit(recent)
-    ).all()
-    merges = session.scalars(
-        select(CustomerMerge)
-        .where(CustomerMerge.into_customer_id == customer.id)
-        .order_by(CustomerMerge.id)
-    ).all()
-    orders_count, cents = _order_figures(session, [customer.id]).get(customer.id, (0, 0))
-    currency = (
-        session.scalar(select(workspaces.c.currency).where(workspaces.c.id == workspace_id))
-        or "EUR"
-    )
-    return Customer360(
-        id=customer.id,
-        user_id=customer.user_id,
-        email=customer.email,
-        traits=customer.traits or {},
-        identities=[
-            IdentityPublic(kind=i.kind, value=i.value, source=i.source, created_at=i.created_at)
-            for i in identities
-        ],
-        consent=customer.consent or {},
-        event_count=int(event_count),
-        orders_count=orders_count,
-        revenue=round(cents / 100, 2),
-        currency=currency,
-        first_seen_at=customer.first_seen_at,
-        last_seen_at=customer.last_seen_at,
-        recent_events=[
-            EventSummary(
-                messageId=m,
-                type=t,
-                event=e,
-                timestamp=ts,
-                properties=p or {},
-            )
-            for m, t, e, ts, p in latest
-        ],
-        merges=[
-            MergePublic(
-                from_customer_id=m.from_customer_id,
-                identity_kind=m.identity_kind,
-                identity_value=m.identity_value,
-                source=m.source,
-                at=m.at,
-            )
-            for m in merges
-        ],
-        scores=Scores(),
-        nps=_nps_of(session, customer.id),
-    )
-
-
-def _nps_of(session: Session, customer_id: int) -> NpsSummary:
-    responses = load_models().metadata.tables["responses"]
-    confirmed = (responses.c.customer_id == customer_id) & (responses.c.status == "confirmed")
-    count = session.scalar(select(func.count()).select_from(responses).where(confirmed)) or 0
-    last = session.execute(
-        select(responses.c.score, responses.c.category, responses.c.themes, responses.c.sentiment)
-        .where(confirmed)
-        .order_by(responses.c.created_at.desc(), responses.c.id.desc())
-        .limit(1)
-    ).first()
-    return NpsSummary(
-        responses=int(count),
-        last_score=last[0] if last else None,
-        category=last[1] if last else None,
-        themes=list(last[2] or []) if last else [],
-        sentiment=last[3] if last else None,
-    )
-
-
-def search_customers(
-    session: Session, workspace_id: str, query: str = "", *, limit: int = 50, offset: int = 0
-) -> list[CustomerRow]:
-    """Customers matching ``query`` (email, name, user id, phone), most recently seen first."""
-    where = [Customer.workspace_id == workspace_id]
-    text = query.strip().lower()
-    if text:
-        like = f"%{text.replace('%', '').replace('_', '')}%"
-        where.append(
-            or_(
-                func.lower(Customer.email).like(like),
-                func.lower(Customer.first_name).like(like),
-                func.lower(Customer.last_name).like(like),
-                func.lower(Customer.user_id).like(like),
-                Customer.phone.like(like),
-            )
-        )
-    customers = session.scalars(
-        select(Customer)
-        .where(and_(*where))
-        .order_by(Customer.last_seen_at.desc().nulls_last(), Customer.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    figures = _order_figures(session, [c.id for c in customers])
-    return [
-        CustomerRow(
-            id=c.id,
-            user_id=c.user_id,
-            email=c.email,
-            name=" ".join(p for p in (c.first_name, c.last_name) if p),
-            orders_count=figures.get(c.id, (0, 0))[0],
-            revenue=round(figures.get(c.id, (0, 0))[1] / 100, 2),
-            last_seen_at=c.last_seen_at,
-        )
-        for c in customers
-    ]
-
-
-def timeline(
-    session: Session, workspace_id: str, customer_id: int, *, limit: int = 200
-) -> list[TimelineEntry]:
-    """A customer's events, orders and parcels in one list, newest first."""
-    events = load_models().metadata.tables["events"]
-    orders = load_models().metadata.tables["orders"]
-    shipments = load_models().metadata.tables["shipments"]
-    entries: list[TimelineEntry] = []
-    for message_id, kind, name, at, properties in session.execute(
-        select(
-            events.c.message_id,
-            events.c.type,
-            events.c.event,
-            events.c.timestamp,
-            events.c.properties,
-        )
-        .where(events.c.workspace_id == workspace_id, events.c.customer_id == customer_id)
-        .order_by(events.c.timestamp.desc())
-        .limit(limit)
-    ):
-        entries.append(
-            TimelineEntry(
-                at=at,
-                kind="event",
-                title=name or kind,
-                detail={"type": kind, "messageId": message_id, "properties": properties or {}},
-            )
-        )
-    for external_id, status, total, currency, placed_at in session.execute(
-        select(
-            orders.c.external_id,
-            orders.c.status,
-            orders.c.total_cents,
-            orders.c.currency,
-            orders.c.placed_at,
-        )
-        .where(orders.c.workspace_id == workspace_id, orders.c.customer_id == customer_id)
-        .order_by(orders.c.placed_at.desc())
-        .limit(limit)
-    ):
-        entries.append(
-            TimelineEntry(
-                at=placed_at,
-                kind="order",
-                title=external_id,
-                detail={"status": status, "total": total / 100, "currency": currency},
-            )
-        )
-    for external_id, carrier, status, promised, delivered, shipped in session.execute(
-        select(
-            shipments.c.external_id,
-            shipments.c.carrier,
-            shipments.c.status,
-            shipments.c.promised_at,
-            shipments.c.delivered_at,
-            shipments.c.shipped_at,
-        )
-        .join(orders, orders.c.id == shipments.c.order_id)
-        .where(shipments.c.workspace_id == workspace_id, orders.c.customer_id == customer_id)
-        .limit(limit)
-    ):
-        at = delivered or shipped or promised
-        if at is None:
-            continue
-        late = bool(delivered and promised and delivered > promised)
-        entries.append(
-            TimelineEntry(
-                at=at,
-                kind="shipment",
-                title=external_id,
-                detail={
-                    "carrier": carrier,
-                    "status": status,
-                    "late": late,
-                    "promised_at": promised.isoformat() if promised else None,
-                    "delivered_at": delivered.isoformat() if delivered else None,
-                },
-            )
-        )
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries[:limit]
 
 
 def get_customer(session: Session, workspace_id: str, customer_id: int) -> Customer | None:
@@ -690,11 +442,8 @@ def set_consent(
     at = utcnow()
     consent[channel] = {"status": status, "source": source[:100], "at": at.isoformat()}
     customer.consent = consent
-    session.execute(
-        load_models()
-        .metadata.tables["consent_changes"]
-        .insert()
-        .values(
+    session.add(
+        ConsentChange(
             workspace_id=workspace_id,
             customer_id=customer.id,
             channel=channel,
@@ -733,3 +482,55 @@ def find_current(session: Session, workspace_id: str, customer_id: int) -> Custo
             return None
         customer_id = into
     return None
+
+
+def customers_by_id(session: Session, customer_ids: Sequence[int]) -> dict[int, Customer]:
+    """The customers with these ids, loaded in chunks (a few hundred per query)."""
+    found: dict[int, Customer] = {}
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
+        )
+    return found
+
+
+def customer_id_of(session: Session, workspace_id: str, user_id: str) -> int | None:
+    """The id of the customer whose own user id is ``user_id`` (merged identities aside)."""
+    return session.scalar(
+        select(Customer.id).where(
+            Customer.workspace_id == workspace_id, Customer.user_id == user_id
+        )
+    )
+
+
+def find_by_email(session: Session, workspace_id: str, email: str) -> Customer | None:
+    """The first customer with this email address as their own (not a merged identity)."""
+    return session.scalar(
+        select(Customer)
+        .where(Customer.workspace_id == workspace_id, Customer.email == email)
+        .order_by(Customer.id)
+        .limit(1)
+    )
+
+
+def user_id_of(session: Session, customer_id: int) -> str | None:
+    """A customer's own user id, if they have one."""
+    return session.scalar(select(Customer.user_id).where(Customer.id == customer_id))
+
+
+def count_customers(session: Session, workspace_id: str) -> int:
+    """How many customers the workspace knows."""
+    count = session.scalar(
+        select(func.count()).select_from(Customer).where(Customer.workspace_id == workspace_id)
+    )
+    return int(count or 0)
+
+
+def newest_customer_id(session: Session, workspace_id: str) -> int:
+    """The highest customer id of the workspace (0 if none): what was created after it is new."""
+    return int(
+        session.scalar(select(func.max(Customer.id)).where(Customer.workspace_id == workspace_id))
+        or 0
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from sqlalchemy import Table
+
 import cxloop
 from cxloop.store.base import Base
 
@@ -30,3 +32,12 @@ def load_models() -> type[Base]:
     for name in domain_modules("models"):
         importlib.import_module(name)
     return Base
+
+
+def referencing_tables(column: str, *, exclude: tuple[str, ...] = ()) -> list[Table]:
+    """Every table, whatever domain owns it, with a column of this name (dependency order)."""
+    return [
+        table
+        for table in load_models().metadata.sorted_tables
+        if column in table.c and table.name not in exclude
+    ]

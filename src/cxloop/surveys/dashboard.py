@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Text, bindparam, cast, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import type_coerce
@@ -332,3 +332,70 @@ __all__ = [
     "trend",
     "verbatims",
 ]
+
+
+# Themes of answers, grouped (the themes domain's key drivers and theme trend) ---------------
+
+# Grouped on in SQL, so a few hundred distinct theme lists reach Python, not every answer
+# (JSONB on PostgreSQL, JSON text on SQLite). The bare column, not an expression: SQLite then
+# reads ``ix_responses_themes`` in themes order and groups without sorting (migration 0010).
+_THEMES = Response.themes
+# The weekly trend reads a week of answers by ``created_at``: grouping on an expression keeps
+# SQLite on that range (and a small sort) instead of the whole themes index once per week.
+_THEMES_TEXT = cast(Response.themes, Text)
+
+
+def theme_groups(
+    session: Session,
+    workspace_id: str,
+    filters: DashboardFilters,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> list[tuple[Any, int, int, int, int, int]]:
+    """Confirmed answers in [since, until) per distinct theme list: (themes, detractors,
+    passives, promoters, Σ score, Σ score²), the dashboard's rule for what counts."""
+    where = answer_conditions(workspace_id, filters)
+    if since is not None:
+        where.append(Response.created_at >= since)
+    if until is not None:
+        where.append(Response.created_at < until)
+    score = Response.score
+    rows = session.execute(
+        select(
+            _THEMES,
+            func.count().filter(score < stats.PASSIVE_MIN),
+            func.count().filter(score >= stats.PASSIVE_MIN, score < stats.PROMOTER_MIN),
+            func.count().filter(score >= stats.PROMOTER_MIN),
+            func.sum(score),
+            func.sum(score * score),
+        )
+        .where(*where)
+        .group_by(_THEMES)
+    ).all()
+    return [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4] or 0), int(r[5] or 0)) for r in rows]
+
+
+def theme_groups_by_period(
+    session: Session,
+    workspace_id: str,
+    filters: DashboardFilters,
+    bounds: Sequence[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.date, Any, int]]:
+    """Confirmed answers per period [low, high) and distinct theme list (JSON text):
+    (period start, themes, answers)."""
+    # One index range scan per period, as the dashboard's trend (SQLite sorts otherwise).
+    query = (
+        select(_THEMES_TEXT, func.count())
+        .where(
+            *answer_conditions(workspace_id, filters),
+            Response.created_at >= bindparam("low"),
+            Response.created_at < bindparam("high"),
+        )
+        .group_by(_THEMES_TEXT)
+    )
+    found: list[tuple[dt.date, Any, int]] = []
+    for low, high in bounds:
+        for text, count in session.execute(query, {"low": low, "high": high}):
+            found.append((low.date(), text, int(count)))
+    return found

@@ -1,4 +1,4 @@
-"""The NPS loop across domains: plan, send through the email channel, remind, alert."""
+"""The NPS loop across domains: plan, send through the email channel, remind."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cxloop.alerts import service as alerts
-from cxloop.alerts.models import AlertRule
-from cxloop.channels import email as email_channel
-from cxloop.channels.unsubscribe import unsubscribe_url
+from cxloop import channels as email_channel
+from cxloop import profiles
+from cxloop.channels import unsubscribe_url
 from cxloop.config import Settings
 from cxloop.errors import InvalidInput
-from cxloop.profiles.models import Customer
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Invitation, Survey
-from cxloop.workspaces.models import Workspace
+from cxloop.workspaces import get_workspace
 
 
 @dataclass
@@ -44,8 +42,12 @@ def _texts_context(
     session: Session, settings: Settings, invitation: Invitation, reminder: bool
 ) -> tuple[str, dict[str, object]]:
     survey = session.get(Survey, invitation.survey_id)
-    workspace = session.get(Workspace, invitation.workspace_id)
-    customer = session.get(Customer, invitation.customer_id) if invitation.customer_id else None
+    workspace = get_workspace(session, invitation.workspace_id)
+    customer = (
+        profiles.get_customer(session, invitation.workspace_id, invitation.customer_id)
+        if invitation.customer_id
+        else None
+    )
     assert survey is not None and workspace is not None and customer is not None
     texts = service.definition_of(survey).texts["fr" if invitation.locale == "fr" else "en"]
     store = workspace.name
@@ -201,11 +203,9 @@ def _send_batch(
         # The session's identity map holds objects weakly: keep the batch's customers, surveys
         # and workspaces referenced here so each is loaded once, not once per invitation.
         customer_ids = [i.customer_id for i in batch if i.customer_id]
-        held: list[object] = list(
-            session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
-        )
+        held: list[object] = list(profiles.customers_by_id(session, customer_ids).values())
         held += [session.get(Survey, sid) for sid in {i.survey_id for i in batch}]
-        held += [session.get(Workspace, wid) for wid in {i.workspace_id for i in batch}]
+        held += [get_workspace(session, wid) for wid in {i.workspace_id for i in batch}]
         with session.no_autoflush:
             for invitation in sorted(batch, key=lambda i: i.id):
                 queued = send_invitation(
@@ -283,42 +283,3 @@ def tick(
         _send_batch(db, settings, claimed, now, report)
     _send_reminders(db, settings, now, report)
     return report
-
-
-def email_alert(settings: Settings) -> alerts.EmailAlert:
-    """The email side of alerts: queue a short message to the rule's address."""
-
-    def queue(session: Session, rule: AlertRule, subject: str, lines: list[str], link: str) -> int:
-        workspace = session.get(Workspace, rule.workspace_id)
-        rendered = email_channel.render(
-            "alert",
-            {
-                "subject": subject,
-                "lines": lines,
-                "link": link,
-                "store_name": workspace.name if workspace else "",
-            },
-            workspace.locale if workspace else "en",
-        )
-        message = email_channel.queue_email(
-            session,
-            rule.workspace_id,
-            to=rule.address,
-            rendered=rendered,
-            purpose="alert",
-            related_key=f"alert_rule:{rule.id}",
-            customer_id=None,
-            unsubscribe_url=None,
-        )
-        return message.id
-
-    return queue
-
-
-def deliver_mail(db: Database, settings: Settings) -> alerts.Deliver:
-    """Deliver queued messages once their transaction has committed."""
-
-    def deliver(message_ids: list[int]) -> None:
-        email_channel.deliver(db, message_ids, email_channel.sender_for(settings))
-
-    return deliver

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from cxloop import i18n
+from cxloop import i18n, profiles, themes
+from cxloop import themes as drivers
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
-from cxloop.profiles import service as profiles
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
 from cxloop.surveys import dashboard, service
@@ -30,12 +30,10 @@ from cxloop.surveys.definitions import (
 from cxloop.surveys.models import Invitation, Survey
 from cxloop.surveys.models import Response as Answer
 from cxloop.surveys.schemas import DashboardFilters, VerbatimFilters
-from cxloop.themes import drivers
-from cxloop.themes import service as themes
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, MemberDep, SessionDep
 from cxloop.web.errors import ApiError
-from cxloop.workspaces.models import Workspace
+from cxloop.workspaces import get_workspace
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["admin"])
@@ -64,7 +62,7 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
 
 def _context(session: Session, invitation: Invitation) -> dict[str, Any]:
     survey = session.get(Survey, invitation.survey_id)
-    workspace = session.get(Workspace, invitation.workspace_id)
+    workspace = get_workspace(session, invitation.workspace_id)
     store = workspace.name if workspace else ""
     if survey is None:
         return {"store": store}
@@ -104,7 +102,9 @@ def survey_page(request: Request, token: str, score: str | None = None) -> Respo
             existing = session.query(Answer).filter_by(invitation_id=invitation.id).one_or_none()
             if chosen is not None:
                 try:
-                    answer = service.record_answer(session, invitation, chosen, confirmed=False)
+                    answer = service.record_answer(
+                        session, invitation, chosen, confirmed=False, tag=themes.tags_for
+                    )
                     existing = answer.response
                 except service.SurveyClosed:
                     return _page(request, "survey_closed.html", 410, reason="expired", **context)
@@ -146,7 +146,12 @@ def survey_answer(
             context = _context(session, invitation)
             try:
                 answer = service.record_answer(
-                    session, invitation, chosen, confirmed=True, comment=comment
+                    session,
+                    invitation,
+                    chosen,
+                    confirmed=True,
+                    comment=comment,
+                    tag=themes.tags_for,
                 )
             except service.SurveyClosed:
                 return _page(request, "survey_closed.html", 410, reason="expired", **context)
@@ -180,7 +185,9 @@ def survey_seen(
                 {"error": "not_found", "detail": "unknown survey", "field": "token"}, 404
             )
         try:
-            answer = service.record_answer(session, invitation, chosen, confirmed=True)
+            answer = service.record_answer(
+                session, invitation, chosen, confirmed=True, tag=themes.tags_for
+            )
         except service.SurveyClosed as exc:
             return JSONResponse({"error": "closed", "detail": str(exc), "field": "token"}, 410)
         response_id, newly = answer.response.id, answer.newly_confirmed

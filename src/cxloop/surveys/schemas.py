@@ -164,3 +164,12 @@ class Funnel(BaseModel):
 
     total: ChannelFunnel
     channels: list[ChannelFunnel]
+
+
+class AnswerTags(BaseModel):
+    """What the themes domain says of an answer's verbatim: themes, sentiment, per theme."""
+
+    themes: list[str]
+    sentiment: float | None
+    # One per theme: {"theme": key, "sentiment": mean sentiment of its mentions}.
+    mentions: list[dict[str, object]]

@@ -13,25 +13,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, case, cast, exists, insert, literal, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from cxloop.commerce.models import Order, OrderItem, Product, Shipment
+from cxloop import commerce, profiles
 from cxloop.errors import InvalidInput
-from cxloop.profiles.models import Customer
+from cxloop.profiles import Customer
 from cxloop.store.base import utcnow
 from cxloop.surveys import stats
 from cxloop.surveys.definitions import SurveyDefinition, parse_definition
 from cxloop.surveys.models import Invitation, Response, Survey, SurveyDecision
-from cxloop.themes import service as tagging
-from cxloop.workspaces.models import Workspace
-from cxloop.workspaces.service import audit
+from cxloop.surveys.schemas import AnswerTags
+from cxloop.workspaces import Workspace, audit, get_workspace
 
 
 class SurveyClosed(Exception):  # noqa: N818
@@ -132,27 +131,10 @@ def _subjects(
 ) -> list[Subject]:
     since = max(survey.created_at, now - dt.timedelta(days=definition.lookback_days))
     planned = Invitation.__table__.c
-    query: Any
-    if definition.trigger == "order_placed":
-        key = literal("order:") + cast(Order.id, String)
-        query = select(key, Order.customer_id, Order.id, literal(None), Order.placed_at).where(
-            Order.workspace_id == survey.workspace_id,
-            Order.placed_at >= since,
-            Order.placed_at <= now,
-        )
-    else:
-        key = literal("shipment:") + cast(Shipment.id, String)
-        query = (
-            select(key, Order.customer_id, Order.id, Shipment.id, Shipment.delivered_at)
-            .join(Order, Order.id == Shipment.order_id)
-            .where(
-                Shipment.workspace_id == survey.workspace_id,
-                Shipment.delivered_at >= since,
-                Shipment.delivered_at <= now,
-            )
-        )
+    key, query = commerce.touchpoint_query(
+        survey.workspace_id, definition.trigger, since=since, until=now
+    )
     query = query.where(
-        Order.customer_id.is_not(None),
         ~exists().where(
             planned.workspace_id == survey.workspace_id,
             planned.survey_id == survey.id,
@@ -215,46 +197,6 @@ def _channel_for(customer: Customer, definition: SurveyDefinition) -> tuple[str 
 
 def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
-
-
-def order_problems(
-    session: Session, order_ids: list[int], now: dt.datetime
-) -> dict[int, tuple[str, str]]:
-    """Why each of these orders should not be asked about now (cancelled, refunded, late)."""
-    problems: dict[int, tuple[str, str]] = {}
-    wanted = sorted(set(order_ids))
-    seen: set[int] = set()
-    for chunk in _chunks(wanted):
-        for oid, external, status, cancelled, total, refunded in session.execute(
-            select(
-                Order.id,
-                Order.external_id,
-                Order.status,
-                Order.cancelled_at,
-                Order.total_cents,
-                Order.refunded_cents,
-            ).where(Order.id.in_(chunk))
-        ):
-            seen.add(oid)
-            if status == "cancelled" or cancelled is not None:
-                problems[oid] = ("order_cancelled", f"order {external} was cancelled")
-            elif status == "refunded" or (total and refunded >= total):
-                problems[oid] = ("order_refunded", f"order {external} was refunded")
-        for oid, parcel in session.execute(
-            select(Shipment.order_id, Shipment.external_id).where(
-                Shipment.order_id.in_(chunk),
-                Shipment.delivered_at.is_(None),
-                Shipment.promised_at < now,
-                Shipment.status.not_in(("lost", "returned")),
-            )
-        ):
-            problems.setdefault(
-                oid, ("shipment_late", f"parcel {parcel} is late and not delivered yet")
-            )
-    for oid in wanted:
-        if oid not in seen:
-            problems[oid] = ("order_missing", "the order is gone")
-    return problems
 
 
 @dataclass(frozen=True)
@@ -356,7 +298,7 @@ def plan(session: Session, workspace_id: str, now: dt.datetime | None = None) ->
     """Turn new orders and deliveries into invitations, scheduled or suppressed with a reason."""
     now = now or utcnow()
     report = PlanReport()
-    workspace = session.get(Workspace, workspace_id)
+    workspace = get_workspace(session, workspace_id)
     if workspace is None:
         return report
     for survey in session.scalars(
@@ -369,12 +311,8 @@ def plan(session: Session, workspace_id: str, now: dt.datetime | None = None) ->
         if not subjects:
             continue
         customer_ids = sorted({s.customer_id for s in subjects})
-        customers: dict[int, Customer] = {}
-        for chunk in _chunks(customer_ids):
-            customers.update(
-                (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
-            )
-        problems = order_problems(session, [s.order_id for s in subjects], now)
+        customers = profiles.customers_by_id(session, customer_ids)
+        problems = commerce.order_problems(session, [s.order_id for s in subjects], now)
         history = _history(session, customer_ids, _cooldown_start(definition, now), set())
         rows: list[dict[str, Any]] = []
         reasons: dict[str, tuple[str, str, str]] = {}
@@ -525,13 +463,11 @@ def recheck_many(
     """For each invitation about to be sent, a reason not to after all (what changed since
     planning: a cancellation, a late parcel, withdrawn consent, another survey sent meanwhile)."""
     reasons: dict[int, tuple[str, str]] = {}
-    problems = order_problems(session, [i.order_id for i in invitations if i.order_id], now)
+    problems = commerce.order_problems(
+        session, [i.order_id for i in invitations if i.order_id], now
+    )
     customer_ids = sorted({i.customer_id for i in invitations if i.customer_id})
-    customers: dict[int, Customer] = {}
-    for chunk in _chunks(customer_ids):
-        customers.update(
-            (c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(chunk)))
-        )
+    customers = profiles.customers_by_id(session, customer_ids)
     surveys = {i.survey_id: session.get(Survey, i.survey_id) for i in invitations}
     starts = [_cooldown_start(definition_of(s), now) for s in surveys.values() if s]
     history = _history(session, customer_ids, min(starts, default=now), {i.id for i in invitations})
@@ -581,42 +517,6 @@ def suppress(
             at=now,
         )
     )
-
-
-def order_facets(
-    session: Session, order_ids: Sequence[int | None]
-) -> dict[int, tuple[str | None, str]]:
-    """Per order: the customer segment ("new" for a first order, else "returning"; None
-    without a customer) and its product categories, sorted, as "|a|b|" ("" when none).
-
-    Copied onto answers when they are recorded, so the dashboard never joins orders.
-    """
-    ids = sorted({i for i in order_ids if i})
-    if not ids:
-        return {}
-    earlier = aliased(Order)
-    before = exists().where(
-        earlier.customer_id == Order.customer_id,
-        earlier.placed_at < Order.placed_at,
-        earlier.status != "cancelled",
-    )
-    segment = case((Order.customer_id.is_(None), None), (before, "returning"), else_="new")
-    facets: dict[int, tuple[str | None, str]] = {
-        order_id: (kind, "")
-        for order_id, kind in session.execute(select(Order.id, segment).where(Order.id.in_(ids)))
-    }
-    names: dict[int, set[str]] = {}
-    for order_id, category in session.execute(
-        select(OrderItem.order_id, Product.category)
-        .join(Product, Product.id == OrderItem.product_id)
-        .where(OrderItem.order_id.in_(ids), Product.category != "")
-        .distinct()
-    ):
-        names.setdefault(order_id, set()).add(category.replace("|", "/"))
-    for order_id, found in names.items():
-        kind = facets.get(order_id, (None, ""))[0]
-        facets[order_id] = (kind, ("|" + "|".join(sorted(found)) + "|")[:500])
-    return facets
 
 
 def mark_sent(
@@ -678,11 +578,7 @@ def widget_invitation(
     session: Session, workspace_id: str, user_id: str, now: dt.datetime
 ) -> Invitation | None:
     """The open on-site invitation of the customer with this user id, if any."""
-    customer_id = session.scalar(
-        select(Customer.id).where(
-            Customer.workspace_id == workspace_id, Customer.user_id == user_id
-        )
-    )
+    customer_id = profiles.customer_id_of(session, workspace_id, user_id)
     if customer_id is None:
         return None
     return session.scalar(
@@ -727,8 +623,12 @@ def record_answer(
     comment: str | None = None,
     followup: str | None = None,
     now: dt.datetime | None = None,
+    tag: TagVerbatim,
 ) -> Answer:
     """Record a score for an invitation: provisional (a bare page load) or confirmed (a person).
+
+    ``tag`` reads the verbatim's themes (the themes domain's ``tags_for``, handed in by the
+    caller: surveys sit below themes).
 
     A provisional score never overwrites a confirmed one: a mail scanner opening the links after
     the customer answered changes nothing. A confirmed answer can be changed within the survey's
@@ -747,9 +647,13 @@ def record_answer(
             return Answer(response, False)
         if response.confirmed_at is not None and now > response.confirmed_at + window:
             raise SurveyClosed("this answer can no longer be changed")
-    customer = session.get(Customer, invitation.customer_id) if invitation.customer_id else None
+    customer = (
+        profiles.get_customer(session, invitation.workspace_id, invitation.customer_id)
+        if invitation.customer_id
+        else None
+    )
     if response is None:
-        segment, categories = order_facets(session, [invitation.order_id]).get(
+        segment, categories = commerce.order_facets(session, [invitation.order_id]).get(
             invitation.order_id or 0, (None, "")
         )
         response = Response(
@@ -781,8 +685,112 @@ def record_answer(
         invitation.commented_at = invitation.commented_at or now
     if followup is not None and followup.strip():
         response.followup = followup.strip()[:5000]
-    if (comment and comment.strip()) or (followup and followup.strip()):
+    has_text = bool((comment and comment.strip()) or (followup and followup.strip()))
+    if has_text and not response.themes_corrected:
         # Themes and sentiment of the verbatim, with the workspace's taxonomy and corrections.
-        tagging.tag_response(session, response)
+        set_answer_tags(response, tag(session, response.workspace_id, answer_text(response)))
     session.flush()
     return Answer(response, newly)
+
+
+# Themes of answers -------------------------------------------------------------------------
+#
+# The themes domain tags verbatims and keeps corrections; answers are this domain's rows, so it
+# reads and writes them through these functions.
+
+# (session, workspace_id, verbatim) -> its tags.
+TagVerbatim = Callable[[Session, str, str], AnswerTags | None]
+
+
+def answer_text(response: Response) -> str:
+    """The text an answer's themes come from: the comment and the follow-up answer."""
+    parts = (response.comment or "", response.followup or "")
+    return "\n".join(part for part in parts if part.strip())
+
+
+def set_answer_tags(response: Response, tags: AnswerTags | None) -> None:
+    """Store a verbatim's tags on its answer (None: no text, no themes)."""
+    if tags is None:
+        response.themes, response.sentiment, response.mentions = [], None, []
+        return
+    response.themes = list(tags.themes)
+    response.sentiment = tags.sentiment
+    response.mentions = list(tags.mentions)
+
+
+def set_corrected_themes(response: Response, themes: Sequence[str]) -> None:
+    """A person's themes for an answer: kept when the history is re-tagged."""
+    response.themes, response.themes_corrected = list(themes), True
+
+
+def get_answer(session: Session, workspace_id: str, response_id: int) -> Response | None:
+    """The answer with this id in this workspace (None if it belongs to another)."""
+    response = session.get(Response, response_id)
+    if response is None or response.workspace_id != workspace_id:
+        return None
+    return response
+
+
+def answers_with_text(
+    session: Session, workspace_id: str, *, after_id: int, limit: int
+) -> list[Response]:
+    """The workspace's answers with a verbatim, by id from ``after_id`` on (re-tagging)."""
+    return list(
+        session.scalars(
+            select(Response)
+            .where(
+                Response.workspace_id == workspace_id,
+                Response.id > after_id,
+                (func.length(Response.comment) + func.length(Response.followup)) > 0,
+            )
+            .order_by(Response.id)
+            .limit(limit)
+        )
+    )
+
+
+def answer_by_id(session: Session, response_id: int) -> Response | None:
+    """The answer with this id, whatever its workspace (for work queued with its id)."""
+    return session.get(Response, response_id)
+
+
+def survey_by_id(session: Session, workspace_id: str, survey_id: int) -> Survey | None:
+    """The survey with this id in this workspace."""
+    survey = session.get(Survey, survey_id)
+    return survey if survey is not None and survey.workspace_id == workspace_id else None
+
+
+def invitation_by_id(session: Session, workspace_id: str, invitation_id: int) -> Invitation | None:
+    """The invitation with this id in this workspace."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.workspace_id != workspace_id:
+        return None
+    return invitation
+
+
+def invitations_sent_since(session: Session, workspace_id: str, since: dt.datetime) -> int:
+    """How many invitations the workspace sent since ``since``."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Invitation)
+        .where(Invitation.workspace_id == workspace_id, Invitation.sent_at >= since)
+    )
+    return int(count or 0)
+
+
+def customer_answers(
+    session: Session, customer_id: int
+) -> tuple[int, tuple[int, str, list[str], float | None] | None]:
+    """A customer's confirmed answers: how many, and the latest one's (score, category,
+    themes, sentiment)."""
+    confirmed = (Response.customer_id == customer_id) & (Response.status == "confirmed")
+    count = session.scalar(select(func.count()).select_from(Response).where(confirmed)) or 0
+    last = session.execute(
+        select(Response.score, Response.category, Response.themes, Response.sentiment)
+        .where(confirmed)
+        .order_by(Response.created_at.desc(), Response.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return int(count), None
+    return int(count), (int(last[0]), str(last[1]), list(last[2] or []), last[3])

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from huey import crontab
-from sqlalchemy import select
 
+from cxloop import workspaces
 from cxloop.config import get_settings
 from cxloop.store.runtime import get_database
 from cxloop.surveys import flows, rollups
 from cxloop.worker.queue import huey
 from cxloop.worker.service import recorded
-from cxloop.workspaces.models import Workspace
 
 
 @huey.periodic_task(crontab(minute="*"), context=True)
@@ -29,8 +28,8 @@ def nps_rollups(task: Any = None) -> None:
     """Pre-count the funnel of the days whose invitations can no longer change."""
     db = get_database()
     with db.session() as session:
-        workspaces = session.scalars(select(Workspace.id)).all()
-    for workspace_id in workspaces:
+        every = workspaces.workspace_ids(session)
+    for workspace_id in every:
         with db.session() as session:
             rollups.fill_funnel(session, workspace_id)
 

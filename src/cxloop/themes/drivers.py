@@ -46,20 +46,18 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
+from cxloop import surveys
 from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
-from cxloop.surveys import dashboard, stats
-from cxloop.surveys.models import Response
-from cxloop.surveys.schemas import DashboardFilters, NpsSummary
+from cxloop.surveys import DashboardFilters, NpsSummary
 
 Period = Literal["week", "month"]
 
 # The exact 97.5th percentile of the normal distribution (Wilson, t expansion, z scores).
 Z975: Final = 1.959963984540054
-# Why 30: the usual floor for a normal approximation (as stats.SMALL_SAMPLE); below it, a
+# Why 30: the usual floor for a normal approximation (as the surveys' SMALL_SAMPLE); below it, a
 # theme's shares by category and its coefficient move by several points with each mention.
 SMALL_MENTIONS: Final = 30
 # Fewer residual degrees of freedom and σ̂ itself is too unsure for the intervals to mean much
@@ -327,7 +325,7 @@ def key_drivers(
     """
     y = _scores(scores)
     weights = _weights(counts, y.size)
-    category = np.where(y >= stats.PROMOTER_MIN, 2, np.where(y >= stats.PASSIVE_MIN, 1, 0))
+    category = np.where(y >= surveys.PROMOTER_MIN, 2, np.where(y >= surveys.PASSIVE_MIN, 1, 0))
     by_category = np.zeros((y.size, 3), dtype=np.int64)
     by_category[np.arange(y.size), category] = weights
     return _drivers(
@@ -591,26 +589,6 @@ def _themes_of(value: Any, decoded: dict[str, list[str]]) -> list[str]:
     return list(value) if isinstance(value, list) else []
 
 
-def _where(
-    workspace_id: str, survey_id: int | None, channel: str | None, touchpoint: str | None = None
-) -> list[Any]:
-    # The dashboard's rule for what counts as an answer (confirmed only) and its filters, so
-    # the n and NPS here are the dashboard's.
-    return dashboard.answer_conditions(
-        workspace_id,
-        DashboardFilters(survey_id=survey_id, channel=channel, touchpoint=touchpoint),
-    )
-
-
-# Grouped on in SQL, so a few hundred distinct theme lists reach Python, not every answer
-# (JSONB on PostgreSQL, JSON text on SQLite). The bare column, not an expression: SQLite then
-# reads ``ix_responses_themes`` in themes order and groups without sorting (migration 0010).
-_THEMES = Response.themes
-# The weekly trend reads a week of answers by ``created_at``: grouping on an expression keeps
-# SQLite on that range (and a small sort) instead of the whole themes index once per week.
-_THEMES_TEXT = cast(Response.themes, Text)
-
-
 def drivers_for(
     session: Session,
     workspace_id: str,
@@ -625,29 +603,13 @@ def drivers_for(
     """The key drivers of the confirmed answers created in [since, until), ranked by impact."""
     if since is not None and until is not None and until <= since:
         raise InvalidInput("until", "must be after since")
-    where = _where(workspace_id, survey_id, channel, touchpoint)
-    if since is not None:
-        where.append(Response.created_at >= since)
-    if until is not None:
-        where.append(Response.created_at < until)
-    score = Response.score
-    rows = session.execute(
-        select(
-            _THEMES,
-            func.count().filter(score < stats.PASSIVE_MIN),
-            func.count().filter(score >= stats.PASSIVE_MIN, score < stats.PROMOTER_MIN),
-            func.count().filter(score >= stats.PROMOTER_MIN),
-            func.sum(score),
-            func.sum(score * score),
-        )
-        .where(*where)
-        .group_by(_THEMES)
-    ).all()
+    filters = DashboardFilters(survey_id=survey_id, channel=channel, touchpoint=touchpoint)
+    rows = surveys.theme_groups(session, workspace_id, filters, since=since, until=until)
     decoded: dict[str, list[str]] = {}
     encoded = _Encoded([_themes_of(r[0], decoded) for r in rows], theme_keys)
     sums = np.array([r[1:] for r in rows], dtype=np.int64).reshape(len(rows), 5)
     detractors, passives, promoters = (int(v) for v in sums[:, :3].sum(axis=0))
-    nps = stats.summarize(promoters=promoters, passives=passives, detractors=detractors)
+    nps = surveys.summarize(promoters=promoters, passives=passives, detractors=detractors)
     drivers = _drivers(encoded, sums[:, :3], sums[:, 3], sums[:, 4])
     return DriversReport(n=nps.n, nps=nps, drivers=drivers)
 
@@ -667,30 +629,23 @@ def trend_for(
 
     The last week is the one holding ``until`` (so, by default, the current one, partial).
     """
-    if not 1 <= weeks <= dashboard.MAX_PERIODS:
-        raise InvalidInput("weeks", f"must be from 1 to {dashboard.MAX_PERIODS}")
+    if not 1 <= weeks <= surveys.MAX_PERIODS:
+        raise InvalidInput("weeks", f"must be from 1 to {surveys.MAX_PERIODS}")
     until = until or utcnow()
-    last = dashboard.period_start(until, "week")
+    last = surveys.period_start(until, "week")
     starts = [last - dt.timedelta(days=7 * (weeks - 1 - i)) for i in range(weeks)]
-    # One index range scan per week, as the dashboard's trend (SQLite sorts otherwise).
-    query = (
-        select(_THEMES_TEXT, func.count())
-        .where(
-            *_where(workspace_id, survey_id, channel, touchpoint),
-            Response.created_at >= bindparam("low"),
-            Response.created_at < bindparam("high"),
-        )
-        .group_by(_THEMES_TEXT)
-    )
+    filters = DashboardFilters(survey_id=survey_id, channel=channel, touchpoint=touchpoint)
+    bounds = list(itertools.pairwise([*starts, until]))
     decoded: dict[str, list[str]] = {}
     dates: list[dt.date] = []
     themes: list[list[str]] = []
     counts: list[int] = []
-    for low, high in itertools.pairwise([*starts, until]):
-        for text, count in session.execute(query, {"low": low, "high": high}):
-            dates.append(low.date())
-            themes.append(_themes_of(text, decoded))
-            counts.append(int(count))
+    for start, text, count in surveys.theme_groups_by_period(
+        session, workspace_id, filters, bounds
+    ):
+        dates.append(start)
+        themes.append(_themes_of(text, decoded))
+        counts.append(count)
     return theme_trend(
         dates,
         themes,

@@ -7,8 +7,9 @@ module keeps what belongs to a workspace in the store and applies it to answers:
   (renamed, added, split or merged themes), versioned so taggers and re-tags follow changes;
 - ``correct``: a person sets a verbatim's themes; every correction is kept, and the workspace's
   linear model is retrained on them at once, so the next similar verbatims are tagged alike;
-- ``tag_response``: called when an answer's text changes; ``retag``: the whole history again,
-  after the taxonomy or the model changed (answers a person corrected keep their themes).
+- ``tags_for``: called when an answer's text changes (surveys store the result); ``retag``:
+  the whole history again, after the taxonomy or the model changed (answers a person
+  corrected keep their themes).
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cxloop import surveys
 from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
-from cxloop.surveys.models import Response
-from cxloop.themes import LearnedModel, Tagger, Tagging, Taxonomy, default_taxonomy
-from cxloop.themes import train_model as _train
+from cxloop.surveys import AnswerTags
+from cxloop.themes.learned import LearnedModel
+from cxloop.themes.learned import train_model as _train
 from cxloop.themes.models import ThemeCorrection, ThemeModel, ThemeTaxonomy
-from cxloop.workspaces.service import audit
+from cxloop.themes.tagger import Tagger, Tagging
+from cxloop.themes.taxonomy import Taxonomy, default_taxonomy
+from cxloop.workspaces import audit
 
 # The latest corrections a model learns from (older ones still count through the taxonomy).
 MAX_EXAMPLES: Final = 5000
@@ -36,12 +40,6 @@ RETAG_BATCH: Final = 2000
 
 # A Tagger keeps caches and stemmers that are not thread-safe: one per thread and workspace.
 _local = threading.local()
-
-
-def verbatim(response: Response) -> str:
-    """The text an answer's themes come from: the comment and the follow-up answer."""
-    parts = (response.comment or "", response.followup or "")
-    return "\n".join(part for part in parts if part.strip())
 
 
 def corrections_count(session: Session, workspace_id: str) -> int:
@@ -117,21 +115,20 @@ def mentions_of(tagging: Tagging) -> list[dict[str, object]]:
     ]
 
 
-def _apply(response: Response, tagging: Tagging) -> None:
-    response.themes = list(tagging.themes)
-    response.sentiment = round(tagging.sentiment, 3)
-    response.mentions = mentions_of(tagging)
-
-
-def tag_response(session: Session, response: Response) -> None:
-    """Tag an answer's verbatim (themes, sentiment, per-theme sentiment), unless a person did."""
-    if response.themes_corrected:
-        return
-    text = verbatim(response)
+def tags_for(session: Session, workspace_id: str, text: str) -> AnswerTags | None:
+    """A verbatim's themes, sentiment and per-theme sentiment, with the workspace's taxonomy
+    and corrections (None for an empty text)."""
     if not text:
-        response.themes, response.sentiment, response.mentions = [], None, []
-        return
-    _apply(response, tagger_for(session, response.workspace_id).tag(text))
+        return None
+    return _tags(tagger_for(session, workspace_id).tag(text))
+
+
+def _tags(tagging: Tagging) -> AnswerTags:
+    return AnswerTags(
+        themes=list(tagging.themes),
+        sentiment=round(tagging.sentiment, 3),
+        mentions=mentions_of(tagging),
+    )
 
 
 def correct(
@@ -141,16 +138,16 @@ def correct(
     themes: Sequence[str],
     *,
     actor: str,
-) -> Response:
+) -> surveys.Response:
     """A person sets an answer's themes, kept as an example for the workspace's model.
 
     The caller then has the model retrained (``train``), in a worker once this has committed:
     training takes from half a second to a few seconds as corrections pile up.
     """
-    response = session.get(Response, response_id)
-    if response is None or response.workspace_id != workspace_id:
+    response = surveys.get_answer(session, workspace_id, response_id)
+    if response is None:
         raise InvalidInput("response_id", f"no answer {response_id} in this workspace")
-    text = verbatim(response)
+    text = surveys.answer_text(response)
     if not text:
         raise InvalidInput("response_id", "this answer has no text to tag")
     taxonomy = taxonomy_of(session, workspace_id)
@@ -173,7 +170,7 @@ def correct(
             actor=actor,
         )
     )
-    response.themes, response.themes_corrected = ordered, True
+    surveys.set_corrected_themes(response, ordered)
     session.flush()
     audit(
         session,
@@ -222,27 +219,17 @@ def retag(session: Session, workspace_id: str, *, after_id: int = 0) -> tuple[in
     worker commits batch by batch. Answers whose themes a person corrected are left alone.
     """
     tagger = tagger_for(session, workspace_id)
-    batch = list(
-        session.scalars(
-            select(Response)
-            .where(
-                Response.workspace_id == workspace_id,
-                Response.id > after_id,
-                (func.length(Response.comment) + func.length(Response.followup)) > 0,
-            )
-            .order_by(Response.id)
-            .limit(RETAG_BATCH)
-        )
-    )
+    batch = surveys.answers_with_text(session, workspace_id, after_id=after_id, limit=RETAG_BATCH)
     taxonomy = tagger.taxonomy
     for response in batch:
         if response.themes_corrected:
             # A person's themes stay; a renamed or merged key follows the taxonomy.
             resolved = {taxonomy.resolve(key) for key in response.themes or []}
-            response.themes = [key for key in taxonomy.keys if key in resolved]
+            surveys.set_corrected_themes(response, [k for k in taxonomy.keys if k in resolved])
     fresh = [response for response in batch if not response.themes_corrected]
-    for response, tagging in zip(fresh, tagger.tag_many(map(verbatim, fresh)), strict=True):
-        _apply(response, tagging)
+    texts = map(surveys.answer_text, fresh)
+    for response, tagging in zip(fresh, tagger.tag_many(texts), strict=True):
+        surveys.set_answer_tags(response, _tags(tagging))
     session.flush()
     return len(fresh), (batch[-1].id if len(batch) == RETAG_BATCH else None)
 
@@ -266,9 +253,8 @@ __all__ = [
     "retag",
     "retag_all",
     "save_taxonomy",
-    "tag_response",
     "tagger_for",
+    "tags_for",
     "taxonomy_of",
     "train",
-    "verbatim",
 ]

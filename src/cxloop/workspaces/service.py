@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -221,3 +222,23 @@ def role_in(session: Session, user_id: int, workspace_id: str) -> str | None:
             Membership.user_id == user_id, Membership.workspace_id == workspace_id
         )
     )
+
+
+def get_workspace(session: Session, workspace_id: str) -> Workspace | None:
+    """The workspace with this id, if any."""
+    return session.get(Workspace, workspace_id)
+
+
+def workspace_ids(session: Session) -> list[str]:
+    """Every workspace's id (for work done per workspace, such as nightly rollups)."""
+    return list(session.scalars(select(Workspace.id).order_by(Workspace.id)))
+
+
+def names_of(session: Session, workspace_ids: Sequence[str]) -> dict[str, str]:
+    """The names of these workspaces, by id."""
+    if not workspace_ids:
+        return {}
+    rows = session.execute(
+        select(Workspace.id, Workspace.name).where(Workspace.id.in_(list(workspace_ids)))
+    )
+    return {str(workspace_id): str(name) for workspace_id, name in rows}
