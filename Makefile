@@ -36,8 +36,8 @@ demo: $(VENV)/.installed
 	$(BIN)/cxloop demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-test

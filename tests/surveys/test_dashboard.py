@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cxloop.commerce import service as commerce_service
 from cxloop.commerce.models import Order, OrderItem, Product
 from cxloop.errors import InvalidInput
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database, downgrade, migrate
-from cxloop.surveys import dashboard, rollups, service, stats
+from cxloop.surveys import dashboard, rollups, stats
 from cxloop.surveys.models import Invitation, Response, Survey
 from cxloop.surveys.schemas import Breakdown, DashboardFilters, Funnel, NpsSummary, VerbatimFilters
 from cxloop.workspaces import service as workspaces
