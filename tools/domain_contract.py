@@ -65,7 +65,9 @@ class DomainsContract(Contract):
                     continue
                 line = self._line(graph, importer, imported)
                 if source in infrastructure and target not in infrastructure:
-                    broken.append(f"infrastructure imports {target}: {importer} -> {imported}{line}")
+                    broken.append(
+                        f"infrastructure imports {target}: {importer} -> {imported}{line}"
+                    )
                 elif source in domains and target in top:
                     is_router = "router" in _leafs(importer, root)[1:2]
                     if not (is_router and imported in toolkit):
