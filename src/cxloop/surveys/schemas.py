@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 # ---------------------------------------------------------------------------------------------
-# NPS statistics and the dashboard (feedback/stats.py, feedback/dashboard.py)
+# NPS statistics and the dashboard (stats.py, dashboard.py)
 # ---------------------------------------------------------------------------------------------
 
 Category = Literal["detractor", "passive", "promoter"]
@@ -173,3 +173,78 @@ class AnswerTags(BaseModel):
     sentiment: float | None
     # One per theme: {"theme": key, "sentiment": mean sentiment of its mentions}.
     mentions: list[dict[str, object]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Survey definitions (definitions.py reads and writes them as YAML or JSON)
+# ---------------------------------------------------------------------------------------------
+
+Locale = Literal["fr", "en"]
+Channel = Literal["email", "link", "widget"]
+Trigger = Literal["order_placed", "shipment_delivered"]
+
+
+class Texts(BaseModel):
+    """Everything the customer reads, in one language."""
+
+    subject: str = Field(min_length=1, max_length=200)
+    intro: str = Field(default="", max_length=2000)
+    question: str = Field(min_length=1, max_length=500)
+    low_label: str = Field(min_length=1, max_length=100)
+    high_label: str = Field(min_length=1, max_length=100)
+    followup: dict[str, str]
+    thanks: dict[str, str]
+    reminder_intro: str = Field(default="", max_length=2000)
+
+    @field_validator("followup", "thanks")
+    @classmethod
+    def _per_category(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"detractor", "passive", "promoter"} - set(value)
+        if missing:
+            raise ValueError(f"needs a text for {', '.join(sorted(missing))}")
+        return value
+
+
+class Limits(BaseModel):
+    """Who is asked: a global cool-down across all surveys, and this survey's own."""
+
+    global_cooldown_days: int = Field(default=90, ge=0, le=3650)
+    survey_cooldown_days: int = Field(default=180, ge=0, le=3650)
+
+
+class SurveyDefinition(BaseModel):
+    """A whole survey, as the YAML API and the editor see it."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    active: bool = True
+    trigger: Trigger
+    delay_hours: float = Field(default=0, ge=0, le=24 * 90)
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["email"]), min_length=1)
+    sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    send_hours: tuple[int, int] = (9, 20)
+    reminder_after_days: int | None = Field(default=None, ge=1, le=60)
+    expires_after_days: int = Field(default=30, ge=1, le=365)
+    answer_window_days: int = Field(default=7, ge=0, le=365)
+    lookback_days: int = Field(default=14, ge=0, le=365)
+    limits: Limits = Field(default_factory=Limits)
+    texts: dict[Locale, Texts]
+
+    @field_validator("send_hours")
+    @classmethod
+    def _hours(cls, value: tuple[int, int]) -> tuple[int, int]:
+        start, end = value
+        if not (0 <= start < end <= 24):
+            raise ValueError("must be two hours, start before end, within 0–24")
+        return value
+
+    @model_validator(mode="after")
+    def _both_languages(self) -> SurveyDefinition:
+        if set(self.texts) != {"fr", "en"}:
+            raise ValueError("texts are needed in fr and en")
+        return self
+
+    @property
+    def touchpoint(self) -> str:
+        """``after_order`` or ``after_delivery``."""
+        return "after_delivery" if self.trigger == "shipment_delivered" else "after_order"

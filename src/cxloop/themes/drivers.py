@@ -45,13 +45,13 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 import orjson
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from cxloop import surveys
 from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
-from cxloop.surveys import DashboardFilters, NpsSummary
+from cxloop.surveys import DashboardFilters
+from cxloop.themes.schemas import Driver, DriversReport, Spike, ThemeSeries, ThemeTrend
 
 Period = Literal["week", "month"]
 
@@ -76,77 +76,6 @@ SPIKE_ALPHA: Final = 0.001
 
 Scores = Sequence[int] | npt.NDArray[np.integer]
 ThemeLists = Sequence[Iterable[str] | None]
-
-
-class Driver(BaseModel):
-    """One theme's weight on the NPS: shares by category, impact, promoter lift, regression."""
-
-    theme: str
-    # Answers mentioning the theme, in all and per category.
-    mentions: int
-    detractors: int
-    passives: int
-    promoters: int
-    # Of the answers of a category, the share mentioning the theme; None when there are none.
-    detractor_share: float | None
-    passive_share: float | None
-    promoter_share: float | None
-    # NPS points gained if its detractors had been passives: 100 × detractors / n; Wilson 95%.
-    impact: float
-    impact_ci95: tuple[float, float]
-    # NPS points its promoters carry: 100 × promoters / n; Wilson 95%.
-    promoter_lift: float
-    promoter_lift_ci95: tuple[float, float]
-    # OLS: score points (0–10 scale) when the theme is mentioned, other themes held fixed, with
-    # its t 95% interval; None when it cannot be estimated (see the module).
-    coefficient: float | None
-    coefficient_ci95: tuple[float, float] | None
-    # Fewer than SMALL_MENTIONS mentions: read the intervals, not the figures.
-    small_sample: bool
-
-
-class DriversReport(BaseModel):
-    """The key drivers of a workspace's NPS over a range: the NPS and one row per theme."""
-
-    n: int
-    nps: NpsSummary
-    # Most damaging first (impact), see ``key_drivers``.
-    drivers: list[Driver]
-
-
-class ThemeSeries(BaseModel):
-    """One theme over the periods of a trend: mentions and share of the period's answers."""
-
-    theme: str
-    mentions: list[int]
-    # mentions / answers of the period; None for a period without answers.
-    share: list[float | None]
-
-
-class ThemeTrend(BaseModel):
-    """Themes per period (weeks start Monday 00:00 UTC, months on the 1st), every period kept."""
-
-    period: Period
-    periods: list[dt.date]
-    responses: list[int]
-    themes: list[ThemeSeries]
-
-
-class Spike(BaseModel):
-    """A theme's share in one period well above its share over the periods before."""
-
-    theme: str
-    period_start: dt.date
-    mentions: int
-    responses: int
-    share: float
-    baseline_periods: int
-    baseline_mentions: int
-    baseline_responses: int
-    baseline_share: float
-    # Two-proportion z score (pooled) and the one-sided Fisher exact p-value.
-    z: float
-    p_value: float
 
 
 # ------------------------------------------------------------------------------ encoding

@@ -8,12 +8,12 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
 
 from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
 from cxloop.themes import Taxonomy, drivers
 from cxloop.themes import service as themes
+from cxloop.themes.schemas import ThemesCorrection
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, Member, MemberDep, SessionDep
 from cxloop.web.errors import ApiError
@@ -121,12 +121,6 @@ async def put_taxonomy(owner: AdminDep, request: Request) -> Response:
         version = stored.version
     request.app.state.on_taxonomy(owner.workspace_id)
     return JSONResponse({"version": version, **taxonomy.model_dump(mode="json")})
-
-
-class ThemesCorrection(BaseModel):
-    """The themes a person says an answer's verbatim is about."""
-
-    themes: list[str] = Field(max_length=100)
 
 
 @api.put("/nps/responses/{response_id}/themes")
