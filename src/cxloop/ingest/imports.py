@@ -132,11 +132,11 @@ _LOCALE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 _PROGRESS_EVERY = 64 * 1024
 
 
-class BadRow(Exception):  # noqa: N818  (reads as what it is: a bad row of a file)
-    """A row that stops an import: the file, the line and why."""
+class BadRow(InvalidInput):
+    """A row that stops an import: the file, the line and why (``path:line`` is the field)."""
 
     def __init__(self, path: str, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
+        super().__init__(f"{path}:{line}", reason)
         self.path = path
         self.line = line
         self.reason = reason
