@@ -21,8 +21,6 @@ message, type and time) is recorded once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from cxloop import signing
 from cxloop.channels.email import Delivery, notify
 from cxloop.channels.models import DeliveryEvent, OutboundMessage
 from cxloop.errors import InvalidInput
@@ -43,7 +42,7 @@ from cxloop.store.db import Database
 from cxloop.workspaces.models import Workspace
 
 PLATFORM = "email"
-SIGNATURE_HEADER = "X-Cxloop-Signature"
+SIGNATURE_HEADER = signing.HEADER
 MAX_EVENTS = 1000
 MAX_BODY = 1024 * 1024
 TYPES = {
@@ -89,11 +88,6 @@ class Summary:
             "duplicates": self.duplicates,
             "unmatched": self.unmatched,
         }
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The value of ``X-Cxloop-Signature`` for ``body``: ``sha256=`` and the hex HMAC."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _normalise_message_id(value: str) -> str:
@@ -280,7 +274,7 @@ def _verify(session: Session, workspace_id: str, headers: Mapping[str, str], bod
         raise InvalidInput(
             SIGNATURE_HEADER, "signature header missing", status=401, code="unauthorized"
         )
-    if not hmac.compare_digest(given.encode(), signature(secret, body).encode()):
+    if not signing.matches(given, signing.header_value(secret, body)):
         raise InvalidInput(
             SIGNATURE_HEADER, "signature does not match the body", status=401, code="unauthorized"
         )

@@ -15,9 +15,7 @@ for the platforms that send the same change under several ids. Answers:
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -31,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from cxloop import signing
 from cxloop.errors import InvalidInput
 from cxloop.ingest.adapters import Platform, StoreContext
 from cxloop.ingest.models import WebhookDelivery, WebhookSecret
@@ -101,11 +100,6 @@ def set_secret(
     )
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The platforms' signature: base64 of the HMAC-SHA256 of the raw body."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 def _refuse_unsigned(platform: Platform, detail: str) -> InvalidInput:
     return InvalidInput(platform.signature_header, detail, status=401, code="unauthorized")
 
@@ -125,7 +119,8 @@ def _verify(
     given = headers.get(platform.signature_header.lower(), "").strip()
     if not given:
         raise _refuse_unsigned(platform, "signature header missing")
-    if not hmac.compare_digest(given.encode(), signature(secret, body).encode()):
+    # The platforms' signature: base64 of the HMAC-SHA256 of the raw body.
+    if not signing.matches(given, signing.sign(secret, body, encoding="base64")):
         raise _refuse_unsigned(platform, "signature does not match the body")
 
 

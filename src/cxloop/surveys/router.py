@@ -4,8 +4,6 @@ buttons) and widget, the console's survey editor and NPS dashboard, and the admi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from typing import Annotated, Any
 
 import orjson
@@ -13,7 +11,7 @@ from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from cxloop import i18n
+from cxloop import i18n, signing
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
 from cxloop.profiles import service as profiles
@@ -49,7 +47,7 @@ def _db(request: Request) -> Database:
 def form_key(request: Request, token: str) -> str:
     """A per-invitation key the page's forms carry: a POST from another site cannot forge it."""
     secret = request.app.state.settings.resolved_secret_key().encode()
-    return hmac.new(secret, f"survey:{token}".encode(), hashlib.sha256).hexdigest()[:32]
+    return signing.sign(secret, f"survey:{token}".encode())[:32]
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -132,7 +130,7 @@ def survey_answer(
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     """A person's answer: the score confirmed, with the comment if any."""
-    if not hmac.compare_digest(key, form_key(request, token)):
+    if not signing.matches(key, form_key(request, token)):
         raise InvalidInput("key", "bad form key", status=403, code="forbidden")
     chosen = _score(score)
     if chosen is None:
@@ -167,7 +165,7 @@ def survey_seen(
     request: Request, token: str, payload: Annotated[dict[str, Any], Body()]
 ) -> Response:
     """The page's script reports a person (a real interaction): the score becomes an answer."""
-    if not hmac.compare_digest(str(payload.get("key", "")), form_key(request, token)):
+    if not signing.matches(str(payload.get("key", "")), form_key(request, token)):
         raise InvalidInput("key", "bad form key", status=403, code="forbidden")
     chosen = _score(str(payload.get("score", "")))
     if chosen is None:
