@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from cxloop.config import SettingsError, get_settings
+from cxloop.errors import InvalidInput
 
 app = typer.Typer(
     help="cxloop: customer-experience engine for online stores.",
@@ -36,13 +37,9 @@ feedback_app = typer.Typer(help="Feedback verbatims: themes and sentiment.", no_
 app.add_typer(feedback_app, name="feedback")
 
 
-class CliError(Exception):
-    """A failure to report as one line on stderr with exit status 2."""
-
-
-def fail(message: str) -> NoReturn:
-    """Stop the command with one clear line."""
-    raise CliError(message)
+def fail(field: str, message: str) -> NoReturn:
+    """Stop the command with one clear line naming the option at fault."""
+    raise InvalidInput(field, message)
 
 
 def emit(document: Any) -> None:
@@ -114,7 +111,7 @@ def workspace_create(
         )
     except ValidationError as exc:
         err = exc.errors()[0]
-        fail(f"--{err['loc'][0]}: {err['msg']}")
+        fail(f"--{err['loc'][0]}", err["msg"])
     with _database().session() as session:
         creds = service.create_workspace(session, spec)
     if as_json:
@@ -197,7 +194,7 @@ def export_parquet(
         try:
             first_day = dt.date.fromisoformat(since)
         except ValueError:
-            fail(f"--since: {since!r} is not a date (YYYY-MM-DD)")
+            fail("--since", f"{since!r} is not a date (YYYY-MM-DD)")
     db = _database()
     with progress_bar(transient=as_json) as report:
         summary = run_export(
@@ -262,15 +259,12 @@ def _import(kind: str, file: Path, workspace: str, skip_bad_rows: bool, as_json:
     db = _database()
     with db.session() as session:
         defaults = imports.defaults_of(session, workspace)
-    try:
-        with progress_bar() as progress:
-            parsed = imports.read_file(
-                kind, file, defaults, skip_bad_rows=skip_bad_rows, progress=progress
-            )
-            with db.session() as session:
-                report = imports.apply(session, workspace, parsed, progress=progress)
-    except imports.BadRow as exc:
-        fail(str(exc))
+    with progress_bar() as progress:
+        parsed = imports.read_file(
+            kind, file, defaults, skip_bad_rows=skip_bad_rows, progress=progress
+        )
+        with db.session() as session:
+            report = imports.apply(session, workspace, parsed, progress=progress)
     if as_json:
         emit(report.as_dict())
         return
@@ -402,7 +396,7 @@ def feedback_retag(
     db = _database()
     with db.session() as session:
         if session.get(Workspace, workspace) is None:
-            fail(f"--workspace: no workspace {workspace!r}")
+            fail("--workspace", f"no workspace {workspace!r}")
     count = tagging.retag_all(db, workspace)
     if as_json:
         emit({"workspace": workspace, "retagged": count})
@@ -412,8 +406,6 @@ def feedback_retag(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every refusal into one line on stderr and exit 2."""
-    from cxloop.errors import InvalidInput
-
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="cxloop", standalone_mode=False)
@@ -432,7 +424,10 @@ def main(argv: list[str] | None = None) -> None:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         sys.stderr.write(where + message.replace("\n", " ") + "\n")
         sys.exit(2)
-    except (CliError, SettingsError, InvalidInput) as exc:
+    except InvalidInput as exc:
+        sys.stderr.write(f"cxloop: {exc.field}: {exc.message}".replace("\n", " ") + "\n")
+        sys.exit(2)
+    except SettingsError as exc:
         sys.stderr.write(f"cxloop: {exc}\n")
         sys.exit(2)
     except FileNotFoundError as exc:

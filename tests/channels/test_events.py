@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from cxloop import signing
 from cxloop.channels import email, events
 from cxloop.channels.models import DeliveryEvent, OutboundMessage
 from cxloop.ingest.webhooks import set_secret
@@ -49,7 +50,7 @@ class Provider:
 
     def post(self, document: Any, *, secret: str = SECRET, signature: str | None = None) -> Any:
         body = json.dumps(document).encode()
-        header = signature if signature is not None else events.signature(secret, body)
+        header = signature if signature is not None else signing.header_value(secret, body)
         return self.client.post(
             f"/webhooks/email/{self.shop.workspace_id}",
             content=body,

@@ -24,7 +24,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 
-from cxloop.ingest.webhooks import signature as shopify_signature
+from cxloop.signing import sign
 from tests.alerts.test_alerts import Receiver
 from tests.channels.conftest import Inbox
 from tests.services import free_port, wait_for_port
@@ -53,7 +53,7 @@ def _shopify(base: str, workspace_id: str, topic: str, document: dict) -> None:
         headers={
             "Content-Type": "application/json",
             "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": shopify_signature(SECRET, body),
+            "X-Shopify-Hmac-Sha256": sign(SECRET, body, encoding="base64"),
             "X-Shopify-Webhook-Id": f"e2e-{topic}",
             "X-Shopify-Shop-Domain": "lou.myshopify.com",
         },

@@ -9,8 +9,6 @@ retried by the periodic task, a few times. Webhook bodies are signed: the header
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cxloop import commerce, i18n, profiles, surveys
+from cxloop import commerce, i18n, profiles, signing, surveys
 from cxloop import themes as theme_domain
 from cxloop.alerts.models import AlertDelivery, AlertRule
 from cxloop.errors import InvalidInput
@@ -137,11 +135,6 @@ def matches(rule: AlertRule, response: Response) -> bool:
     if wanted and not set(wanted) & set(response.themes or []):
         return False
     return not (filters.get("category") and response.category != filters["category"])
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The value of the ``X-Cxloop-Signature`` header for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _response_document(session: Session, response: Response, base_url: str) -> dict[str, Any]:
@@ -262,7 +255,7 @@ def _post(client: httpx.Client, rule: AlertRule, document: dict[str, Any]) -> No
         body = orjson.dumps({k: v for k, v in document.items() if k != "open_label"})
     headers = {"Content-Type": "application/json", "User-Agent": "cxloop-alerts"}
     if rule.secret:
-        headers["X-Cxloop-Signature"] = signature(rule.secret, body)
+        headers[signing.HEADER] = signing.header_value(rule.secret, body)
     answer = client.post(rule.address, content=body, headers=headers, timeout=10)
     answer.raise_for_status()
 

@@ -21,8 +21,6 @@ message, type and time) is recorded once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,16 +30,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from cxloop import ingest, profiles
+from cxloop import ingest, profiles, signing
 from cxloop.channels.email import Delivery, notify
 from cxloop.channels.models import DeliveryEvent, OutboundMessage
+from cxloop.errors import InvalidInput
 from cxloop.profiles import Customer
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
 from cxloop.workspaces import get_workspace
 
 PLATFORM = "email"
-SIGNATURE_HEADER = "X-Cxloop-Signature"
+SIGNATURE_HEADER = signing.HEADER
 MAX_EVENTS = 1000
 MAX_BODY = 1024 * 1024
 TYPES = {
@@ -55,17 +54,6 @@ TYPES = {
     "open": "opened",
 }
 ATTEMPTS = 3
-
-
-class EventRefused(Exception):  # noqa: N818  (a refusal, answered with its status)
-    """A delivery of events refused with an HTTP status, a machine code, a message, the field."""
-
-    def __init__(self, status: int, code: str, detail: str, field: str | None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -100,11 +88,6 @@ class Summary:
         }
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The value of ``X-Cxloop-Signature`` for ``body``: ``sha256=`` and the hex HMAC."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def _normalise_message_id(value: str) -> str:
     value = value.strip()
     if value and not value.startswith("<"):
@@ -115,28 +98,27 @@ def _normalise_message_id(value: str) -> str:
 def _event(raw: Any, index: int) -> ProviderEvent:
     where = f"events[{index}]"
     if not isinstance(raw, dict):
-        raise EventRefused(422, "invalid_payload", "each event must be a JSON object", where)
+        raise InvalidInput(where, "each event must be a JSON object", code="invalid_payload")
     kind = TYPES.get(str(raw.get("type", "")).strip().lower())
     if kind is None:
-        raise EventRefused(
-            422,
-            "invalid_payload",
-            "type must be bounce, complaint, delivered or opened",
+        raise InvalidInput(
             f"{where}.type",
+            "type must be bounce, complaint, delivered or opened",
+            code="invalid_payload",
         )
     message_id = raw.get("message_id") or ""
     email = raw.get("email") or ""
     if not isinstance(message_id, str) or not isinstance(email, str):
-        raise EventRefused(
-            422, "invalid_payload", "message_id and email must be strings", f"{where}.message_id"
+        raise InvalidInput(
+            f"{where}.message_id", "message_id and email must be strings", code="invalid_payload"
         )
     if not message_id.strip() and "@" not in email:
-        raise EventRefused(
-            422, "invalid_payload", "message_id or email is required", f"{where}.message_id"
+        raise InvalidInput(
+            f"{where}.message_id", "message_id or email is required", code="invalid_payload"
         )
     hard = raw.get("hard", True)
     if not isinstance(hard, bool):
-        raise EventRefused(422, "invalid_payload", "hard must be true or false", f"{where}.hard")
+        raise InvalidInput(f"{where}.hard", "hard must be true or false", code="invalid_payload")
     if kind == "bounce":
         kind = "bounced" if hard else "soft_bounced"
     at = utcnow()
@@ -144,11 +126,11 @@ def _event(raw: Any, index: int) -> ProviderEvent:
         try:
             at = dt.datetime.fromisoformat(str(raw["at"]).replace("Z", "+00:00"))
         except ValueError:
-            raise EventRefused(
-                422, "invalid_payload", "at must be an ISO 8601 time", f"{where}.at"
+            raise InvalidInput(
+                f"{where}.at", "at must be an ISO 8601 time", code="invalid_payload"
             ) from None
         if at.tzinfo is None:
-            raise EventRefused(422, "invalid_payload", "at must carry its time zone", f"{where}.at")
+            raise InvalidInput(f"{where}.at", "at must carry its time zone", code="invalid_payload")
         at = at.astimezone(dt.UTC)
     detail = raw.get("detail") or ""
     return ProviderEvent(
@@ -161,16 +143,18 @@ def _event(raw: Any, index: int) -> ProviderEvent:
 
 
 def parse_events(body: bytes) -> list[ProviderEvent]:
-    """The events of a body (one object or an array); raises EventRefused 400 or 422."""
+    """The events of a body (one object or an array); raises InvalidInput 400 or 422."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EventRefused(400, "invalid_json", f"body is not JSON: {exc}", "body") from None
+        raise InvalidInput(
+            "body", f"body is not JSON: {exc}", status=400, code="invalid_json"
+        ) from None
     items = document if isinstance(document, list) else [document]
     if not items:
-        raise EventRefused(422, "invalid_payload", "no event in the body", "body")
+        raise InvalidInput("body", "no event in the body", code="invalid_payload")
     if len(items) > MAX_EVENTS:
-        raise EventRefused(422, "invalid_payload", f"at most {MAX_EVENTS} events", "body")
+        raise InvalidInput("body", f"at most {MAX_EVENTS} events", code="invalid_payload")
     return [_event(raw, index) for index, raw in enumerate(items)]
 
 
@@ -268,23 +252,25 @@ def apply_events(session: Session, workspace_id: str, events: Sequence[ProviderE
 def _verify(session: Session, workspace_id: str, headers: Mapping[str, str], body: bytes) -> None:
     secret = ingest.webhook_secret(session, workspace_id, PLATFORM)
     if secret is None:
-        raise EventRefused(
-            401,
-            "unauthorized",
-            "no email webhook secret is set for this workspace",
+        raise InvalidInput(
             SIGNATURE_HEADER,
+            "no email webhook secret is set for this workspace",
+            status=401,
+            code="unauthorized",
         )
     given = headers.get(SIGNATURE_HEADER.lower(), "").strip()
     if not given:
-        raise EventRefused(401, "unauthorized", "signature header missing", SIGNATURE_HEADER)
-    if not hmac.compare_digest(given.encode(), signature(secret, body).encode()):
-        raise EventRefused(
-            401, "unauthorized", "signature does not match the body", SIGNATURE_HEADER
+        raise InvalidInput(
+            SIGNATURE_HEADER, "signature header missing", status=401, code="unauthorized"
+        )
+    if not signing.matches(given, signing.header_value(secret, body)):
+        raise InvalidInput(
+            SIGNATURE_HEADER, "signature does not match the body", status=401, code="unauthorized"
         )
 
 
 def receive(db: Database, workspace_id: str, headers: Mapping[str, str], body: bytes) -> Summary:
-    """Verify and apply one delivery of events in one transaction; raises EventRefused.
+    """Verify and apply one delivery of events in one transaction; raises InvalidInput.
 
     ``headers`` are keyed in lower case. Nothing is stored unless the signature is right.
     """
@@ -292,7 +278,9 @@ def receive(db: Database, workspace_id: str, headers: Mapping[str, str], body: b
         try:
             with db.session() as session:
                 if get_workspace(session, workspace_id) is None:
-                    raise EventRefused(404, "not_found", "no such workspace", "workspace_id")
+                    raise InvalidInput(
+                        "workspace_id", "no such workspace", status=404, code="not_found"
+                    )
                 _verify(session, workspace_id, headers, body)
                 return apply_events(session, workspace_id, parse_events(body))
         except OperationalError:

@@ -18,6 +18,7 @@ from cxloop.channels import events
 from cxloop.channels import service as channels
 from cxloop.channels.unsubscribe import Subscription, read_token, subscriber, unsubscribe
 from cxloop.config import Settings
+from cxloop.errors import InvalidInput
 from cxloop.profiles import Customer
 from cxloop.store.db import Database
 from cxloop.web import templating
@@ -139,7 +140,9 @@ def unsubscribe_now(
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    too_large = events.EventRefused(413, "too_large", f"body over {events.MAX_BODY} bytes", "body")
+    too_large = InvalidInput(
+        "body", f"body over {events.MAX_BODY} bytes", status=413, code="too_large"
+    )
     if declared.isdigit() and int(declared) > events.MAX_BODY:
         raise too_large
     chunks, size = [], 0
@@ -154,15 +157,10 @@ async def _read_body(request: Request) -> bytes:
 @router.post("/webhooks/email/{workspace_id}")
 async def email_events(workspace_id: str, request: Request) -> JSONResponse:
     """Receive bounce, complaint, delivery and open events (signed with X-Cxloop-Signature)."""
-    try:
-        body = await _read_body(request)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        db: Database = request.app.state.db
-        summary = await run_in_threadpool(events.receive, db, workspace_id, headers, body)
-    except events.EventRefused as exc:
-        return JSONResponse(
-            {"error": exc.code, "detail": exc.detail, "field": exc.field}, exc.status
-        )
+    body = await _read_body(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    db: Database = request.app.state.db
+    summary = await run_in_threadpool(events.receive, db, workspace_id, headers, body)
     return JSONResponse(summary.document())
 
 

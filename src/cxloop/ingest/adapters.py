@@ -18,6 +18,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from sqlalchemy.orm import Session
 
+from cxloop.errors import InvalidInput
+
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _GTIN = re.compile(r"^\d{8,14}$")
@@ -62,15 +64,6 @@ class Platform:
     is_ping: Callable[[Mapping[str, str], bytes], bool] = field(default=_never_ping)
 
 
-class PayloadError(ValueError):
-    """A payload that does not have the documented shape; ``field`` is the path at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 class Payload(BaseModel):
     """Base of the platforms' payload models: unknown fields are ignored."""
 
@@ -87,7 +80,7 @@ def parse(model: type[M], payload: object) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "body"
-        raise PayloadError(where, first.get("msg", "invalid")) from None
+        raise InvalidInput(where, first.get("msg", "invalid"), code="invalid_payload") from None
 
 
 def _blank_to_none(value: object) -> object:

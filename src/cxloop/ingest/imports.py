@@ -16,7 +16,6 @@ day, except a promised delivery date, which means "by the end of that day".
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from cxloop import profiles
+from cxloop import csv_files, profiles
 from cxloop.commerce import (
     ORDER_STATUSES,
     SHIPMENT_STATUSES,
@@ -42,6 +41,7 @@ from cxloop.commerce import (
     upsert_order,
     upsert_product,
 )
+from cxloop.csv_files import BadRow
 from cxloop.errors import InvalidInput
 from cxloop.ingest.adapters import gtin_or_none, url_or_none
 from cxloop.ingest.feeds import FeedError, sniff, xml_items
@@ -130,16 +130,6 @@ _AMOUNT = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
 _PRICE = re.compile(r"^(\d+(?:[.,]\d{1,2})?)(?:\s*([A-Za-z]{3}))?$")
 _LOCALE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 _PROGRESS_EVERY = 64 * 1024
-
-
-class BadRow(Exception):  # noqa: N818  (reads as what it is: a bad row of a file)
-    """A row that stops an import: the file, the line and why."""
-
-    def __init__(self, path: str, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
-        self.path = path
-        self.line = line
-        self.reason = reason
 
 
 class _Invalid(ValueError):  # noqa: N818  (a refused value, not a failure)
@@ -323,21 +313,9 @@ class _Lines:
             self.progress("reading", self.total, self.total)
 
 
-def _delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _records(
-    lines: Iterable[str], label: str, delimiter: str
-) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    reader = csv.reader(iter(lines), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise BadRow(label, 1, f"unreadable header ({exc})") from None
-    if header is None or not any(cell.strip() for cell in header):
+def _records(lines: Iterable[str], label: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    header, rows = csv_files.records(lines, label)
+    if not any(cell.strip() for cell in header):
         raise BadRow(label, 1, "empty file: a header line is needed")
     names = [_column(cell) for cell in header]
     for name in names:
@@ -345,21 +323,7 @@ def _records(
             raise BadRow(label, 1, "a column has no name")
         if names.count(name) > 1:
             raise BadRow(label, 1, f"column {name!r} appears twice")
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        line = reader.line_num + 1
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise BadRow(label, line, f"unreadable CSV ({exc})") from None
-            start, line = line, reader.line_num + 1
-            if any(cell.strip() for cell in record):
-                yield start, record
-
-    return names, rows()
+    return names, rows
 
 
 def _check_header(kind: str, names: list[str], label: str) -> None:
@@ -399,8 +363,7 @@ def _rows(
                 except FeedError as exc:
                     raise BadRow(label, exc.line, exc.reason) from None
                 return
-            first = head.splitlines()[0] if head else ""
-            names, records = _records(lines, label, _delimiter(first))
+            names, records = _records(lines, label)
             _check_header(kind, names, label)
             for line, record in records:
                 if len(record) != len(names):

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from cxloop import workspaces
+from cxloop.errors import InvalidInput
 from cxloop.ingest import webhooks
-from cxloop.ingest.segment import SHORT_PATHS, SegmentError, parse_request
+from cxloop.ingest.segment import SHORT_PATHS, parse_request
 from cxloop.ingest.writer import IngestWriter
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
@@ -53,8 +54,9 @@ class WriteKeys:
         return workspace_id
 
 
-def _error(status: int, code: str, detail: str, field: str | None) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail, "field": field}, status, headers=CORS)
+def _refused(status: int, code: str, detail: str, field: str) -> InvalidInput:
+    """A refusal answered with the CORS headers, so that browsers let analytics.js read it."""
+    return InvalidInput(field, detail, status=status, code=code, headers=CORS)
 
 
 def _basic_user(header: str | None) -> str | None:
@@ -72,23 +74,23 @@ async def _ingest(request: Request, path_type: str) -> Response:
     received_at = utcnow()
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > 600 * 1024:
-        return _error(400, "too_large", "body exceeds 500 KB", "body")
+        raise _refused(400, "too_large", "body exceeds 500 KB", "body")
     raw = await request.body()
     try:
         messages, body_key = parse_request(
             path_type, raw, request.headers.get("content-encoding"), received_at
         )
-    except SegmentError as exc:
-        return _error(exc.status, exc.code, exc.detail, exc.where)
+    except InvalidInput as exc:
+        raise _refused(exc.status, exc.code, exc.message, exc.field) from None
     key = _basic_user(request.headers.get("authorization")) or body_key
     if key is None:
-        return _error(
+        raise _refused(
             401, "unauthorized", "write key required (Basic user name or writeKey)", "writeKey"
         )
     keys: WriteKeys = request.app.state.write_keys
     workspace_id = keys.workspace_of(key)
     if workspace_id is None:
-        return _error(401, "unauthorized", "unknown write key", "writeKey")
+        raise _refused(401, "unauthorized", "unknown write key", "writeKey")
     writer: IngestWriter = request.app.state.ingest_writer
     await writer.submit(workspace_id, messages)
     return JSONResponse({"success": True}, headers=CORS)
@@ -111,7 +113,7 @@ async def settings(request: Request, write_key: str) -> Response:
     """The settings document analytics.js loads first: it sends events back to this server."""
     keys: WriteKeys = request.app.state.write_keys
     if keys.workspace_of(write_key) is None:
-        return _error(404, "not_found", "unknown write key", "writeKey")
+        raise _refused(404, "not_found", "unknown write key", "writeKey")
     host = request.headers.get("x-forwarded-host") or request.url.netloc
     scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
     document: dict[str, Any] = {

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from cxloop.errors import InvalidInput
+
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_EVENTS = 2500
@@ -31,15 +33,9 @@ SHORT_PATHS = {
 }
 
 
-class SegmentError(Exception):
-    """A refused request: what is wrong and where (a JSON path such as ``batch[3].event``)."""
-
-    def __init__(self, code: str, detail: str, where: str | None = None, status: int = 400):
-        super().__init__(f"{where}: {detail}" if where else detail)
-        self.code = code
-        self.detail = detail
-        self.where = where
-        self.status = status
+def _refused(code: str, detail: str, where: str) -> InvalidInput:
+    """A refused request (400, as in Segment's API) and where, a JSON path: ``batch[3].event``."""
+    return InvalidInput(where, detail, status=400, code=code)
 
 
 @dataclass
@@ -69,15 +65,15 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> Any:
         try:
             raw = inflater.decompress(raw, limit + 1)
         except zlib.error:
-            raise SegmentError("invalid_body", "body is not valid gzip", "body") from None
+            raise _refused("invalid_body", "body is not valid gzip", "body") from None
         if inflater.unconsumed_tail:
-            raise SegmentError("too_large", f"body exceeds {limit} bytes once unzipped", "body")
+            raise _refused("too_large", f"body exceeds {limit} bytes once unzipped", "body")
     if len(raw) > limit:
-        raise SegmentError("too_large", f"body exceeds {limit} bytes", "body")
+        raise _refused("too_large", f"body exceeds {limit} bytes", "body")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise SegmentError("invalid_json", f"invalid JSON: {exc}", "body") from None
+        raise _refused("invalid_json", f"invalid JSON: {exc}", "body") from None
 
 
 def parse_time(value: Any, where: str) -> dt.datetime | None:
@@ -85,16 +81,14 @@ def parse_time(value: Any, where: str) -> dt.datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise SegmentError("invalid_field", "must be an ISO 8601 string", where)
+        raise _refused("invalid_field", "must be an ISO 8601 string", where)
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise SegmentError(
-            "invalid_field", f"not an ISO 8601 time: {value[:40]!r}", where
-        ) from None
+        raise _refused("invalid_field", f"not an ISO 8601 time: {value[:40]!r}", where) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)
@@ -104,10 +98,10 @@ def _id(value: Any, where: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise SegmentError("invalid_field", "must be a string", where)
+        raise _refused("invalid_field", "must be a string", where)
     text = str(value)
     if len(text) > 200:
-        raise SegmentError("invalid_field", "longer than 200 characters", where)
+        raise _refused("invalid_field", "longer than 200 characters", where)
     return text
 
 
@@ -115,7 +109,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise SegmentError("invalid_field", "must be an object", where)
+        raise _refused("invalid_field", "must be an object", where)
     return value
 
 
@@ -134,22 +128,20 @@ def validate_call(
 ) -> Message:
     """Check one call against the spec and turn it into a :class:`Message`."""
     if not isinstance(item, dict):
-        raise SegmentError("invalid_call", "must be a JSON object", where)
+        raise _refused("invalid_call", "must be a JSON object", where)
     if check_size and _size(item) > MAX_EVENT_BYTES:
-        raise SegmentError("too_large", f"call exceeds {MAX_EVENT_BYTES} bytes", where)
+        raise _refused("too_large", f"call exceeds {MAX_EVENT_BYTES} bytes", where)
     kind = item.get("type", implied_type)
     if implied_type and kind != implied_type:
-        raise SegmentError(
+        raise _refused(
             "invalid_field", f"type must be {implied_type!r} on this path", f"{where}.type"
         )
     if kind not in TYPES:
-        raise SegmentError(
-            "invalid_field", f"type must be one of {', '.join(TYPES)}", f"{where}.type"
-        )
+        raise _refused("invalid_field", f"type must be one of {', '.join(TYPES)}", f"{where}.type")
     user_id = _id(item.get("userId"), f"{where}.userId")
     anonymous_id = _id(item.get("anonymousId"), f"{where}.anonymousId")
     if user_id is None and anonymous_id is None:
-        raise SegmentError("invalid_call", "userId or anonymousId is required", f"{where}.userId")
+        raise _refused("invalid_call", "userId or anonymousId is required", f"{where}.userId")
     context = _object(item.get("context"), f"{where}.context")
     if batch_context:
         context = {**batch_context, **context}
@@ -173,13 +165,13 @@ def validate_call(
     if kind == "track":
         event = item.get("event")
         if not isinstance(event, str) or not event.strip():
-            raise SegmentError("invalid_field", "track needs an event name", f"{where}.event")
+            raise _refused("invalid_field", "track needs an event name", f"{where}.event")
         if len(event) > 200:
-            raise SegmentError("invalid_field", "longer than 200 characters", f"{where}.event")
+            raise _refused("invalid_field", "longer than 200 characters", f"{where}.event")
     elif kind in ("page", "screen"):
         name = item.get("name")
         if name is not None and not isinstance(name, str):
-            raise SegmentError("invalid_field", "must be a string", f"{where}.name")
+            raise _refused("invalid_field", "must be a string", f"{where}.name")
         event = name[:200] if name else None
         category = item.get("category")
         if isinstance(category, str) and category:
@@ -190,12 +182,12 @@ def validate_call(
     elif kind == "group":
         group_id = _id(item.get("groupId"), f"{where}.groupId")
         if group_id is None:
-            raise SegmentError("invalid_field", "group needs a groupId", f"{where}.groupId")
+            raise _refused("invalid_field", "group needs a groupId", f"{where}.groupId")
         properties = {"groupId": group_id, "traits": traits}
     elif kind == "alias":
         previous_id = _id(item.get("previousId"), f"{where}.previousId")
         if previous_id is None or user_id is None:
-            raise SegmentError(
+            raise _refused(
                 "invalid_field", "alias needs previousId and userId", f"{where}.previousId"
             )
         properties = {"previousId": previous_id}
@@ -223,12 +215,12 @@ def parse_request(
     if path_type == "batch":
         document = decode_body(raw, content_encoding, MAX_BATCH_BYTES)
         if not isinstance(document, dict):
-            raise SegmentError("invalid_body", "must be a JSON object", "body")
+            raise _refused("invalid_body", "must be a JSON object", "body")
         batch = document.get("batch")
         if not isinstance(batch, list):
-            raise SegmentError("invalid_field", "batch must be an array", "batch")
+            raise _refused("invalid_field", "batch must be an array", "batch")
         if len(batch) > MAX_BATCH_EVENTS:
-            raise SegmentError("too_large", f"more than {MAX_BATCH_EVENTS} calls", "batch")
+            raise _refused("too_large", f"more than {MAX_BATCH_EVENTS} calls", "batch")
         context = _object(document.get("context"), "context")
         sent_at = document.get("sentAt")
         messages = []

@@ -15,9 +15,7 @@ for the platforms that send the same change under several ids. Answers:
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -31,8 +29,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from cxloop import signing
 from cxloop.errors import InvalidInput
-from cxloop.ingest.adapters import PayloadError, Platform, StoreContext
+from cxloop.ingest.adapters import Platform, StoreContext
 from cxloop.ingest.models import WebhookDelivery, WebhookSecret
 from cxloop.ingest.shopify import SHOPIFY
 from cxloop.ingest.woocommerce import WOOCOMMERCE
@@ -48,17 +47,6 @@ MAX_BODY = 10 * 1024 * 1024
 MIN_SECRET = 8
 ATTEMPTS = 3
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$")
-
-
-class WebhookRefused(Exception):  # noqa: N818  (a refusal, answered with its status)
-    """A delivery refused with an HTTP status, a machine code, a message and the field."""
-
-    def __init__(self, status: int, code: str, detail: str, field: str | None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -111,13 +99,8 @@ def set_secret(
     )
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The platforms' signature: base64 of the HMAC-SHA256 of the raw body."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def _refuse_unsigned(platform: Platform, detail: str) -> WebhookRefused:
-    return WebhookRefused(401, "unauthorized", detail, platform.signature_header)
+def _refuse_unsigned(platform: Platform, detail: str) -> InvalidInput:
+    return InvalidInput(platform.signature_header, detail, status=401, code="unauthorized")
 
 
 def _verify(
@@ -131,7 +114,8 @@ def _verify(
     given = headers.get(platform.signature_header.lower(), "").strip()
     if not given:
         raise _refuse_unsigned(platform, "signature header missing")
-    if not hmac.compare_digest(given.encode(), signature(secret, body).encode()):
+    # The platforms' signature: base64 of the HMAC-SHA256 of the raw body.
+    if not signing.matches(given, signing.sign(secret, body, encoding="base64")):
         raise _refuse_unsigned(platform, "signature does not match the body")
 
 
@@ -139,9 +123,11 @@ def _payload(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRefused(400, "invalid_json", f"body is not JSON: {exc}", "body") from None
+        raise InvalidInput(
+            "body", f"body is not JSON: {exc}", status=400, code="invalid_json"
+        ) from None
     if not isinstance(document, dict):
-        raise WebhookRefused(400, "invalid_json", "body is not a JSON object", "body")
+        raise InvalidInput("body", "body is not a JSON object", status=400, code="invalid_json")
     return document
 
 
@@ -150,13 +136,13 @@ def _apply(
 ) -> Receipt:
     workspace = get_workspace(session, workspace_id)
     if workspace is None:
-        raise WebhookRefused(404, "not_found", "no such workspace", "workspace_id")
+        raise InvalidInput("workspace_id", "no such workspace", status=404, code="not_found")
     if platform.is_ping(headers, body):
         return Receipt("ping")
     _verify(session, platform, workspace_id, headers, body)
     topic = headers.get(platform.topic_header.lower(), "").strip()[:100]
     if not topic:
-        raise WebhookRefused(400, "invalid_request", "topic header missing", platform.topic_header)
+        raise InvalidInput(platform.topic_header, "topic header missing", status=400)
     digest = hashlib.sha256(body).hexdigest()
     # Without the platform's delivery id, the same topic and body is the same delivery.
     delivery_id = headers.get(platform.delivery_header.lower(), "").strip()[:100] or (
@@ -181,10 +167,7 @@ def _apply(
             raw = headers.get(platform.domain_header.lower(), "").strip().lower()
             domain = raw if _SHOP_DOMAIN.match(raw) else None
         store = StoreContext(workspace_id, workspace.currency, domain)
-        try:
-            applied = handler(session, store, _payload(body))
-        except PayloadError as exc:
-            raise WebhookRefused(422, "invalid_payload", exc.message, exc.field) from None
+        applied = handler(session, store, _payload(body))
         status = "skipped" if applied.skipped else "applied"
         receipt = Receipt(status, topic, applied.subject, applied.skipped)
     session.add(
@@ -204,7 +187,7 @@ def _apply(
 def receive(
     db: Database, platform: Platform, workspace_id: str, headers: Mapping[str, str], body: bytes
 ) -> Receipt:
-    """Verify, deduplicate and apply one delivery in one transaction; raises WebhookRefused.
+    """Verify, deduplicate and apply one delivery in one transaction; raises InvalidInput.
 
     ``headers`` are keyed in lower case.
     """
@@ -226,27 +209,21 @@ router = APIRouter(tags=["webhooks"], include_in_schema=False)
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise WebhookRefused(413, "too_large", f"body over {MAX_BODY} bytes", "body")
+        raise InvalidInput("body", f"body over {MAX_BODY} bytes", status=413, code="too_large")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise WebhookRefused(413, "too_large", f"body over {MAX_BODY} bytes", "body")
+            raise InvalidInput("body", f"body over {MAX_BODY} bytes", status=413, code="too_large")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 async def _handle(request: Request, platform: Platform, workspace_id: str) -> JSONResponse:
-    try:
-        body = await _read_body(request)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        db: Database = request.app.state.db
-        receipt = await run_in_threadpool(receive, db, platform, workspace_id, headers, body)
-    except WebhookRefused as exc:
-        # The admin API's error shape, built here: domains do not import the web layer.
-        return JSONResponse(
-            {"error": exc.code, "detail": exc.detail, "field": exc.field}, exc.status
-        )
+    body = await _read_body(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    db: Database = request.app.state.db
+    receipt = await run_in_threadpool(receive, db, platform, workspace_id, headers, body)
     document = receipt.document()
     hook = getattr(request.app.state, "on_store_change", None)
     if hook is not None and document.get("status") == "applied":

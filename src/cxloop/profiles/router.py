@@ -6,12 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cxloop import surveys, themes
+from cxloop.errors import InvalidInput
 from cxloop.profiles import flows
 from cxloop.profiles import service as profiles
 from cxloop.profiles.schemas import Customer360, CustomerRow
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, MemberDep, SessionDep
-from cxloop.web.errors import ApiError
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
 pages = APIRouter(include_in_schema=False)
@@ -24,9 +24,9 @@ def list_customers(
 ) -> list[CustomerRow]:
     """Customers matching ``q`` (email, name, user id, phone), most recently seen first."""
     if not 1 <= limit <= 500:
-        raise ApiError(422, "invalid_request", "must be between 1 and 500", "limit")
+        raise InvalidInput("limit", "must be between 1 and 500")
     if offset < 0:
-        raise ApiError(422, "invalid_request", "must be 0 or more", "offset")
+        raise InvalidInput("offset", "must be 0 or more")
     return flows.search_customers(session, owner.workspace_id, q, limit=limit, offset=offset)
 
 
@@ -35,7 +35,9 @@ def get_customer(owner: AdminDep, session: SessionDep, user_id: str) -> Customer
     """The customer 360: identities, traits, consent, activity, orders, merges, scores."""
     customer = profiles.find_by_user_id(session, owner.workspace_id, user_id)
     if customer is None:
-        raise ApiError(404, "not_found", f"no customer with user id {user_id!r}", "user_id")
+        raise InvalidInput(
+            "user_id", f"no customer with user id {user_id!r}", status=404, code="not_found"
+        )
     return flows.customer_360(session, owner.workspace_id, customer)
 
 

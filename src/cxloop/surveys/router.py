@@ -4,8 +4,6 @@ buttons) and widget, the console's survey editor and NPS dashboard, and the admi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from typing import Annotated, Any
 
 import orjson
@@ -13,7 +11,7 @@ from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from cxloop import i18n, profiles, themes
+from cxloop import i18n, profiles, signing, themes
 from cxloop import themes as drivers
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
@@ -32,7 +30,6 @@ from cxloop.surveys.models import Response as Answer
 from cxloop.surveys.schemas import DashboardFilters, VerbatimFilters
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, MemberDep, SessionDep
-from cxloop.web.errors import ApiError
 from cxloop.workspaces import get_workspace
 
 pages = APIRouter(include_in_schema=False)
@@ -48,7 +45,7 @@ def _db(request: Request) -> Database:
 def form_key(request: Request, token: str) -> str:
     """A per-invitation key the page's forms carry: a POST from another site cannot forge it."""
     secret = request.app.state.settings.resolved_secret_key().encode()
-    return hmac.new(secret, f"survey:{token}".encode(), hashlib.sha256).hexdigest()[:32]
+    return signing.sign(secret, f"survey:{token}".encode())[:32]
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -133,8 +130,8 @@ def survey_answer(
     comment: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     """A person's answer: the score confirmed, with the comment if any."""
-    if not hmac.compare_digest(key, form_key(request, token)):
-        return JSONResponse({"error": "forbidden", "detail": "bad form key", "field": "key"}, 403)
+    if not signing.matches(key, form_key(request, token)):
+        raise InvalidInput("key", "bad form key", status=403, code="forbidden")
     chosen = _score(score)
     if chosen is None:
         raise InvalidInput("score", "choose a score from 0 to 10")
@@ -173,23 +170,21 @@ def survey_seen(
     request: Request, token: str, payload: Annotated[dict[str, Any], Body()]
 ) -> Response:
     """The page's script reports a person (a real interaction): the score becomes an answer."""
-    if not hmac.compare_digest(str(payload.get("key", "")), form_key(request, token)):
-        return JSONResponse({"error": "forbidden", "detail": "bad form key", "field": "key"}, 403)
+    if not signing.matches(str(payload.get("key", "")), form_key(request, token)):
+        raise InvalidInput("key", "bad form key", status=403, code="forbidden")
     chosen = _score(str(payload.get("score", "")))
     if chosen is None:
         raise InvalidInput("score", "choose a score from 0 to 10")
     with _db(request).session() as session:
         invitation = service.invitation_by_token(session, token)
         if invitation is None:
-            return JSONResponse(
-                {"error": "not_found", "detail": "unknown survey", "field": "token"}, 404
-            )
+            raise InvalidInput("token", "unknown survey", status=404, code="not_found")
         try:
             answer = service.record_answer(
                 session, invitation, chosen, confirmed=True, tag=themes.tags_for
             )
         except service.SurveyClosed as exc:
-            return JSONResponse({"error": "closed", "detail": str(exc), "field": "token"}, 410)
+            raise InvalidInput("token", str(exc), status=410, code="closed") from None
         response_id, newly = answer.response.id, answer.newly_confirmed
         category = answer.response.category
     if newly:
@@ -215,10 +210,8 @@ def widget_decide(request: Request, payload: Annotated[dict[str, Any], Body()]) 
     key = payload.get("writeKey")
     workspace_id = request.app.state.write_keys.workspace_of(key) if isinstance(key, str) else None
     if workspace_id is None:
-        return JSONResponse(
-            {"error": "unauthorized", "detail": "unknown write key", "field": "writeKey"},
-            401,
-            headers=cors,
+        raise InvalidInput(
+            "writeKey", "unknown write key", status=401, code="unauthorized", headers=cors
         )
     user_id = payload.get("userId")
     if not isinstance(user_id, str) or not user_id:
@@ -513,7 +506,7 @@ def _as_definition(body: bytes, content_type: str) -> SurveyDefinition:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise ApiError(422, "invalid_request", "invalid JSON", "body") from None
+        raise InvalidInput("body", "invalid JSON") from None
     return parse_definition(document)
 
 
@@ -537,7 +530,7 @@ def get_survey(owner: AdminDep, session: SessionDep, key: str, request: Request)
     """A survey's definition: YAML when asked for (``Accept: application/yaml``), else JSON."""
     survey = service.get_survey(session, owner.workspace_id, key)
     if survey is None:
-        raise ApiError(404, "not_found", f"no survey {key!r}", "key")
+        raise InvalidInput("key", f"no survey {key!r}", status=404, code="not_found")
     definition = service.definition_of(survey)
     if "yaml" in request.headers.get("accept", ""):
         return PlainTextResponse(to_yaml(definition), media_type="application/yaml")
@@ -549,7 +542,7 @@ async def put_survey(owner: AdminDep, key: str, request: Request) -> Response:
     """Create or replace a survey from YAML (``Content-Type: application/yaml``) or JSON."""
     definition = _as_definition(await request.body(), request.headers.get("content-type", ""))
     if definition.key != key:
-        raise ApiError(422, "invalid_request", "differs from the key in the path", "key")
+        raise InvalidInput("key", "differs from the key in the path")
     db: Database = request.app.state.db
     with db.session() as session:
         service.save_survey(session, owner.workspace_id, definition, actor="api")
@@ -561,7 +554,9 @@ def survey_decisions(owner: AdminDep, session: SessionDep, user_id: str) -> list
     """Every survey decision about a customer, newest first, each with its reason."""
     customer = profiles.find_by_user_id(session, owner.workspace_id, user_id)
     if customer is None:
-        raise ApiError(404, "not_found", f"no customer with user id {user_id!r}", "user_id")
+        raise InvalidInput(
+            "user_id", f"no customer with user id {user_id!r}", status=404, code="not_found"
+        )
     return [
         {
             "at": d.at.isoformat(),

@@ -25,18 +25,21 @@ Methods and sources:
   every answer; the residual sum of squares adds back the spread within each set. Themes never
   mentioned, mentioned by every answer, or exact combinations of others (collinear) get no
   coefficient; nor does any theme when fewer than 10 residual degrees of freedom remain.
-  The t quantile is the Cornish–Fisher expansion of Abramowitz & Stegun (1964), 26.7.5, within
-  1e-5 of the exact value from 10 degrees of freedom up (no scipy).
+  The t quantile is ``scipy.stats.t``'s; Wilson's normal quantile, ``scipy.stats.norm``'s.
 - Spikes: a theme's share of one period's answers is compared with its pooled share over the
   previous 8 periods by the one-sided Fisher exact test of the 2×2 table (mentions / answers,
   this period / baseline): Fisher (1935), "The Logic of Inductive Inference", JRSS 98(1),
-  39–82. Exact at small counts, and it accounts for the baseline being an estimate too. See
-  ``spikes`` for the rule and its thresholds.
+  39–82 (``scipy.stats.fisher_exact``). Exact at small counts, and it accounts for the baseline
+  being an estimate too. See ``spikes`` for the rule and its thresholds.
+
+The distributions come from ``scipy.stats``, imported by the functions that need them: it takes
+about a second to import, which the importers of this module (web app, worker) should not pay.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -55,8 +58,6 @@ from cxloop.themes.schemas import Driver, DriversReport, Spike, ThemeSeries, The
 
 Period = Literal["week", "month"]
 
-# The exact 97.5th percentile of the normal distribution (Wilson, t expansion, z scores).
-Z975: Final = 1.959963984540054
 # Why 30: the usual floor for a normal approximation (as the surveys' SMALL_SAMPLE); below it, a
 # theme's shares by category and its coefficient move by several points with each mention.
 SMALL_MENTIONS: Final = 30
@@ -148,10 +149,20 @@ def _bincount(ids: Any, weights: Any, size: int) -> Any:
 # ------------------------------------------------------------------------------ key drivers
 
 
-def wilson(successes: int, n: int, z: float = Z975) -> tuple[float, float]:
-    """The Wilson score interval of ``successes / n``, as proportions (Wilson 1927)."""
+@functools.cache
+def _z975() -> float:
+    """The 97.5th percentile of the standard normal distribution."""
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.975))
+
+
+def wilson(successes: int, n: int, z: float | None = None) -> tuple[float, float]:
+    """The Wilson score interval of ``successes / n``, as proportions (Wilson 1927); 95% default."""
     if n <= 0:
         return (0.0, 1.0)
+    if z is None:
+        z = _z975()
     p = successes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -160,16 +171,12 @@ def wilson(successes: int, n: int, z: float = Z975) -> tuple[float, float]:
 
 
 def t_quantile_975(df: int) -> float:
-    """Student's t 97.5th percentile, Cornish–Fisher (A&S 26.7.5); within 1e-5 from df 10."""
+    """Student's t 97.5th percentile with ``df`` degrees of freedom."""
     if df < 1:
         raise ValueError("degrees of freedom must be 1 or more")
-    z = Z975
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    v = float(df)
-    return z + g1 / v + g2 / v**2 + g3 / v**3 + g4 / v**4
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, df))
 
 
 def _independent(gram: Any, order: Sequence[int]) -> list[int]:
@@ -408,32 +415,12 @@ def theme_trend(
     )
 
 
-def _log_choose(n: int, k: int) -> float:
-    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-
-
 def fisher_greater(x: int, n_1: int, y: int, n_2: int) -> float:
     """One-sided Fisher exact p-value that x of n_1 is a larger share than y of n_2."""
-    total, drawn = n_1 + n_2, x + y
-    # X, the first row's count, is hypergeometric: ``drawn`` successes among ``total``.
-    low, high = max(0, drawn - n_2), min(drawn, n_1)
-    if x <= low:
-        return 1.0
-    if x > high:
-        return 0.0
-    term = math.exp(
-        _log_choose(drawn, x) + _log_choose(total - drawn, n_1 - x) - _log_choose(total, n_1)
-    )
-    tail, k = term, x
-    while k < high:
-        ratio = (drawn - k) * (n_1 - k) / ((k + 1) * (total - drawn - n_1 + k + 1))
-        term *= ratio
-        tail += term
-        k += 1
-        # Past the mode the terms shrink at least geometrically: stop once they no longer count.
-        if ratio < 1 and term <= tail * 1e-17:
-            break
-    return min(1.0, tail)
+    from scipy.stats import fisher_exact
+
+    table = [[x, n_1 - x], [y, n_2 - y]]
+    return float(fisher_exact(table, alternative="greater").pvalue)
 
 
 def spikes(

@@ -16,7 +16,6 @@ from cxloop.themes import service as themes
 from cxloop.themes.schemas import ThemesCorrection
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, Member, MemberDep, SessionDep
-from cxloop.web.errors import ApiError
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
 pages = APIRouter(include_in_schema=False)
@@ -114,7 +113,7 @@ async def put_taxonomy(owner: AdminDep, request: Request) -> Response:
         try:
             taxonomy = Taxonomy.from_document(orjson.loads(body))
         except orjson.JSONDecodeError:
-            raise ApiError(422, "invalid_request", "invalid JSON", "body") from None
+            raise InvalidInput("body", "invalid JSON") from None
     db: Database = request.app.state.db
     with db.session() as session:
         stored = themes.save_taxonomy(session, owner.workspace_id, taxonomy, actor="api")
@@ -150,7 +149,7 @@ def nps_drivers(
     """Key drivers: per theme, shares among detractors and promoters, NPS impact, regression."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise ApiError(422, "invalid_request", "needs a time zone, e.g. Z", name)
+            raise InvalidInput(name, "needs a time zone, e.g. Z")
     return drivers.drivers_for(
         session,
         owner.workspace_id,

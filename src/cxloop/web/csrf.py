@@ -7,7 +7,7 @@ import secrets
 
 from fastapi import Request
 
-from cxloop.web.errors import ApiError
+from cxloop.errors import InvalidInput
 
 
 def token(request: Request) -> str:
@@ -27,4 +27,6 @@ def check(request: Request, presented: str | None) -> None:
         or not presented
         or not hmac.compare_digest(expected, presented)
     ):
-        raise ApiError(403, "csrf_failed", "missing or wrong CSRF token", "csrf_token")
+        raise InvalidInput(
+            "csrf_token", "missing or wrong CSRF token", status=403, code="csrf_failed"
+        )

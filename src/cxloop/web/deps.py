@@ -10,9 +10,9 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
 from cxloop.web import csrf
-from cxloop.web.errors import ApiError
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.models import User, Workspace
 from cxloop.workspaces.service import KeyOwner
@@ -39,14 +39,26 @@ def admin_key(
     """The workspace of a valid ``Authorization: Bearer <admin key>``, else 401."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise ApiError(
-            401, "unauthorized", "admin key required as Bearer token", "authorization", challenge
+        raise InvalidInput(
+            "authorization",
+            "admin key required as Bearer token",
+            status=401,
+            code="unauthorized",
+            headers=challenge,
         )
     owner = workspaces.resolve_key(session, authorization[7:].strip())
     if owner is None:
-        raise ApiError(401, "unauthorized", "unknown or revoked key", "authorization", challenge)
+        raise InvalidInput(
+            "authorization",
+            "unknown or revoked key",
+            status=401,
+            code="unauthorized",
+            headers=challenge,
+        )
     if owner.kind != "admin":
-        raise ApiError(403, "forbidden", "a write key cannot use the admin API", "authorization")
+        raise InvalidInput(
+            "authorization", "a write key cannot use the admin API", status=403, code="forbidden"
+        )
     return owner
 
 

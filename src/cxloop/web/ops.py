@@ -18,8 +18,8 @@ from prometheus_client import (
 from sqlalchemy import text
 
 from cxloop import __version__
+from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
-from cxloop.web.errors import ApiError
 from cxloop.worker import service as worker
 
 router = APIRouter(include_in_schema=False)
@@ -96,7 +96,9 @@ def _may_scrape(request: Request) -> bool:
 def metrics(request: Request) -> Response:
     """Prometheus text exposition (Bearer CXLOOP_METRICS_TOKEN, or loopback without one)."""
     if not _may_scrape(request):
-        raise ApiError(401, "unauthorized", "metrics need the metrics token", "authorization")
+        raise InvalidInput(
+            "authorization", "metrics need the metrics token", status=401, code="unauthorized"
+        )
     state: Metrics = request.app.state.metrics
     state.heartbeat.set(_heartbeat(request.app.state.db))
     from cxloop.worker.queue import huey

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from cxloop import i18n
+from cxloop.errors import InvalidInput
 from cxloop.i18n import _
 from cxloop.web import csrf, templating
 from cxloop.web.deps import AdminDep, SessionDep, signed_in_user
-from cxloop.web.errors import ApiError
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.models import Workspace
 from cxloop.workspaces.schemas import WorkspacePublic
@@ -28,7 +28,7 @@ def current_workspace(owner: AdminDep, session: SessionDep) -> WorkspacePublic:
     """The workspace this admin key belongs to."""
     workspace = session.get(Workspace, owner.workspace_id)
     if workspace is None:
-        raise ApiError(404, "not_found", "workspace is gone", "authorization")
+        raise InvalidInput("authorization", "workspace is gone", status=404, code="not_found")
     return WorkspacePublic.model_validate(workspace, from_attributes=True)
 
 
