@@ -54,8 +54,7 @@ def _profiles() -> tuple[dict[str, float], dict[str, float], float, float]:
 
     def words_of(lang: Lang) -> list[str]:
         found: list[str] = []
-        for entries in lexicon.THEMES.values():
-            e = entries[lang]
+        for e in lexicon.load(lang).themes.values():
             for phrase in (*e.topic, *e.hint, *e.judged):
                 found.extend(WORD.findall(fold(phrase)))
         polar = sentiment.load(lang)

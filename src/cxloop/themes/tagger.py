@@ -221,7 +221,7 @@ class Tagger:
 
 def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
     """One language's matching tables for a taxonomy."""
-    polar = sentiment.load(lang)
+    lex, polar = lexicon.load(lang), sentiment.load(lang)
     entries: list[tuple[int, int, str]] = []  # theme index, kind, phrase
     excludes: list[tuple[int, str]] = []
     owner: dict[str, int] = {}
@@ -229,19 +229,19 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
         entries.extend((index, TOPIC, seed) for seed in theme.seeds_in(lang))
         excludes.extend((index, phrase) for phrase in theme.excludes_in(lang))
         for key in (theme.key, *theme.merged_from):
-            builtin = lexicon.THEMES.get(key, {}).get(lang)
+            builtin = lex.themes.get(key)
             if builtin is None:
                 continue
             owner.setdefault(key, index)
             entries.extend((index, TOPIC, phrase) for phrase in builtin.topic)
             entries.extend((index, HINT, phrase) for phrase in builtin.hint)
-            weak = lexicon.WEAK.get(key, {}).get(lang, frozenset())
+            weak = lex.weak.get(key, frozenset())
             entries.extend(
                 (index, WEAK if phrase in weak else ASIDE, phrase) for phrase in builtin.aside
             )
             entries.extend((index, JUDGED, phrase) for phrase in builtin.judged)
             excludes.extend((index, phrase) for phrase in builtin.excludes)
-    for phrase, sharing in lexicon.SHARED[lang].items():
+    for phrase, sharing in lex.shared.items():
         entries.extend((owner[key], TOPIC, phrase) for key in sharing if key in owner)
 
     vocabulary = _vocabulary(lang, [phrase for _, _, phrase in entries])
@@ -253,7 +253,7 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
         corrector=Corrector(folded, _known(lang)),
         whole=polar.whole,
     )
-    skip = frozenset(keys(word) for word in lexicon.SKIP[lang])
+    skip = frozenset(keys(word) for word in lex.skip)
     grammar = _Grammar(keys=keys, skip=skip)
     seen: set[tuple[str, Rest, int, int]] = set()
     for index, kind, phrase in entries:
@@ -348,7 +348,8 @@ def _vocabulary(lang: Lang, phrases: Iterable[str]) -> set[str]:
 
 
 def _known(lang: Lang) -> set[str]:
-    return {fold(w) for w in (*function_words(lang), *lexicon.SKIP[lang], *lexicon.KNOWN[lang])}
+    lex = lexicon.load(lang)
+    return {fold(w) for w in (*function_words(lang), *lex.skip, *lex.known)}
 
 
 def _aliases(keys: Keys, vocabulary: set[str]) -> dict[str, str]:

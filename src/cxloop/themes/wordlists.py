@@ -1,9 +1,9 @@
 """The tagger's word data: the YAML files under ``cxloop/themes/data/``, read on first use.
 
 Each file is parsed once per process and cached; the tagger's modules turn what they need into
-typed tables (``sentiment.load``, ``language.function_words``, ``text.misspellings``). Every
-scalar is read as a string (YAML's base schema), so that words such as "no", "on" or "24h" stay
-words; valences are turned into numbers here.
+typed tables (``lexicon.load``, ``sentiment.load``, ``language.function_words``,
+``text.misspellings``). Every scalar is read as a string (YAML's base schema), so that words
+such as "no", "on" or "24h" stay words; valences are turned into numbers here.
 """
 
 from __future__ import annotations
