@@ -8,6 +8,7 @@ string), with duplicate keys refused.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -494,9 +495,15 @@ def test_nothing_is_read_when_the_package_is_imported() -> None:
         print(before, wordlists.read.cache_info().currsize)
         """
     )
-    # When it imports the package, then builds a tagger
+    # When it imports the package (this tree's, whatever is installed), then builds a tagger
+    path = os.pathsep.join(filter(None, (str(SRC.parent), os.environ.get("PYTHONPATH"))))
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": path},
     )
     # Then the files are read by the build, not by the import
     before, after = (int(n) for n in done.stdout.split())
