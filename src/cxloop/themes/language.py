@@ -13,324 +13,22 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
+from cxloop.themes import wordlists
 from cxloop.themes.text import Lang, fold
 
-FRENCH_WORDS = frozenset(
-    [
-        "le",
-        "la",
-        "les",
-        "un",
-        "une",
-        "des",
-        "du",
-        "de",
-        "d",
-        "l",
-        "et",
-        "est",
-        "pas",
-        "je",
-        "j",
-        "il",
-        "elle",
-        "nous",
-        "vous",
-        "ils",
-        "elles",
-        "on",
-        "ce",
-        "cette",
-        "ces",
-        "mon",
-        "ma",
-        "mes",
-        "ton",
-        "ta",
-        "tes",
-        "son",
-        "sa",
-        "ses",
-        "leur",
-        "leurs",
-        "très",
-        "tres",
-        "avec",
-        "pour",
-        "dans",
-        "sur",
-        "mais",
-        "ou",
-        "où",
-        "qui",
-        "que",
-        "qu",
-        "ne",
-        "n",
-        "c",
-        "ça",
-        "ca",
-        "y",
-        "été",
-        "etait",
-        "était",
-        "sont",
-        "suis",
-        "ai",
-        "avons",
-        "avez",
-        "ont",
-        "au",
-        "aux",
-        "en",
-        "plus",
-        "tout",
-        "tous",
-        "toute",
-        "toutes",
-        "bien",
-        "rien",
-        "jamais",
-        "aucun",
-        "aucune",
-        "car",
-        "donc",
-        "alors",
-        "encore",
-        "déjà",
-        "deja",
-        "toujours",
-        "trop",
-        "peu",
-        "chez",
-        "comme",
-        "sans",
-        "sous",
-        "merci",
-        "bonjour",
-        "avoir",
-        "être",
-        "fait",
-        "faire",
-        "été",
-        "avant",
-        "après",
-        "commande",
-        "colis",
-        "reçu",
-        "recu",
-        "livré",
-        "livre",
-        "livraison",
-        "produit",
-        "article",
-        "qualité",
-        "qualite",
-        "prix",
-        "cher",
-        "chère",
-        "nickel",
-        "génial",
-        "genial",
-        "déçu",
-        "decu",
-        "rapide",
-        "vraiment",
-        "parfait",
-        "super",
-        "top",
-        "vite",
-        "mdr",
-        "jsuis",
-        "chui",
-        "pr",
-        "ds",
-        "tt",
-        "bcp",
-        "tjs",
-        "tjrs",
-        "stp",
-        "svp",
-        "pb",
-        "koi",
-        "kan",
-        "ke",
-        "g",
-        "c'est",
-        "cest",
-        "aussi",
-        "même",
-        "meme",
-        "quand",
-        "quoi",
-        "comment",
-        "pourquoi",
-        "mois",
-        "semaine",
-        "semaines",
-        "jours",
-        "jour",
-        "ils",
-        "elles",
-        "leur",
-        "dont",
-        "lui",
-        "eux",
-        "moi",
-        "toi",
-        "nos",
-        "vos",
-        "notre",
-        "votre",
-        "sont",
-        "fut",
-        "sera",
-        "serait",
-        "avait",
-        "avaient",
-        "était",
-        "étaient",
-    ]
-)
-ENGLISH_WORDS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "is",
-        "was",
-        "were",
-        "are",
-        "be",
-        "been",
-        "it",
-        "i",
-        "my",
-        "me",
-        "we",
-        "our",
-        "you",
-        "your",
-        "he",
-        "she",
-        "they",
-        "them",
-        "this",
-        "that",
-        "these",
-        "those",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "with",
-        "from",
-        "by",
-        "not",
-        "no",
-        "never",
-        "very",
-        "really",
-        "so",
-        "but",
-        "or",
-        "if",
-        "as",
-        "have",
-        "has",
-        "had",
-        "do",
-        "does",
-        "did",
-        "don",
-        "didn",
-        "doesn",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "just",
-        "all",
-        "any",
-        "some",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "how",
-        "than",
-        "then",
-        "there",
-        "their",
-        "its",
-        "it's",
-        "i'm",
-        "im",
-        "got",
-        "get",
-        "ordered",
-        "arrived",
-        "thanks",
-        "thank",
-        "please",
-        "great",
-        "good",
-        "item",
-        "items",
-        "order",
-        "delivery",
-        "shipping",
-        "parcel",
-        "package",
-        "quality",
-        "price",
-        "cheap",
-        "expensive",
-        "received",
-        "fast",
-        "quick",
-        "lovely",
-        "nice",
-        "love",
-        "tbh",
-        "af",
-        "lol",
-        "omg",
-        "thx",
-        "pls",
-        "u",
-        "ur",
-        "wasn",
-        "isn",
-        "won",
-        "couldn",
-        "haven",
-        "hasn",
-        "after",
-        "before",
-        "again",
-        "about",
-        "because",
-        "only",
-        "also",
-        "still",
-        "even",
-        "much",
-        "more",
-        "most",
-        "here",
-        "well",
-        "way",
-        "time",
-    ]
-)
+
+@cache
+def function_words(lang: Lang) -> frozenset[str]:
+    """Words that only one language uses ("le", "est" / "the", "is"), SMS forms included.
+
+    Read from ``data/<lang>/words.yaml`` on first use.
+    """
+    name = f"{lang}/words.yaml"
+    return frozenset(wordlists.phrases(wordlists.section(name, "function"), f"{name}: function"))
+
+
 ACCENTS = frozenset("éèêëàâçùûîïôœ")
 WORD = re.compile(r"[^\W\d_]+")
 
@@ -356,13 +54,13 @@ def _profiles() -> tuple[dict[str, float], dict[str, float], float, float]:
 
     def words_of(lang: Lang) -> list[str]:
         found: list[str] = []
-        for entries in lexicon.THEMES.values():
-            e = entries[lang]
+        for e in lexicon.load(lang).themes.values():
             for phrase in (*e.topic, *e.hint, *e.judged):
                 found.extend(WORD.findall(fold(phrase)))
-        found.extend(WORD.findall(fold(" ".join(sentiment.WORDS[lang]))))
-        found.extend(WORD.findall(fold(" ".join(sentiment.PHRASES[lang]))))
-        found.extend(fold(w) for w in (FRENCH_WORDS if lang == "fr" else ENGLISH_WORDS))
+        polar = sentiment.load(lang)
+        found.extend(WORD.findall(fold(" ".join(polar.words))))
+        found.extend(WORD.findall(fold(" ".join(polar.phrases))))
+        found.extend(fold(w) for w in function_words(lang))
         return found
 
     def profile(words: list[str]) -> dict[str, float]:
@@ -380,14 +78,15 @@ def _profiles() -> tuple[dict[str, float], dict[str, float], float, float]:
 def detect(text: str, default: Lang = "fr") -> Detection:
     """The language of a verbatim, with the evidence behind it."""
     french, english, fr_floor, en_floor = _profiles()
+    french_words, english_words = function_words("fr"), function_words("en")
     lowered = text.lower()
     accents = sum(1 for ch in lowered if ch in ACCENTS)
     fr_hits = en_hits = 0
     trigram = 0.0
     for word in WORD.findall(lowered):
-        if word in FRENCH_WORDS and word not in ENGLISH_WORDS:
+        if word in french_words and word not in english_words:
             fr_hits += 1
-        elif word in ENGLISH_WORDS and word not in FRENCH_WORDS:
+        elif word in english_words and word not in french_words:
             en_hits += 1
         padded = f" {fold(word)} "
         for i in range(len(padded) - 2):
@@ -410,3 +109,12 @@ def detect(text: str, default: Lang = "fr") -> Detection:
 def detect_language(text: str, default: Lang = "fr") -> Lang:
     """``fr`` or ``en`` for a verbatim (``default`` when nothing tells)."""
     return detect(text, default).lang
+
+
+def __getattr__(name: str) -> object:
+    """``FRENCH_WORDS`` and ``ENGLISH_WORDS``, the former constants, read on first use."""
+    if name == "FRENCH_WORDS":
+        return function_words("fr")
+    if name == "ENGLISH_WORDS":
+        return function_words("en")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

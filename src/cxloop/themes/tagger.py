@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cxloop.themes import lexicon, sentiment
-from cxloop.themes.language import ENGLISH_WORDS, FRENCH_WORDS, detect
+from cxloop.themes.language import detect, function_words
 from cxloop.themes.learned import LearnedModel, features
 from cxloop.themes.taxonomy import Taxonomy, default_taxonomy
 
@@ -85,6 +85,7 @@ class _Grammar:
     # word shares their stem ("exceptional" and "except" are both "except" to Snowball).
     opener_words: frozenset[str] = frozenset()
     polarity: sentiment.Polarity | None = None
+    symbols: sentiment.Symbols | None = None  # emoji and emoticon valences
     fallback: dict[str, float] = field(default_factory=dict)  # the other language's words
 
 
@@ -220,6 +221,7 @@ class Tagger:
 
 def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
     """One language's matching tables for a taxonomy."""
+    lex, polar = lexicon.load(lang), sentiment.load(lang)
     entries: list[tuple[int, int, str]] = []  # theme index, kind, phrase
     excludes: list[tuple[int, str]] = []
     owner: dict[str, int] = {}
@@ -227,19 +229,19 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
         entries.extend((index, TOPIC, seed) for seed in theme.seeds_in(lang))
         excludes.extend((index, phrase) for phrase in theme.excludes_in(lang))
         for key in (theme.key, *theme.merged_from):
-            builtin = lexicon.THEMES.get(key, {}).get(lang)
+            builtin = lex.themes.get(key)
             if builtin is None:
                 continue
             owner.setdefault(key, index)
             entries.extend((index, TOPIC, phrase) for phrase in builtin.topic)
             entries.extend((index, HINT, phrase) for phrase in builtin.hint)
-            weak = lexicon.WEAK.get(key, {}).get(lang, frozenset())
+            weak = lex.weak.get(key, frozenset())
             entries.extend(
                 (index, WEAK if phrase in weak else ASIDE, phrase) for phrase in builtin.aside
             )
             entries.extend((index, JUDGED, phrase) for phrase in builtin.judged)
             excludes.extend((index, phrase) for phrase in builtin.excludes)
-    for phrase, sharing in lexicon.SHARED[lang].items():
+    for phrase, sharing in lex.shared.items():
         entries.extend((owner[key], TOPIC, phrase) for key in sharing if key in owner)
 
     vocabulary = _vocabulary(lang, [phrase for _, _, phrase in entries])
@@ -249,9 +251,9 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
         lang,
         aliases=aliases,
         corrector=Corrector(folded, _known(lang)),
-        whole=sentiment.WHOLE[lang],
+        whole=polar.whole,
     )
-    skip = frozenset(keys(word) for word in lexicon.SKIP[lang])
+    skip = frozenset(keys(word) for word in lex.skip)
     grammar = _Grammar(keys=keys, skip=skip)
     seen: set[tuple[str, Rest, int, int]] = set()
     for index, kind, phrase in entries:
@@ -270,14 +272,15 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
             grammar.exclude.setdefault(head, []).append((rest, needs, index, TOPIC, phrase))
     polarity = sentiment.compile_polarity(keys, skip)
     grammar.polarity = polarity
+    grammar.symbols = sentiment.symbols()
     # An English word in a French answer ("top", "great") or the reverse still counts.
     mine = folded | _known(lang)
     other = "en" if lang == "fr" else "fr"
-    for word, value in sentiment.WORDS[other].items():
+    for word, value in sentiment.load(other).words.items():
         key = keys(word)
         if fold(word) not in mine and key not in polarity.words and key not in skip:
             grammar.fallback[key] = value
-    for text, value in sentiment.PHRASES[lang].items():
+    for text, value in polar.phrases.items():
         head, rest = _literal(keys, text)
         if head:
             grammar.polarity_phrases.setdefault(head, []).append((rest, value))
@@ -286,18 +289,16 @@ def _compile(taxonomy: Taxonomy, lang: Lang) -> _Grammar:
     # An opener listed as both a contrast and an exception ("sauf", "except") is an exception;
     # longer openers are tried first ("sauf que" before "sauf").
     openers: dict[tuple[str, Rest], bool] = {}
-    for opener in sentiment.CONTRASTS[lang]:
+    for opener in polar.contrasts:
         openers.setdefault(_literal(keys, opener), False)
-    for opener in sentiment.EXCEPTIONS[lang]:
+    for opener in polar.exceptions:
         openers[_literal(keys, opener)] = True
     for (head, rest), exception in openers.items():
         grammar.contrasts.setdefault(head, []).append((rest, exception))
     for choices in grammar.contrasts.values():
         choices.sort(key=lambda item: -len(item[0]))
     grammar.opener_words = frozenset(
-        fold(opener)
-        for opener in (*sentiment.CONTRASTS[lang], *sentiment.EXCEPTIONS[lang])
-        if " " not in opener
+        fold(opener) for opener in (*polar.contrasts, *polar.exceptions) if " " not in opener
     )
     return grammar
 
@@ -340,14 +341,15 @@ def _patterns(grammar: _Grammar, phrase: str) -> list[tuple[str, tuple[str, Rest
 def _vocabulary(lang: Lang, phrases: Iterable[str]) -> set[str]:
     """The words of the lexicons (lowercased), for aliases and spelling correction."""
     found: set[str] = set()
-    for phrase in (*phrases, *sentiment.WORDS[lang], *sentiment.PHRASES[lang]):
+    polar = sentiment.load(lang)
+    for phrase in (*phrases, *polar.words, *polar.phrases):
         found.update(word for word in words(phrase) if word not in (NUMBER, CURRENCY))
     return found
 
 
 def _known(lang: Lang) -> set[str]:
-    common = FRENCH_WORDS if lang == "fr" else ENGLISH_WORDS
-    return {fold(w) for w in (*common, *lexicon.SKIP[lang], *lexicon.KNOWN[lang])}
+    lex = lexicon.load(lang)
+    return {fold(w) for w in (*function_words(lang), *lex.skip, *lex.known)}
 
 
 def _aliases(keys: Keys, vocabulary: set[str]) -> dict[str, str]:
@@ -634,10 +636,12 @@ def _valences(
     values = sentiment.valences(
         polarity, keys, clauses, scanned.shouted, phrase_at, grammar.fallback
     )
+    symbols = grammar.symbols
+    assert symbols is not None
     for i, key in enumerate(keys):
         if key[0] == SPECIAL:
             token = key[1:]
-            values[i] = sentiment.EMOJI.get(token[:1], sentiment.EMOTICONS.get(token, 0.0))
+            values[i] = symbols.emoji.get(token[:1], symbols.emoticons.get(token, 0.0))
         elif values[i] and fold(scanned.words[i]) in grammar.opener_words:
             values[i] = 0.0
     return values

@@ -13,8 +13,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 import snowballstemmer
+
+from cxloop.themes import wordlists
 
 Lang = str  # "fr" or "en"
 LANGS: tuple[Lang, ...] = ("fr", "en")
@@ -35,292 +38,24 @@ SCAN = re.compile(
 
 _FOLD = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ı": "i"})
 
-# Misspellings, phonetic spellings and SMS forms seen in reviews, as folded word -> word.
-# Longer words also get an edit-distance-1 look-up against the lexicon (see Vocabulary).
-VARIANTS: dict[Lang, dict[str, str]] = {
-    "fr": {
-        "livraision": "livraison",
-        "livrason": "livraison",
-        "livrasion": "livraison",
-        "livaison": "livraison",
-        "livraisson": "livraison",
-        "livraizon": "livraison",
-        "livrasons": "livraison",
-        "livree": "livrée",
-        "livrees": "livrées",
-        "arrivee": "arrivée",
-        "arrivees": "arrivées",
-        "recue": "reçue",
-        "recues": "reçues",
-        "recu": "reçu",
-        "recus": "reçus",
-        "resu": "reçu",
-        "ressu": "reçu",
-        "coli": "colis",
-        "colie": "colis",
-        "collis": "colis",
-        "comande": "commande",
-        "comandes": "commandes",
-        "commende": "commande",
-        "remboursment": "remboursement",
-        "rembourssement": "remboursement",
-        "remboursemnt": "remboursement",
-        "rembourcement": "remboursement",
-        "ranboursement": "remboursement",
-        "qualiter": "qualité",
-        "qualitee": "qualité",
-        "kalite": "qualité",
-        "embalage": "emballage",
-        "emballge": "emballage",
-        "anballage": "emballage",
-        "emballee": "emballée",
-        "abimee": "abîmée",
-        "abimees": "abîmées",
-        "endommagee": "endommagée",
-        "cassee": "cassée",
-        "decue": "déçue",
-        "decevante": "décevante",
-        "desue": "déçue",
-        "decu": "déçu",
-        "desu": "déçu",
-        "rapid": "rapide",
-        "rapidemment": "rapidement",
-        "rapidemnt": "rapidement",
-        "retar": "retard",
-        "disponnible": "disponible",
-        "dispo": "disponible",
-        "indispo": "indisponible",
-        "bcp": "beaucoup",
-        "bocou": "beaucoup",
-        "pb": "problème",
-        "pbs": "problèmes",
-        "pbm": "problème",
-        "prb": "problème",
-        "prob": "problème",
-        "pr": "pour",
-        "ds": "dans",
-        "tt": "tout",
-        "ts": "tous",
-        "tjs": "toujours",
-        "tjrs": "toujours",
-        "tjr": "toujours",
-        "jamai": "jamais",
-        "pa": "pas",
-        "nn": "non",
-        "mm": "même",
-        "koi": "quoi",
-        "kan": "quand",
-        "ke": "que",
-        "ki": "qui",
-        "tro": "trop",
-        "trés": "très",
-        "tres": "très",
-        "tré": "très",
-        "geniale": "géniale",
-        "genial": "génial",
-        "nikel": "nickel",
-        "niquel": "nickel",
-        "nickele": "nickel",
-        "parfai": "parfait",
-        "satisfai": "satisfait",
-        "mauvai": "mauvais",
-        "mauvaisse": "mauvaise",
-        "inadmisible": "inadmissible",
-        "innadmissible": "inadmissible",
-        "okay": "ok",
-        "oki": "ok",
-        "okk": "ok",
-        "colissimmo": "colissimo",
-        "chronopot": "chronopost",
-        "relai": "relais",
-        "expedition": "expédition",
-        "expedie": "expédié",
-        "expediee": "expédiée",
-        "envoye": "envoyé",
-        "envoyee": "envoyée",
-        "conseillere": "conseillère",
-        "reactivite": "réactivité",
-        "reactif": "réactif",
-        "reactive": "réactive",
-        "rupure": "rupture",
-        "rupteur": "rupture",
-        "echange": "échange",
-        "echanger": "échanger",
-        "echangee": "échangée",
-        "retourne": "retourné",
-        "retournee": "retournée",
-        "delai": "délai",
-        "delais": "délais",
-        "deux": NUMBER,
-        "trois": NUMBER,
-        "quatre": NUMBER,
-        "cinq": NUMBER,
-        "six": NUMBER,
-        "sept": NUMBER,
-        "huit": NUMBER,
-        "neuf": NUMBER,
-        "dix": NUMBER,
-        "onze": NUMBER,
-        "douze": NUMBER,
-        "quinze": NUMBER,
-        "vingt": NUMBER,
-        "trente": NUMBER,
-        "quelques": NUMBER,
-        "plusieurs": NUMBER,
-        "euro": CURRENCY,
-        "euros": CURRENCY,
-        "eur": CURRENCY,
-    },
-    "en": {
-        "recieved": "received",
-        "recived": "received",
-        "receieved": "received",
-        "recieve": "receive",
-        "recive": "receive",
-        "recieving": "receiving",
-        "delivary": "delivery",
-        "delievery": "delivery",
-        "delivry": "delivery",
-        "deliverey": "delivery",
-        "delivey": "delivery",
-        "dilivery": "delivery",
-        "deliverd": "delivered",
-        "delivred": "delivered",
-        "deliverys": "deliveries",
-        "shiping": "shipping",
-        "shippment": "shipment",
-        "shipement": "shipment",
-        "packege": "package",
-        "pakage": "package",
-        "pacakge": "package",
-        "parcle": "parcel",
-        "parsel": "parcel",
-        "refound": "refund",
-        "refunf": "refund",
-        "qaulity": "quality",
-        "qualty": "quality",
-        "quailty": "quality",
-        "qualit": "quality",
-        "custumer": "customer",
-        "costumer": "customer",
-        "costumers": "customers",
-        "cutomer": "customer",
-        "customar": "customer",
-        "servce": "service",
-        "sevice": "service",
-        "arived": "arrived",
-        "arrivied": "arrived",
-        "arrvied": "arrived",
-        "dammaged": "damaged",
-        "damged": "damaged",
-        "brocken": "broken",
-        "brokin": "broken",
-        "defected": "defective",
-        "wensite": "website",
-        "webiste": "website",
-        "websit": "website",
-        "avaliable": "available",
-        "availible": "available",
-        "dissapointed": "disappointed",
-        "disapointed": "disappointed",
-        "dissappointed": "disappointed",
-        "dissapointing": "disappointing",
-        "terible": "terrible",
-        "awfull": "awful",
-        "excelent": "excellent",
-        "exellent": "excellent",
-        "recomend": "recommend",
-        "reccomend": "recommend",
-        "reccommend": "recommend",
-        "definately": "definitely",
-        "u": "you",
-        "ur": "your",
-        "r": "are",
-        "thx": "thanks",
-        "thanx": "thanks",
-        "ty": "thanks",
-        "pls": "please",
-        "plz": "please",
-        "gr8": "great",
-        "gud": "good",
-        "luv": "love",
-        "dont": "not",
-        "didnt": "not",
-        "doesnt": "not",
-        "isnt": "not",
-        "wasnt": "not",
-        "werent": "not",
-        "arent": "not",
-        "cant": "not",
-        "cannot": "not",
-        "couldnt": "not",
-        "wouldnt": "not",
-        "wont": "not",
-        "havent": "not",
-        "hasnt": "not",
-        "hadnt": "not",
-        "shouldnt": "not",
-        "aint": "not",
-        "nt": "not",
-        "two": NUMBER,
-        "three": NUMBER,
-        "four": NUMBER,
-        "five": NUMBER,
-        "six": NUMBER,
-        "seven": NUMBER,
-        "eight": NUMBER,
-        "nine": NUMBER,
-        "ten": NUMBER,
-        "eleven": NUMBER,
-        "twelve": NUMBER,
-        "fifteen": NUMBER,
-        "twenty": NUMBER,
-        "thirty": NUMBER,
-        "several": NUMBER,
-        "few": NUMBER,
-        "couple": NUMBER,
-        "euro": CURRENCY,
-        "euros": CURRENCY,
-        "pounds": CURRENCY,
-        "pound": CURRENCY,
-        "quid": CURRENCY,
-        "dollars": CURRENCY,
-        "dollar": CURRENCY,
-        "gbp": CURRENCY,
-        "usd": CURRENCY,
-    },
-}
 
-# Names and acronyms the stemmer would confuse with words ("UPS" is not "up").
-PROTECTED = frozenset(
-    (
-        *("ups", "dpd", "dhl", "gls", "tnt", "evri", "hermes", "yodel", "usps", "fedex"),
-        *("inpost", "sav", "cb", "hs", "dlc", "tva", "vat", "fdp", "eta", "ok"),
-        *("klarna", "paypal", "alma", "oney", "livre", "livres"),
-    )
-)
+@cache
+def misspellings(lang: Lang) -> dict[str, str]:
+    """Misspellings, phonetic spellings and SMS forms seen in reviews, as folded word -> word.
 
-# English contractions split by the scanner ("didn" "t"): the "t" is the negation.
-EN_CONTRACTED = frozenset(
-    [
-        "don",
-        "didn",
-        "doesn",
-        "isn",
-        "wasn",
-        "weren",
-        "aren",
-        "can",
-        "couldn",
-        "wouldn",
-        "won",
-        "haven",
-        "hasn",
-        "hadn",
-        "shouldn",
-        "ain",
-    ]
-)
+    Read from ``data/<lang>/words.yaml`` on first use; a word may also stand for ``#`` (any
+    number) or ``€`` (any currency). Longer words also get an edit-distance-1 look-up against
+    the lexicon (see ``Corrector``).
+    """
+    name = f"{lang}/words.yaml"
+    return wordlists.table(wordlists.section(name, "misspellings"), f"{name}: misspellings")
+
+
+@cache
+def protected() -> frozenset[str]:
+    """Names and acronyms the stemmer would confuse with words ("UPS" is not "up")."""
+    name = "protected.yaml"
+    return frozenset(wordlists.phrases(wordlists.section(name, "protected"), name))
 
 
 def fold(text: str) -> str:
@@ -353,7 +88,8 @@ class Keys:
         # Words keyed whole, not stemmed, because their stem is another, common word's:
         # "helpful" is not "help", "abordable" not "d'abord", "qualitatif" not "qualité".
         self._whole = frozenset(fold(w) for w in whole)
-        self._variants = VARIANTS[lang]
+        self._variants = misspellings(lang)
+        self._protected = protected()
         self._stem = stemmer(lang).stemWord
         self._corrector = corrector
         self._max_cache = max_cache
@@ -370,7 +106,7 @@ class Keys:
         return key
 
     def _compute(self, word: str) -> str:
-        if word in PROTECTED:
+        if word in self._protected:
             return word
         folded = fold(word)
         corrected = self._variants.get(folded)
@@ -481,3 +217,12 @@ def _common_prefix(a: str, b: str) -> int:
             break
         n += 1
     return n
+
+
+def __getattr__(name: str) -> object:
+    """``VARIANTS`` and ``PROTECTED``, the former constants, read from the data on first use."""
+    if name == "VARIANTS":
+        return {lang: misspellings(lang) for lang in LANGS}
+    if name == "PROTECTED":
+        return protected()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
