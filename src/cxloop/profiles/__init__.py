@@ -5,6 +5,41 @@ This package's facade: what other domains may use. They import the package
 """
 
 from cxloop.profiles.models import Customer
-from cxloop.profiles.service import Keys, alias, count_customers, customer_id_of, customers_by_id, find_by_email, find_by_user_id, find_current, get_customer, lookup_identities, may_contact, newest_customer_id, resolve, set_consent, touch_customers, user_id_of
+from cxloop.profiles.service import (
+    Keys,
+    alias,
+    count_customers,
+    customer_id_of,
+    customers_by_id,
+    find_by_email,
+    find_by_user_id,
+    find_current,
+    get_customer,
+    lookup_identities,
+    may_contact,
+    newest_customer_id,
+    resolve,
+    set_consent,
+    touch_customers,
+    user_id_of,
+)
 
-__all__ = ["Customer", "Keys", "alias", "count_customers", "customer_id_of", "customers_by_id", "find_by_email", "find_by_user_id", "find_current", "get_customer", "lookup_identities", "may_contact", "newest_customer_id", "resolve", "set_consent", "touch_customers", "user_id_of"]
+__all__ = [
+    "Customer",
+    "Keys",
+    "alias",
+    "count_customers",
+    "customer_id_of",
+    "customers_by_id",
+    "find_by_email",
+    "find_by_user_id",
+    "find_current",
+    "get_customer",
+    "lookup_identities",
+    "may_contact",
+    "newest_customer_id",
+    "resolve",
+    "set_consent",
+    "touch_customers",
+    "user_id_of",
+]

@@ -7,7 +7,44 @@ This package's facade: what other domains may use. They import the package
 from cxloop.surveys.dashboard import MAX_PERIODS, period_start, theme_groups, theme_groups_by_period
 from cxloop.surveys.models import Invitation, Response, Survey
 from cxloop.surveys.schemas import AnswerTags, DashboardFilters, NpsSummary
-from cxloop.surveys.service import answer_by_id, answer_text, answers_with_text, customer_answers, decisions_for, get_answer, invitation_by_id, invitations_sent_since, set_answer_tags, set_corrected_themes, survey_by_id
+from cxloop.surveys.service import (
+    answer_by_id,
+    answer_text,
+    answers_with_text,
+    customer_answers,
+    decisions_for,
+    get_answer,
+    invitation_by_id,
+    invitations_sent_since,
+    set_answer_tags,
+    set_corrected_themes,
+    survey_by_id,
+)
 from cxloop.surveys.stats import PASSIVE_MIN, PROMOTER_MIN, summarize
 
-__all__ = ["AnswerTags", "DashboardFilters", "Invitation", "MAX_PERIODS", "NpsSummary", "PASSIVE_MIN", "PROMOTER_MIN", "Response", "Survey", "answer_by_id", "answer_text", "answers_with_text", "customer_answers", "decisions_for", "get_answer", "invitation_by_id", "invitations_sent_since", "period_start", "set_answer_tags", "set_corrected_themes", "summarize", "survey_by_id", "theme_groups", "theme_groups_by_period"]
+__all__ = [
+    "MAX_PERIODS",
+    "PASSIVE_MIN",
+    "PROMOTER_MIN",
+    "AnswerTags",
+    "DashboardFilters",
+    "Invitation",
+    "NpsSummary",
+    "Response",
+    "Survey",
+    "answer_by_id",
+    "answer_text",
+    "answers_with_text",
+    "customer_answers",
+    "decisions_for",
+    "get_answer",
+    "invitation_by_id",
+    "invitations_sent_since",
+    "period_start",
+    "set_answer_tags",
+    "set_corrected_themes",
+    "summarize",
+    "survey_by_id",
+    "theme_groups",
+    "theme_groups_by_period",
+]

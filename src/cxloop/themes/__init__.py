@@ -11,7 +11,13 @@ This package's facade: what other domains may use. They import the package
 (``from cxloop import themes``), never one of its modules (checked by import-linter).
 """
 
-from cxloop.themes.drivers import BASELINE_PERIODS, SPIKE_MIN_MENTIONS, drivers_for, spikes, trend_for
+from cxloop.themes.drivers import (
+    BASELINE_PERIODS,
+    SPIKE_MIN_MENTIONS,
+    drivers_for,
+    spikes,
+    trend_for,
+)
 from cxloop.themes.language import detect_language
 from cxloop.themes.learned import LearnedModel, train_model
 from cxloop.themes.schemas import Spike, Taxonomy, Theme, ThemeTrend
@@ -19,4 +25,23 @@ from cxloop.themes.service import tags_for, taxonomy_of
 from cxloop.themes.tagger import Mention, Tagger, Tagging
 from cxloop.themes.taxonomy import default_taxonomy
 
-__all__ = ["BASELINE_PERIODS", "LearnedModel", "Mention", "SPIKE_MIN_MENTIONS", "Spike", "Tagger", "Tagging", "Taxonomy", "Theme", "ThemeTrend", "default_taxonomy", "detect_language", "drivers_for", "spikes", "tags_for", "taxonomy_of", "train_model", "trend_for"]
+__all__ = [
+    "BASELINE_PERIODS",
+    "SPIKE_MIN_MENTIONS",
+    "LearnedModel",
+    "Mention",
+    "Spike",
+    "Tagger",
+    "Tagging",
+    "Taxonomy",
+    "Theme",
+    "ThemeTrend",
+    "default_taxonomy",
+    "detect_language",
+    "drivers_for",
+    "spikes",
+    "tags_for",
+    "taxonomy_of",
+    "train_model",
+    "trend_for",
+]
