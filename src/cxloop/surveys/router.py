@@ -145,22 +145,19 @@ def survey_answer(
         with i18n.speaking(invitation.locale):
             context = _context(session, invitation)
             try:
+                # The form is the person's last word: its alerts go out at once (once each).
                 answer = service.record_answer(
-                    session, invitation, chosen, confirmed=True, comment=comment
+                    session, invitation, chosen, confirmed=True, comment=comment, final=True
                 )
             except service.SurveyClosed:
                 return _page(request, "survey_closed.html", 410, reason="expired", **context)
-            response_id = answer.response.id
             category = answer.response.category
-            page = _page(
+            return _page(
                 request,
                 "survey_thanks.html",
                 category=category,
                 **{**context, "thanks": context.get("thanks", {}).get(category, "")},
             )
-    # The form is the person's last word: alert now (once; an earlier alert is not repeated).
-    request.app.state.on_answer(response_id, True)
-    return page
 
 
 @pages.post("/s/{token}/seen")
@@ -180,14 +177,11 @@ def survey_seen(
                 {"error": "not_found", "detail": "unknown survey", "field": "token"}, 404
             )
         try:
+            # Confirmed, but a comment may follow: its alerts wait a little for it.
             answer = service.record_answer(session, invitation, chosen, confirmed=True)
         except service.SurveyClosed as exc:
             return JSONResponse({"error": "closed", "detail": str(exc), "field": "token"}, 410)
-        response_id, newly = answer.response.id, answer.newly_confirmed
         category = answer.response.category
-    if newly:
-        # The score is confirmed but a comment may follow: alert a little later, with it.
-        request.app.state.on_answer(response_id, False)
     return JSONResponse(
         {"ok": True, "category": category}, headers={"Access-Control-Allow-Origin": "*"}
     )

@@ -22,6 +22,7 @@ from sqlalchemy import String, and_, case, cast, exists, insert, literal, or_, s
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from cxloop.alerts import service as alerts
 from cxloop.commerce.models import Order, OrderItem, Product, Shipment
 from cxloop.errors import InvalidInput
 from cxloop.profiles.models import Customer
@@ -726,13 +727,16 @@ def record_answer(
     confirmed: bool,
     comment: str | None = None,
     followup: str | None = None,
+    final: bool = False,
     now: dt.datetime | None = None,
 ) -> Answer:
     """Record a score for an invitation: provisional (a bare page load) or confirmed (a person).
 
     A provisional score never overwrites a confirmed one: a mail scanner opening the links after
     the customer answered changes nothing. A confirmed answer can be changed within the survey's
-    answer window, then it is closed.
+    answer window, then it is closed. Once committed, a worker sends the alerts of a newly
+    confirmed answer, or of a ``final`` one (the person's submitted form): see
+    ``alerts.alert_after_commit``.
     """
     now = now or utcnow()
     if not 0 <= score <= 10:
@@ -785,4 +789,6 @@ def record_answer(
         # Themes and sentiment of the verbatim, with the workspace's taxonomy and corrections.
         tagging.tag_response(session, response)
     session.flush()
+    if confirmed and (newly or final):
+        alerts.alert_after_commit(session, response.id, final=final)
     return Answer(response, newly)
