@@ -202,6 +202,8 @@ def worker(
         huey.disconnect_signal(running.heard)
         storage.flush_all()
         storage.close()
+        if request.param == "redis":
+            storage.pool.disconnect()
         get_database().dispose()
         get_settings.cache_clear()
         get_database.cache_clear()
