@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 # Before any cxloop import: the queue and the settings read these once per process.
 _HOME = tempfile.mkdtemp(prefix="cxloop-test-home-")
@@ -26,7 +23,7 @@ from cxloop.store.db import Database
 from cxloop.web.app import create_app
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.schemas import WorkspaceCreate, WorkspaceCredentials
-from tests.services import postgres_cluster, redis_server
+from tests.services import RunningWorker, postgres_cluster, redis_server
 
 PASSWORD = "correct horse battery"
 
@@ -111,54 +108,6 @@ def make_user(db: Database):
 def app(db: Database) -> FastAPI:
     """The app over the SQLite store."""
     return create_app(db)
-
-
-# Huey's signals that leave a task at rest: it ran (or failed for good), or it waits in the
-# schedule for its time.
-AT_REST = {"complete", "error", "scheduled", "canceled", "revoked", "expired", "locked"}
-
-
-class RunningWorker:
-    """A real Huey consumer (threads) on a throwaway queue, running the app's tasks over the
-    test's store; it hears every task this process enqueues, and when each one is done."""
-
-    def __init__(self, huey: Any) -> None:
-        self.huey = huey
-        self.enqueued: list[tuple[str, tuple[Any, ...]]] = []
-        self._latest: dict[str, str] = {}
-        self._changed = threading.Condition()
-
-    def heard(self, signal: str, task: Any, *_: Any) -> None:
-        """Huey's signal receiver: what became of each task."""
-        with self._changed:
-            if signal == "enqueued":
-                self.enqueued.append((task.name, tuple(task.args)))
-            self._latest[task.id] = signal
-            self._changed.notify_all()
-
-    def settle(self, timeout: float = 60.0) -> None:
-        """Wait until every task enqueued so far has run, or waits in the schedule."""
-        with self._changed:
-            done = self._changed.wait_for(
-                lambda: all(s in AT_REST for s in self._latest.values()), timeout
-            )
-            busy = {k: v for k, v in self._latest.items() if v not in AT_REST}
-        assert done, f"tasks not done after {timeout} s: {busy}"
-
-    def scheduled(self) -> list[tuple[str, tuple[Any, ...], dt.datetime]]:
-        """The tasks waiting in Huey's schedule: (name, args, due time in UTC)."""
-        return [
-            (task.name, tuple(task.args), task.eta.replace(tzinfo=dt.UTC))
-            for task in self.huey.scheduled()
-        ]
-
-    def skip_ahead(self, seconds: float) -> None:
-        """Run now what the schedule holds for the next ``seconds``, as its time had come."""
-        later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=seconds)
-        for task in self.huey.read_schedule(later):
-            task.eta = None
-            self.huey.enqueue(task)
-        self.settle()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])

@@ -18,7 +18,7 @@ from cxloop.surveys.models import Invitation, Response
 from cxloop.web.app import create_app
 from cxloop.worker import service as runs
 from tests.alerts.test_alerts import Receiver
-from tests.conftest import RunningWorker
+from tests.services import RunningWorker
 from tests.surveys import factories as f
 
 NOW = dt.datetime.now(dt.UTC)

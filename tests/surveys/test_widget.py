@@ -11,7 +11,7 @@ from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Invitation, Response
 from cxloop.web.app import create_app
-from tests.conftest import RunningWorker
+from tests.services import RunningWorker
 from tests.surveys import factories as f
 
 NOW = dt.datetime.now(dt.UTC)

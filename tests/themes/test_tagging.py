@@ -24,7 +24,7 @@ from cxloop.themes import service as tagging
 from cxloop.themes.models import ThemeCorrection
 from cxloop.themes.tasks import feedback_retag
 from cxloop.worker import service as runs
-from tests.conftest import RunningWorker
+from tests.services import RunningWorker
 from tests.surveys import factories as f
 from tests.web.test_console import _login
 

@@ -89,7 +89,8 @@ def create_app(
     settings: Settings | None = None,
     with_worker: bool = False,
 ) -> FastAPI:
-    """Build the API and console over ``database`` (the configured store by default)."""
+    """Build the API and console over ``database`` (the configured store by default), once
+    the domains' hooks are wired (``cxloop.wiring``)."""
     wire()
     settings = settings or get_settings()
     if database is None:
