@@ -1,4 +1,4 @@
-"""Fixtures: real stores (SQLite and PostgreSQL), a served app, factories."""
+"""Fixtures: real stores (SQLite and PostgreSQL), a served app, a real worker, factories."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from cxloop.store.db import Database
 from cxloop.web.app import create_app
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.schemas import WorkspaceCreate, WorkspaceCredentials
-from tests.services import postgres_cluster, redis_server
+from tests.services import RunningWorker, postgres_cluster, redis_server
 
 PASSWORD = "correct horse battery"
 
@@ -108,3 +108,51 @@ def make_user(db: Database):
 def app(db: Database) -> FastAPI:
     """The app over the SQLite store."""
     return create_app(db)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def worker(
+    request: pytest.FixtureRequest, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RunningWorker]:
+    """A real consumer on a fresh queue (a SQLite file, or the throwaway Redis), wired and with
+    every task loaded as `cxloop worker` is; its tasks use the test's store."""
+    from huey.storage import RedisStorage, SqliteStorage
+
+    from cxloop.config import get_settings
+    from cxloop.store.runtime import get_database
+    from cxloop.wiring import wire
+    from cxloop.worker.queue import EmbeddedConsumer, huey
+    from cxloop.worker.registry import load_tasks
+
+    if request.param == "redis":
+        name = "cxloop-test-" + uuid.uuid4().hex[:8]
+        storage = RedisStorage(name, url=request.getfixturevalue("redis_url"))
+    else:
+        storage = SqliteStorage("cxloop", filename=str(tmp_path / "queue.db"))
+    monkeypatch.setattr(huey, "storage", storage)
+    # Tasks find the store through the settings, as in `cxloop worker`.
+    monkeypatch.setenv("CXLOOP_DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    get_database.cache_clear()
+    wire()
+    load_tasks()
+    get_database()  # before the threads start, as `cxloop worker` does
+    running = RunningWorker(huey)
+    huey.signal()(running.heard)
+    consumer = EmbeddedConsumer(
+        huey, workers=2, worker_type="thread", periodic=False, check_worker_health=False,
+        max_delay=0.2,
+    )  # fmt: skip
+    consumer.start()
+    try:
+        yield running
+    finally:
+        consumer.stop(graceful=True)
+        huey.disconnect_signal(running.heard)
+        storage.flush_all()
+        storage.close()
+        if request.param == "redis":
+            storage.pool.disconnect()
+        get_database().dispose()
+        get_settings.cache_clear()
+        get_database.cache_clear()

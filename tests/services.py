@@ -1,7 +1,9 @@
-"""Real throwaway servers for the tests: PostgreSQL, Redis, and cxloop itself."""
+"""Real throwaway servers for the tests: PostgreSQL, Redis, and cxloop itself (its server and a
+worker's consumer)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pwd
 import shutil
@@ -13,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -152,3 +155,51 @@ def live_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# Huey's signals that leave a task at rest: it ran (or failed for good), or it waits in the
+# schedule for its time.
+AT_REST = {"complete", "error", "scheduled", "canceled", "revoked", "expired", "locked"}
+
+
+class RunningWorker:
+    """A real Huey consumer (threads) on a throwaway queue, running the app's tasks over the
+    test's store; it hears every task this process enqueues, and when each one is done."""
+
+    def __init__(self, huey: Any) -> None:
+        self.huey = huey
+        self.enqueued: list[tuple[str, tuple[Any, ...]]] = []
+        self._latest: dict[str, str] = {}
+        self._changed = threading.Condition()
+
+    def heard(self, signal: str, task: Any, *_: Any) -> None:
+        """Huey's signal receiver: what became of each task."""
+        with self._changed:
+            if signal == "enqueued":
+                self.enqueued.append((task.name, tuple(task.args)))
+            self._latest[task.id] = signal
+            self._changed.notify_all()
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until every task enqueued so far has run, or waits in the schedule."""
+        with self._changed:
+            done = self._changed.wait_for(
+                lambda: all(s in AT_REST for s in self._latest.values()), timeout
+            )
+            busy = {k: v for k, v in self._latest.items() if v not in AT_REST}
+        assert done, f"tasks not done after {timeout} s: {busy}"
+
+    def scheduled(self) -> list[tuple[str, tuple[Any, ...], dt.datetime]]:
+        """The tasks waiting in Huey's schedule: (name, args, due time in UTC)."""
+        return [
+            (task.name, tuple(task.args), task.eta.replace(tzinfo=dt.UTC))
+            for task in self.huey.scheduled()
+        ]
+
+    def skip_ahead(self, seconds: float) -> None:
+        """Run now what the schedule holds for the next ``seconds``, as its time had come."""
+        later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=seconds)
+        for task in self.huey.read_schedule(later):
+            task.eta = None
+            self.huey.enqueue(task)
+        self.settle()

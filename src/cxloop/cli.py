@@ -82,11 +82,12 @@ def worker(
     threads: Annotated[int, typer.Option(min=1, max=64, help="Worker threads.")] = 2,
 ) -> None:
     """Run background workers alone (any number of them on Redis)."""
+    from cxloop.wiring import wire
     from cxloop.worker.queue import run_consumer
     from cxloop.worker.registry import load_tasks
 
+    wire()
     load_tasks()
-
     _database()
     run_consumer(threads)
 

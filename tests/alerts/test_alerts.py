@@ -6,12 +6,13 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from cxloop.alerts import service as alerts
 from cxloop.alerts.models import AlertDelivery
@@ -20,6 +21,8 @@ from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Invitation
 from cxloop.themes import service as themes
+from cxloop.workspaces import service as workspaces
+from cxloop.workspaces.schemas import WorkspaceCreate
 from tests.surveys import factories as f
 
 NOW = dt.datetime.now(dt.UTC)
@@ -31,11 +34,15 @@ class Receiver:
     def __init__(self) -> None:
         self.calls: list[tuple[dict[str, str], bytes]] = []
         self.fail_next = 0
+        # Called with each body before answering, e.g. to look at the store meanwhile.
+        self.during: Callable[[bytes], None] | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.during is not None:
+                    receiver.during(body)
                 if receiver.fail_next:
                     receiver.fail_next -= 1
                     self.send_response(503)
@@ -71,7 +78,13 @@ def _answer(db: Database, ws: str, score: int, comment: str = "") -> int:
         invitation = session.scalars(select(Invitation).where(Invitation.customer_id == cid)).one()
         service.mark_sent(session, invitation, NOW)
         answer = service.record_answer(
-            session, invitation, score, confirmed=True, comment=comment, tag=themes.tags_for
+            session,
+            invitation,
+            score,
+            confirmed=True,
+            comment=comment,
+            tag=themes.tags_for,
+            on_confirmed=alerts.alert_after_commit,
         )
         return answer.response.id
 
@@ -268,3 +281,57 @@ def test_an_english_store_gets_its_alerts_in_english(db, make_workspace, receive
     text = json.loads(body)["text"]
     assert text.startswith("NPS 9/10 (promoter) from Lou, order #")
     assert text.endswith("|Open in cxloop>")
+
+
+def _open_transactions(db: Database) -> str:
+    """Whether another connection holds a transaction on the store right now."""
+    if db.dialect == "sqlite":
+        store = sqlite3.connect(db.url.split("///", 1)[1], timeout=0)
+        try:
+            store.execute("BEGIN IMMEDIATE")  # fails at once if a writer holds the lock
+            store.rollback()
+            return "none"
+        except sqlite3.OperationalError as exc:
+            return str(exc)
+        finally:
+            store.close()
+    with db.engine.connect() as conn:
+        states = conn.execute(
+            text(
+                "select state from pg_stat_activity where datname = current_database() "
+                "and pid <> pg_backend_pid() and state like 'idle in transaction%'"
+            )
+        ).scalars()
+        return ", ".join(states) or "none"
+
+
+def test_webhooks_are_posted_after_their_claim_commits_and_hold_no_transaction(
+    any_db: Database, receiver: Receiver
+) -> None:
+    # given two rules whose endpoint, while it answers, looks at the store from outside
+    with any_db.session() as session:
+        ws = workspaces.create_workspace(session, WorkspaceCreate(name="Lou")).workspace_id
+        for name in ("Team", "Helpdesk"):
+            alerts.create_rule(
+                session, ws, name=name, kind="response", target="webhook", address=receiver.url
+            )
+    response_id = _answer(any_db, ws, 4)
+    seen: list[tuple[list[tuple[str, int]], str]] = []
+
+    def look(_body: bytes) -> None:
+        with any_db.session() as session:
+            deliveries = session.scalars(select(AlertDelivery).order_by(AlertDelivery.id))
+            claims = [(d.status, d.attempts) for d in deliveries]
+        seen.append((claims, _open_transactions(any_db)))
+
+    receiver.during = look
+    # when the answer's alerts are sent
+    assert alerts.alert_on_response(any_db, response_id, base_url="http://cx.test") == 2
+    # then each post saw both alerts claimed and committed, and no transaction left open
+    claimed = [("sending", 1), ("sending", 1)]
+    assert seen == [(claimed, "none"), (claimed, "none")]
+    # and the outcomes are recorded after the posts
+    with any_db.session() as session:
+        deliveries = session.scalars(select(AlertDelivery)).all()
+        assert [(d.status, d.attempts, d.last_error) for d in deliveries] == [("sent", 1, "")] * 2
+        assert all(d.sent_at is not None for d in deliveries)

@@ -21,8 +21,10 @@ from cxloop.profiles.models import Customer, Identity
 from cxloop.signing import sign
 from cxloop.store.db import Database
 from cxloop.store.registry import load_models
+from cxloop.worker import service as runs
 from cxloop.workspaces.schemas import WorkspaceCreate
 from cxloop.workspaces.service import create_workspace
+from tests.services import RunningWorker
 
 DATA = Path(__file__).parent.parent / "data" / "webhooks"
 SHOPIFY_SECRET = "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"
@@ -555,6 +557,24 @@ def test_an_older_version_arriving_late_does_not_undo_a_newer_one(
     assert order.status == "fulfilled"
     (parcel,) = rows(db, Shipment, Shipment.id)
     assert (parcel.status, parcel.delivered_at) == ("delivered", at("2026-03-06T11:20:00+01:00"))
+
+
+def test_only_an_applied_delivery_has_the_worker_plan_invitations(
+    store: Store, db: Database, worker: RunningWorker
+) -> None:
+    # when Shopify sends an order, the same delivery again, and a topic cxloop does not use
+    order = fixture("shopify", "orders_create")
+    statuses = [
+        store.shopify("orders/create", order, delivery="order-1").json()["status"],
+        store.shopify("orders/create", order, delivery="order-1").json()["status"],
+        store.shopify("app/uninstalled", b'{"id": 1}').json()["status"],
+    ]
+    # then, once the order is committed, the worker plans the workspace's invitations, once
+    assert statuses == ["applied", "duplicate", "ignored"]
+    worker.settle()
+    assert worker.enqueued == [("nps_plan", (store.workspace_id,))]
+    with db.session() as session:
+        assert [run.status for run in runs.runs_of(session, "nps.plan")] == ["done"]
 
 
 def test_an_unknown_topic_is_acknowledged_and_recorded(store: Store, db: Database) -> None:

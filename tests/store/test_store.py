@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from cxloop.commerce.models import Order, OrderItem, Product, Shipment
 from cxloop.ingest.models import Event
 from cxloop.profiles.models import Customer, Identity
-from cxloop.store.db import Database, downgrade, migrate
+from cxloop.store.db import Database, after_commit, downgrade, migrate
 from cxloop.workspaces import service
 from cxloop.workspaces.models import Workspace
 from cxloop.workspaces.schemas import WorkspaceCreate
@@ -171,3 +172,25 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(db: Database) -> None:
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_effects_run_after_the_commit_and_never_after_a_rollback(any_db: Database) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def count_from_outside(label: str) -> None:
+        # what another connection sees when the effect runs: the commit is visible
+        with any_db.session() as other:
+            seen.append((label, int(other.scalar(select(func.count(Workspace.id))) or 0)))
+
+    # when an action leaves an effect on a session that commits
+    with any_db.session() as session:
+        service.create_workspace(session, WorkspaceCreate(name="Committed"))
+        after_commit(session, partial(count_from_outside, "committed"))
+        assert seen == []  # nothing runs inside the transaction
+    # and on one that rolls back
+    with pytest.raises(RuntimeError), any_db.session() as session:
+        service.create_workspace(session, WorkspaceCreate(name="Rolled back"))
+        after_commit(session, partial(count_from_outside, "rolled back"))
+        raise RuntimeError("the action failed")
+    # then only the first runs, once its row is there for everyone
+    assert seen == [("committed", 1)]

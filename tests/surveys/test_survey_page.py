@@ -3,35 +3,43 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cxloop.alerts import service as alerts
 from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Invitation, Response
 from cxloop.web.app import create_app
+from cxloop.worker import service as runs
+from tests.alerts.test_alerts import Receiver
+from tests.services import RunningWorker
 from tests.surveys import factories as f
 
 NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture
-def answered() -> list[tuple[int, bool]]:
-    return []
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
 
 
 @pytest.fixture
-def app(db: Database, answered: list[tuple[int, bool]]) -> FastAPI:
-    return create_app(db, on_answer=lambda rid, final: answered.append((rid, final)))
-
-
-@pytest.fixture
-def token(db: Database, make_workspace) -> str:
+def token(db: Database, make_workspace, receiver: Receiver) -> str:
     ws = make_workspace("Maison Lou").workspace_id
+    with db.session() as session:
+        alerts.create_rule(
+            session, ws, name="Every answer", kind="response", target="webhook",
+            address=receiver.url,
+        )  # fmt: skip
     f.survey(db, ws, created_at=NOW - dt.timedelta(days=30), send_hours=(0, 24))
     cid = f.customer(db, ws, locale="en")
     f.order(db, ws, cid, NOW - dt.timedelta(days=6), delivered_at=NOW - dt.timedelta(days=4))
@@ -47,13 +55,19 @@ def responses(db: Database) -> list[Response]:
         return list(session.scalars(select(Response)))
 
 
+def alert_runs(db: Database) -> list[str]:
+    """How the answer-alert task's runs ended, oldest first."""
+    with db.session() as session:
+        return [run.status for run in runs.runs_of(session, "nps.answer")]
+
+
 def _key(html: str) -> str:
     match = re.search(r'name="key" value="([0-9a-f]+)"', html)
     assert match is not None
     return match.group(1)
 
 
-def test_a_link_load_records_only_a_provisional_score(app, db, token, answered) -> None:
+def test_a_link_load_records_only_a_provisional_score(app, db, token, worker) -> None:
     with TestClient(app) as client:
         page = client.get(f"/s/{token}?score=3")
     assert page.status_code == 200
@@ -63,34 +77,47 @@ def test_a_link_load_records_only_a_provisional_score(app, db, token, answered) 
     assert (response.score, response.status, response.category) == (3, "provisional", "detractor")
     # copied from the order for the dashboard: her first order, with no catalogued product
     assert (response.segment, response.categories) == ("new", "")
-    assert answered == []
+    assert worker.enqueued == []  # no alert for a score nobody confirmed
     with db.session() as session:
         invitation = session.scalars(select(Invitation)).one()
         assert invitation.clicked_at is None and invitation.responded_at is None
 
 
-def test_a_scanner_opening_every_link_records_no_answer(app, db, token, answered) -> None:
+def test_a_scanner_opening_every_link_records_no_answer(app, db, token, worker) -> None:
     with TestClient(app) as client:
         for score in range(11):
             assert client.get(f"/s/{token}?score={score}").status_code == 200
     assert [r.status for r in responses(db)] == ["provisional"]
-    assert answered == []
+    assert worker.enqueued == []
 
 
 def test_the_page_script_confirms_a_person_and_a_scanner_cannot_undo_it(
-    app, db, token, answered
+    app, db, token, worker: RunningWorker, receiver: Receiver
 ) -> None:
     with TestClient(app) as client:
         page = client.get(f"/s/{token}?score=9")
+        confirmed_at = dt.datetime.now(dt.UTC)
         seen = client.post(f"/s/{token}/seen", json={"key": _key(page.text), "score": 9})
         client.get(f"/s/{token}?score=0")  # a scanner comes by afterwards
     assert seen.json() == {"ok": True, "category": "promoter"}
     [response] = responses(db)
     assert (response.score, response.status) == (9, "confirmed")
-    assert answered == [(response.id, False)]  # alerts wait a little for a comment
+    # then the alert waits two minutes in the worker's schedule for a comment
+    worker.settle()
+    [(name, args, due)] = worker.scheduled()
+    assert (name, args) == ("nps_answer", (response.id,))
+    assert dt.timedelta(seconds=119) < due - confirmed_at < dt.timedelta(seconds=125)
+    assert alert_runs(db) == [] and receiver.calls == []
+    # and when its time comes, the worker sends it
+    worker.skip_ahead(130)
+    assert alert_runs(db) == ["done"]
+    [(_, body)] = receiver.calls
+    assert json.loads(body)["response"]["score"] == 9
 
 
-def test_posting_the_form_confirms_with_the_comment_then_updates(app, db, token, answered) -> None:
+def test_posting_the_form_confirms_with_the_comment_then_updates(
+    app, db, token, worker: RunningWorker, receiver: Receiver
+) -> None:
     with TestClient(app) as client:
         key = _key(client.get(f"/s/{token}?score=4").text)
         thanks = client.post(
@@ -105,8 +132,13 @@ def test_posting_the_form_confirms_with_the_comment_then_updates(app, db, token,
         "confirmed",
         "Colis arrivé abîmé",
     )
-    # each submission asks for alerts at once; the alerts themselves go out once per rule
-    assert answered == [(response.id, True), (response.id, True)]
+    # each submission has the worker check the alerts at once; an alert goes out once per rule
+    worker.settle()
+    assert worker.enqueued == [("nps_answer", (response.id,))] * 2
+    assert worker.scheduled() == []
+    assert alert_runs(db) == ["done", "done"]
+    [(_, body)] = receiver.calls
+    assert json.loads(body)["response"]["comment"] == "Colis arrivé abîmé"
     with db.session() as session:
         invitation = session.scalars(select(Invitation)).one()
         assert invitation.commented_at is not None and invitation.responded_at is not None
@@ -146,9 +178,7 @@ def test_an_answer_is_closed_after_its_window(app, db, token) -> None:
     assert [r.score for r in responses(db)] == [8]
 
 
-def test_the_page_speaks_the_customer_language_and_escapes_store_text(
-    db, make_workspace, answered
-) -> None:
+def test_the_page_speaks_the_customer_language_and_escapes_store_text(db, make_workspace) -> None:
     ws = make_workspace('<b>Chez "Lou"</b>').workspace_id
     f.survey(db, ws, created_at=NOW - dt.timedelta(days=30))
     cid = f.customer(db, ws, locale="fr")
@@ -156,9 +186,7 @@ def test_the_page_speaks_the_customer_language_and_escapes_store_text(
     with db.session() as session:
         service.plan(session, ws, NOW)
         token = session.scalars(select(Invitation)).one().token
-    with TestClient(
-        create_app(db, on_answer=lambda rid, final: answered.append((rid, final)))
-    ) as client:
+    with TestClient(create_app(db)) as client:
         page = client.get(f"/s/{token}?score=10")
     assert "Quelle est la probabilité que vous recommandiez" in page.text
     assert "<b>Chez" not in page.text and "&lt;b&gt;Chez" in page.text

@@ -11,13 +11,14 @@ from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Invitation, Response
 from cxloop.web.app import create_app
+from tests.services import RunningWorker
 from tests.surveys import factories as f
 
 NOW = dt.datetime.now(dt.UTC)
 
 
 def test_the_widget_shows_an_open_invitation_and_takes_the_answer(
-    db: Database, make_workspace
+    db: Database, make_workspace, worker: RunningWorker
 ) -> None:
     creds = make_workspace("Maison Lou")
     ws = creds.workspace_id
@@ -37,14 +38,12 @@ def test_the_widget_shows_an_open_invitation_and_takes_the_answer(
         [invitation] = service.due_invitations(session, NOW + dt.timedelta(minutes=1))
         assert invitation.channel == "widget"
         service.mark_sent(session, invitation, NOW)
-    answered: list[tuple[int, bool]] = []
-    with TestClient(
-        create_app(db, on_answer=lambda rid, final: answered.append((rid, final)))
-    ) as client:
+    with TestClient(create_app(db)) as client:
         shown = client.post("/widget/v1/nps", json={"writeKey": creds.write_key, "userId": "lou"})
         other = client.post("/widget/v1/nps", json={"writeKey": creds.write_key, "userId": "max"})
         refused = client.post("/widget/v1/nps", json={"writeKey": "cxw_0_x", "userId": "lou"})
         body = shown.json()
+        confirmed_at = dt.datetime.now(dt.UTC)
         seen = client.post(f"/s/{body['token']}/seen", json={"key": body["key"], "score": 8})
         after = client.post("/widget/v1/nps", json={"writeKey": creds.write_key, "userId": "lou"})
         script = client.get("/static/widget/nps.js")
@@ -59,4 +58,8 @@ def test_the_widget_shows_an_open_invitation_and_takes_the_answer(
         [response] = session.scalars(select(Response)).all()
         assert (response.score, response.channel, response.status) == (8, "widget", "confirmed")
         assert session.scalars(select(Invitation)).one().responded_at is not None
-    assert answered == [(response.id, False)]
+    # and its alerts wait two minutes in the worker's schedule, for a comment
+    worker.settle()
+    [(name, args, due)] = worker.scheduled()
+    assert (name, args) == ("nps_answer", (response.id,))
+    assert dt.timedelta(seconds=119) < due - confirmed_at < dt.timedelta(seconds=125)

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from cxloop.alerts.service import alert_after_commit
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
 from cxloop.surveys import service
@@ -22,7 +23,9 @@ from cxloop.surveys.models import Invitation, Response, Survey
 from cxloop.themes import Taxonomy
 from cxloop.themes import service as tagging
 from cxloop.themes.models import ThemeCorrection
-from cxloop.web.app import create_app
+from cxloop.themes.tasks import feedback_retag
+from cxloop.worker import service as runs
+from tests.services import RunningWorker
 from tests.surveys import factories as f
 from tests.web.test_console import _login
 
@@ -49,6 +52,7 @@ def answer(db: Database, ws: str, score: int, comment: str) -> int:
             comment=comment,
             now=NOW,
             tag=tagging.tags_for,
+            on_confirmed=alert_after_commit,
         ).response.id
 
 
@@ -59,18 +63,10 @@ def themes_of(db: Database, response_id: int) -> list[str]:
         return list(response.themes)
 
 
-def retagging_app(db: Database) -> FastAPI:
-    """The app, re-tagging and retraining at once where the server hands them to a worker."""
-
-    def train(workspace_id: str) -> None:
-        with db.session() as session:
-            tagging.train(session, workspace_id)
-
-    return create_app(
-        db,
-        on_taxonomy=lambda workspace_id: tagging.retag_all(db, workspace_id),
-        on_correction=train,
-    )
+def task_runs(db: Database, name: str) -> list[str]:
+    """How the runs of a worker task ended, oldest first."""
+    with db.session() as session:
+        return [run.status for run in runs.runs_of(session, name)]
 
 
 def test_a_recorded_verbatim_gets_its_themes_and_sentiment(db: Database, make_workspace) -> None:
@@ -94,9 +90,8 @@ def _csrf(html: str) -> str:
 
 
 def test_corrections_in_the_console_change_later_tags_of_similar_verbatims(
-    db: Database, make_workspace, make_user
+    app: FastAPI, db: Database, make_workspace, make_user, worker: RunningWorker
 ) -> None:
-    app = retagging_app(db)
     ws = make_workspace("Maison Lou").workspace_id
     make_user("owner@example.com", ws)
     # given gift-card complaints the lexicon does not see as the site's (its checkout) problem
@@ -127,8 +122,11 @@ def test_corrections_in_the_console_change_later_tags_of_similar_verbatims(
             f"/w/{ws}/nps/responses/{unrelated}/themes", data={"themes": ["price"]}
         )
     assert refused.status_code == 403
-    # then the corrected answers say so, the corrections are kept, and the next similar
-    # verbatim is tagged the merchant's way, while an unrelated one is not touched
+    # then the corrected answers say so, the corrections are kept, the worker retrains the
+    # model after each, and the next similar verbatim is tagged the merchant's way, while an
+    # unrelated one is not touched
+    worker.settle()
+    assert task_runs(db, "feedback.train") == ["done"] * 4
     assert all(themes_of(db, rid) == ["website_ux"] for rid in wrong)
     with db.session() as session:
         assert len(session.scalars(select(ThemeCorrection)).all()) == 4
@@ -137,7 +135,9 @@ def test_corrections_in_the_console_change_later_tags_of_similar_verbatims(
     assert themes_of(db, unrelated) == ["delivery_delay"]
     # and re-tagging the history (the worker task feedback_retag) applies the model but leaves
     # the corrected answers alone
-    tagging.retag_all(db, ws)
+    feedback_retag(ws)
+    worker.settle()
+    assert task_runs(db, "feedback.retag") == ["done"]
     assert "website_ux" in themes_of(db, probe)
     assert themes_of(db, unrelated) == ["delivery_delay"]
     assert all(themes_of(db, rid) == ["website_ux"] for rid in wrong)
@@ -154,9 +154,8 @@ LOYALTY = (
 
 
 def test_a_workspace_taxonomy_through_the_api_retags_the_history(
-    db: Database, make_workspace
+    app: FastAPI, db: Database, make_workspace, worker: RunningWorker
 ) -> None:
-    app = retagging_app(db)
     keys = make_workspace("Maison Lou")
     ws = keys.workspace_id
     rid = answer(db, ws, 6, "Mes points de fidélité ont disparu de mon compte")
@@ -175,6 +174,7 @@ def test_a_workspace_taxonomy_through_the_api_retags_the_history(
             content=added,
             headers={**headers, "Content-Type": "application/yaml"},
         )
+        worker.settle()  # the worker re-tags the history
         broken = client.put(
             "/api/v1/feedback/taxonomy",
             content="themes:\n- key: x\n",
@@ -187,6 +187,7 @@ def test_a_workspace_taxonomy_through_the_api_retags_the_history(
         customer = client.get(f"/api/v1/customers/{user_id}", headers=headers)
     assert saved.status_code == 200, saved.text
     assert saved.json()["version"] == 1
+    assert task_runs(db, "feedback.retag") == ["done"]
     assert broken.status_code == 422 and broken.json()["field"].startswith("themes.0")
     assert "loyalty" in themes_of(db, rid)
     assert unknown.status_code == 422 and unknown.json()["field"] == "themes[0]"
@@ -197,13 +198,13 @@ def test_a_workspace_taxonomy_through_the_api_retags_the_history(
 
 
 def test_the_themes_page_edits_the_taxonomy_and_retags(
-    db: Database, make_workspace, make_user
+    app: FastAPI, db: Database, make_workspace, make_user, worker: RunningWorker
 ) -> None:
     ws = make_workspace("Maison Lou").workspace_id
     make_user("owner@example.com", ws)
     rid = answer(db, ws, 5, "Ma carte de fidélité n'a pas été prise en compte")
     assert "loyalty" not in themes_of(db, rid)
-    with TestClient(retagging_app(db)) as client:
+    with TestClient(app) as client:
         _login(client, "owner@example.com")
         page = client.get(f"/w/{ws}/themes")
         token = _csrf(page.text)
@@ -219,6 +220,8 @@ def test_the_themes_page_edits_the_taxonomy_and_retags(
     assert page.status_code == 200 and "Delivery time" in page.text
     assert broken.status_code == 422 and "themes" in broken.text and 'role="alert"' in broken.text
     assert saved.status_code == 200 and "Loyalty" in saved.text
+    worker.settle()
+    assert task_runs(db, "feedback.retag") == ["done"]
     assert "loyalty" in themes_of(db, rid)
 
 

@@ -5,6 +5,6 @@ This package's facade: what other domains may use. They import the package
 """
 
 from cxloop.alerts.models import AlertRule
-from cxloop.alerts.service import Deliver, EmailAlert
+from cxloop.alerts.service import Deliver, EmailAlert, alert_after_commit
 
-__all__ = ["AlertRule", "Deliver", "EmailAlert"]
+__all__ = ["AlertRule", "Deliver", "EmailAlert", "alert_after_commit"]

@@ -1,9 +1,11 @@
 """Alerts: tell the team at once about answers that need them, when invitations stop, or when
 a theme spikes.
 
-Each alert is recorded (rule × subject) before it is sent, so it is sent once; a failed send is
-retried by the periodic task, a few times. Webhook bodies are signed: the header
-``X-Cxloop-Signature: sha256=<hex>`` is the HMAC-SHA256 of the raw body with the rule's secret.
+Each alert is claimed (rule × subject) in one transaction before it is sent, so it is sent once;
+a webhook is posted after that commit, outside any transaction, and its outcome recorded in
+another. A failed send is retried by the next check of the same subject, a few times. Webhook
+bodies are signed: the header ``X-Cxloop-Signature: sha256=<hex>`` is the HMAC-SHA256 of the raw
+body with the rule's secret.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
 import orjson
 from babel.dates import format_date
 from babel.numbers import format_percent
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,11 +31,14 @@ from cxloop.alerts.models import AlertDelivery, AlertRule
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
 from cxloop.store.base import utcnow
-from cxloop.store.db import Database
+from cxloop.store.db import Database, after_commit
 from cxloop.surveys import Response
 from cxloop.workspaces import audit, get_workspace
 
 MAX_ATTEMPTS = 5
+SENDING = "sending"
+# A score the survey page's script confirmed waits this long for the comment that usually follows.
+ANSWER_GRACE_SECONDS = 120
 KINDS = ("response", "silence", "theme_spike")
 # A spike check alerts on the current week (partial) and the one before: a spike that only
 # shows once a week has closed still alerts, the Monday after.
@@ -108,6 +115,22 @@ def _check_spike_filters(filters: dict[str, Any]) -> None:
     least = filters.setdefault("min_mentions", theme_domain.SPIKE_MIN_MENTIONS)
     if isinstance(least, bool) or not isinstance(least, int) or least < 1:
         raise InvalidInput("filters", "min_mentions must be a whole number, 1 or more")
+
+
+def alert_after_commit(session: Session, response_id: int, final: bool) -> None:
+    """Once ``session`` commits, have a worker send a confirmed answer's alerts: at once for the
+    person's last word (``final``: the submitted form), after ``ANSWER_GRACE_SECONDS`` otherwise.
+    Either way each alert is sent once."""
+    after_commit(session, partial(_queue_answer_alerts, response_id, final))
+
+
+def _queue_answer_alerts(response_id: int, final: bool) -> None:
+    from cxloop.alerts.tasks import nps_answer  # here: the tasks module imports this one
+
+    if final:
+        nps_answer(response_id)
+    else:
+        nps_answer.schedule(args=(response_id,), delay=ANSWER_GRACE_SECONDS)
 
 
 def rules_of(session: Session, workspace_id: str) -> list[AlertRule]:
@@ -226,17 +249,33 @@ def _response_message(
 
 
 def _claim(session: Session, rule: AlertRule, subject_key: str) -> AlertDelivery | None:
+    """The rule's alert about ``subject_key``, claimed for this run (``sending``, one more
+    attempt); None when it was sent, is being sent, or failed too often."""
     existing = session.scalar(
         select(AlertDelivery).where(
             AlertDelivery.rule_id == rule.id, AlertDelivery.subject_key == subject_key
         )
     )
     if existing is not None:
-        return (
-            existing if existing.status == "failed" and existing.attempts < MAX_ATTEMPTS else None
+        if existing.status != "failed" or existing.attempts >= MAX_ATTEMPTS:
+            return None
+        # One statement takes it out of "failed": a concurrent run finds nothing to claim.
+        claimed: Any = session.execute(
+            update(AlertDelivery)
+            .where(AlertDelivery.id == existing.id, AlertDelivery.status == "failed")
+            .values(status=SENDING, attempts=AlertDelivery.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
+        if claimed.rowcount != 1:
+            return None
+        session.refresh(existing)
+        return existing
     delivery = AlertDelivery(
-        workspace_id=rule.workspace_id, rule_id=rule.id, subject_key=subject_key
+        workspace_id=rule.workspace_id,
+        rule_id=rule.id,
+        subject_key=subject_key,
+        status=SENDING,
+        attempts=1,
     )
     try:
         with session.begin_nested():
@@ -246,60 +285,65 @@ def _claim(session: Session, rule: AlertRule, subject_key: str) -> AlertDelivery
     return delivery
 
 
-def _post(client: httpx.Client, rule: AlertRule, document: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class _Webhook:
+    """A claimed webhook alert, copied out of the session to be posted once it has committed."""
+
+    delivery_id: int
+    address: str
+    secret: str | None
+    slack_format: bool
+    document: dict[str, Any]
+
+
+def _post(client: httpx.Client, webhook: _Webhook) -> None:
+    document = webhook.document
     # The link's words, in the team's language, go to Slack only: not a field of the document.
     label = document.get("open_label") or "Open in cxloop"
-    if rule.slack_format:
+    if webhook.slack_format:
         body = orjson.dumps({"text": f"{document['text']}\n<{document['link']}|{label}>"})
     else:
         body = orjson.dumps({k: v for k, v in document.items() if k != "open_label"})
     headers = {"Content-Type": "application/json", "User-Agent": "cxloop-alerts"}
-    if rule.secret:
-        headers[signing.HEADER] = signing.header_value(rule.secret, body)
-    answer = client.post(rule.address, content=body, headers=headers, timeout=10)
+    if webhook.secret:
+        headers[signing.HEADER] = signing.header_value(webhook.secret, body)
+    answer = client.post(webhook.address, content=body, headers=headers, timeout=10)
     answer.raise_for_status()
 
 
-def _send(
-    session: Session,
-    rule: AlertRule,
-    delivery: AlertDelivery,
-    document: dict[str, Any],
-    subject: str,
-    lines: list[str],
-    client: httpx.Client,
-    email: EmailAlert | None,
-    mails: list[int],
-) -> None:
-    delivery.attempts += 1
-    try:
-        if rule.target == "webhook":
-            _post(client, rule, document)
-        elif email is not None:
-            mails.append(email(session, rule, subject, lines, str(document.get("link", ""))))
-        else:
-            raise RuntimeError("no email channel configured")
-    except (httpx.HTTPError, RuntimeError, OSError) as exc:
-        delivery.status, delivery.last_error = "failed", repr(exc)[:1000]
-        return
-    delivery.status, delivery.sent_at, delivery.last_error = "sent", utcnow(), ""
+def _record(delivery: AlertDelivery, error: str | None) -> None:
+    """The outcome of one attempt: sent (``error`` None) or failed."""
+    if error is None:
+        delivery.status, delivery.sent_at, delivery.last_error = "sent", utcnow(), ""
+    else:
+        delivery.status, delivery.last_error = "failed", error
 
 
 class _Run:
-    """One pass of alert checks: one HTTP client, and the emails to hand over once committed.
+    """One pass of alert checks in one transaction, and what follows its commit.
 
-    Use it around the database session: the emails it queued are delivered on a clean exit,
-    after the session has committed, so the messages exist.
+    Each alert is claimed in the checking transaction, and an email alert queued in the outbox
+    there. Once it has committed, the webhooks are posted (outside any transaction: a slow
+    endpoint holds no lock), their outcomes recorded in a transaction of their own, and the
+    emails delivered. A crash between claim and record leaves an alert ``sending``: never sent
+    twice.
     """
 
     def __init__(
-        self, client: httpx.Client | None, email: EmailAlert | None, deliver: Deliver | None
+        self,
+        db: Database,
+        client: httpx.Client | None,
+        email: EmailAlert | None,
+        deliver: Deliver | None,
     ) -> None:
+        self.db = db
         self.own = client is None
         self.client = client or httpx.Client()
         self.email, self.deliver = email, deliver
+        self.webhooks: list[_Webhook] = []
         self.mails: list[int] = []
         self.sent = 0
+        self._armed = False
 
     def __enter__(self) -> _Run:
         return self
@@ -307,8 +351,6 @@ class _Run:
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         if self.own:
             self.client.close()
-        if error is None and self.mails and self.deliver is not None:
-            self.deliver(self.mails)
 
     def send(
         self,
@@ -319,11 +361,46 @@ class _Run:
         subject: str,
         lines: list[str],
     ) -> None:
-        """Send one alert to its rule's target, recording the outcome on ``delivery``."""
-        _send(
-            session, rule, delivery, document, subject, lines, self.client, self.email, self.mails
-        )
-        self.sent += delivery.status == "sent"
+        """Send one claimed alert to its rule's target: an email now, a webhook after commit."""
+        if not self._armed:
+            after_commit(session, self._after_commit)
+            self._armed = True
+        if rule.target == "webhook":
+            self.webhooks.append(
+                _Webhook(delivery.id, rule.address, rule.secret, rule.slack_format, document)
+            )
+            return
+        try:
+            if self.email is None:
+                raise RuntimeError("no email channel configured")
+            self.mails.append(
+                self.email(session, rule, subject, lines, str(document.get("link", "")))
+            )
+        except (RuntimeError, OSError) as exc:
+            _record(delivery, repr(exc)[:1000])
+            return
+        _record(delivery, None)
+        self.sent += 1
+
+    def _after_commit(self) -> None:
+        errors = [self._post(webhook) for webhook in self.webhooks]
+        if self.webhooks:
+            with self.db.session() as session:
+                for webhook, error in zip(self.webhooks, errors, strict=True):
+                    delivery = session.get(AlertDelivery, webhook.delivery_id)
+                    if delivery is not None:  # else its rule was deleted meanwhile
+                        _record(delivery, error)
+        self.sent += errors.count(None)
+        if self.mails and self.deliver is not None:
+            self.deliver(self.mails)
+
+    def _post(self, webhook: _Webhook) -> str | None:
+        """Post one webhook; None once received, else what went wrong."""
+        try:
+            _post(self.client, webhook)
+        except (httpx.HTTPError, RuntimeError, OSError) as exc:
+            return repr(exc)[:1000]
+        return None
 
 
 @contextmanager
@@ -351,7 +428,7 @@ def alert_on_response(
     deliver: Deliver | None = None,
 ) -> int:
     """Send the alerts a confirmed answer calls for; returns how many were sent."""
-    with _Run(client, email, deliver) as run, db.session() as session:
+    with _Run(db, client, email, deliver) as run, db.session() as session:
         response = surveys.answer_by_id(session, response_id)
         if response is None or response.status != "confirmed":
             return 0
@@ -383,7 +460,7 @@ def check_silence(
 ) -> int:
     """Alert when orders came in for N hours but no invitation went out (a broken hook)."""
     now = now or utcnow()
-    with _Run(client, email, deliver) as run, db.session() as session:
+    with _Run(db, client, email, deliver) as run, db.session() as session:
         for rule in session.scalars(
             select(AlertRule).where(AlertRule.kind == "silence", AlertRule.active.is_(True))
         ).all():
@@ -490,7 +567,7 @@ def check_theme_spikes(
 ) -> int:
     """Alert when a theme's share of a week's answers spikes (``themes.spikes``), once each."""
     now = now or utcnow()
-    with _Run(client, email, deliver) as run, db.session() as session:
+    with _Run(db, client, email, deliver) as run, db.session() as session:
         trends: dict[tuple[str, int | None, str | None], theme_domain.ThemeTrend] = {}
         for rule in session.scalars(
             select(AlertRule)

@@ -604,7 +604,7 @@ _delivery_hooks: list[DeliveryHook] = []
 
 
 def on_delivery(hook: DeliveryHook) -> DeliveryHook:
-    """Register ``hook(session, deliveries, kind, at)``; usable as a decorator, at import time."""
+    """Register ``hook(session, deliveries, kind, at)`` once, at start-up (``cxloop.wiring``)."""
     if hook not in _delivery_hooks:
         _delivery_hooks.append(hook)
     return hook

@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -36,7 +37,7 @@ from cxloop.ingest.models import WebhookDelivery, WebhookSecret
 from cxloop.ingest.shopify import SHOPIFY
 from cxloop.ingest.woocommerce import WOOCOMMERCE
 from cxloop.store.base import utcnow
-from cxloop.store.db import Database
+from cxloop.store.db import Database, after_commit
 from cxloop.workspaces import audit, get_workspace
 
 PLATFORMS: dict[str, Platform] = {SHOPIFY.name: SHOPIFY, WOOCOMMERCE.name: WOOCOMMERCE}
@@ -47,6 +48,10 @@ MAX_BODY = 10 * 1024 * 1024
 MIN_SECRET = 8
 ATTEMPTS = 3
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$")
+# Called with the workspace id once a delivery that changed its orders or parcels has committed
+# (e.g. to plan NPS invitations now rather than at the next tick); connected by cxloop.wiring.
+StoreChangeHook = Callable[[str], object]
+_store_change_hooks: list[StoreChangeHook] = []
 
 
 @dataclass(frozen=True)
@@ -184,17 +189,33 @@ def _apply(
     return receipt
 
 
+def on_store_change(hook: StoreChangeHook) -> StoreChangeHook:
+    """Register ``hook(workspace_id)`` once, at start-up (``cxloop.wiring``)."""
+    if hook not in _store_change_hooks:
+        _store_change_hooks.append(hook)
+    return hook
+
+
+def _store_changed(workspace_id: str) -> None:
+    for hook in _store_change_hooks:
+        hook(workspace_id)
+
+
 def receive(
     db: Database, platform: Platform, workspace_id: str, headers: Mapping[str, str], body: bytes
 ) -> Receipt:
     """Verify, deduplicate and apply one delivery in one transaction; raises InvalidInput.
 
-    ``headers`` are keyed in lower case.
+    ``headers`` are keyed in lower case. Once an applied delivery has committed, the store-change
+    hooks hear of it.
     """
     for attempt in range(ATTEMPTS):
         try:
             with db.session() as session:
-                return _apply(session, platform, workspace_id, headers, body)
+                receipt = _apply(session, platform, workspace_id, headers, body)
+                if receipt.status == "applied":
+                    after_commit(session, partial(_store_changed, workspace_id))
+                return receipt
         except (IntegrityError, OperationalError):
             # A concurrent delivery of the same order (or the same delivery) committed first,
             # or SQLite's writer lock was taken: a fresh transaction sees its rows and updates.
@@ -224,11 +245,7 @@ async def _handle(request: Request, platform: Platform, workspace_id: str) -> JS
     headers = {k.lower(): v for k, v in request.headers.items()}
     db: Database = request.app.state.db
     receipt = await run_in_threadpool(receive, db, platform, workspace_id, headers, body)
-    document = receipt.document()
-    hook = getattr(request.app.state, "on_store_change", None)
-    if hook is not None and document.get("status") == "applied":
-        hook(workspace_id)  # e.g. plan NPS invitations now rather than at the next tick
-    return JSONResponse(document)
+    return JSONResponse(receipt.document())
 
 
 @router.post("/webhooks/shopify/{workspace_id}")

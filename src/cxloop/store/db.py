@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Work a service action leaves for after its transaction: enqueue a task, post a webhook.
+Effect = Callable[[], object]
+_AFTER_COMMIT = "cxloop.after_commit"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -54,6 +57,11 @@ def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
+def after_commit(session: Session, effect: Effect) -> None:
+    """Run ``effect`` once ``session``'s transaction has committed; dropped if it rolls back."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(effect)
+
+
 class Database:
     """One operational store: its engine and a session factory."""
 
@@ -71,9 +79,14 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session whose transaction commits on success and rolls back on error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A session whose transaction commits on success and rolls back on error; after the
+        commit, the effects its actions left (``after_commit``) run, outside any transaction."""
+        with self.sessions() as session:
+            with session.begin():
+                yield session
+            effects: list[Effect] = session.info.pop(_AFTER_COMMIT, [])
+        for effect in effects:
+            effect()
 
     def dispose(self) -> None:
         """Close every pooled connection."""

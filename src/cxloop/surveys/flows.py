@@ -124,11 +124,11 @@ def send_invitation(
     return message
 
 
-@email_channel.on_delivery
-def _track_invitations(
+def track_invitations(
     session: Session, deliveries: Sequence[email_channel.Delivery], kind: str, at: dt.datetime
 ) -> None:
-    """Keep the invitations' funnel times in step with what happened to their emails."""
+    """Keep the invitations' funnel times in step with what happened to their emails (the email
+    channel's delivery hook, connected by ``cxloop.wiring.wire`` at start-up)."""
     column = {
         "sent": "delivered_at",
         "outbox": "delivered_at",

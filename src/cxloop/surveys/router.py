@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from cxloop import i18n, profiles, signing, themes
+from cxloop import alerts, i18n, profiles, signing, themes
 from cxloop import themes as drivers
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
@@ -100,7 +100,12 @@ def survey_page(request: Request, token: str, score: str | None = None) -> Respo
             if chosen is not None:
                 try:
                     answer = service.record_answer(
-                        session, invitation, chosen, confirmed=False, tag=themes.tags_for
+                        session,
+                        invitation,
+                        chosen,
+                        confirmed=False,
+                        tag=themes.tags_for,
+                        on_confirmed=alerts.alert_after_commit,
                     )
                     existing = answer.response
                 except service.SurveyClosed:
@@ -142,27 +147,26 @@ def survey_answer(
         with i18n.speaking(invitation.locale):
             context = _context(session, invitation)
             try:
+                # The form is the person's last word: its alerts go out at once (once each).
                 answer = service.record_answer(
                     session,
                     invitation,
                     chosen,
                     confirmed=True,
                     comment=comment,
+                    final=True,
                     tag=themes.tags_for,
+                    on_confirmed=alerts.alert_after_commit,
                 )
             except service.SurveyClosed:
                 return _page(request, "survey_closed.html", 410, reason="expired", **context)
-            response_id = answer.response.id
             category = answer.response.category
-            page = _page(
+            return _page(
                 request,
                 "survey_thanks.html",
                 category=category,
                 **{**context, "thanks": context.get("thanks", {}).get(category, "")},
             )
-    # The form is the person's last word: alert now (once; an earlier alert is not repeated).
-    request.app.state.on_answer(response_id, True)
-    return page
 
 
 @pages.post("/s/{token}/seen")
@@ -180,16 +184,18 @@ def survey_seen(
         if invitation is None:
             raise InvalidInput("token", "unknown survey", status=404, code="not_found")
         try:
+            # Confirmed, but a comment may follow: its alerts wait a little for it.
             answer = service.record_answer(
-                session, invitation, chosen, confirmed=True, tag=themes.tags_for
+                session,
+                invitation,
+                chosen,
+                confirmed=True,
+                tag=themes.tags_for,
+                on_confirmed=alerts.alert_after_commit,
             )
         except service.SurveyClosed as exc:
             raise InvalidInput("token", str(exc), status=410, code="closed") from None
-        response_id, newly = answer.response.id, answer.newly_confirmed
         category = answer.response.category
-    if newly:
-        # The score is confirmed but a comment may follow: alert a little later, with it.
-        request.app.state.on_answer(response_id, False)
     return JSONResponse(
         {"ok": True, "category": category}, headers={"Access-Control-Allow-Origin": "*"}
     )

@@ -622,8 +622,10 @@ def record_answer(
     confirmed: bool,
     comment: str | None = None,
     followup: str | None = None,
+    final: bool = False,
     now: dt.datetime | None = None,
     tag: TagVerbatim,
+    on_confirmed: OnConfirmed,
 ) -> Answer:
     """Record a score for an invitation: provisional (a bare page load) or confirmed (a person).
 
@@ -632,7 +634,9 @@ def record_answer(
 
     A provisional score never overwrites a confirmed one: a mail scanner opening the links after
     the customer answered changes nothing. A confirmed answer can be changed within the survey's
-    answer window, then it is closed.
+    answer window, then it is closed. ``on_confirmed(session, response_id, final)`` hears of a
+    newly confirmed answer, or of a ``final`` one (the person's submitted form): the alerts
+    domain's ``alert_after_commit``, handed in by the caller (alerts sit above surveys).
     """
     now = now or utcnow()
     if not 0 <= score <= 10:
@@ -690,6 +694,8 @@ def record_answer(
         # Themes and sentiment of the verbatim, with the workspace's taxonomy and corrections.
         set_answer_tags(response, tag(session, response.workspace_id, answer_text(response)))
     session.flush()
+    if confirmed and (newly or final):
+        on_confirmed(session, response.id, final)
     return Answer(response, newly)
 
 
@@ -700,6 +706,8 @@ def record_answer(
 
 # (session, workspace_id, verbatim) -> its tags.
 TagVerbatim = Callable[[Session, str, str], AnswerTags | None]
+# (session, response_id, final): a confirmed answer to alert on, once committed.
+OnConfirmed = Callable[[Session, int, bool], None]
 
 
 def answer_text(response: Response) -> str:

@@ -68,9 +68,8 @@ def save_themes(
         message = f"{exc.field}: {exc.message}"
         return _themes_page(request, session, member, yaml_text=text, error=message, status=422)
     db: Database = request.app.state.db
-    with db.session() as writing:  # committed before the re-tag is handed over
+    with db.session() as writing:  # its own transaction: the re-tag follows its commit
         themes.save_taxonomy(writing, workspace_id, taxonomy, actor=member.user.email)
-    request.app.state.on_taxonomy(workspace_id)
     return templating.redirect(f"/w/{workspace_id}/themes?saved=1")
 
 
@@ -83,11 +82,10 @@ def correct_themes_page(
     chosen = [str(value) for value in form.getlist("themes")]
     db: Database = request.app.state.db
     try:
-        with db.session() as writing:  # committed before the model is retrained
+        with db.session() as writing:  # its own transaction: the retraining follows its commit
             themes.correct(writing, workspace_id, response_id, chosen, actor=member.user.email)
     except InvalidInput:
         raise member.not_found() from None
-    request.app.state.on_correction(workspace_id)
     back = str(form.get("back", ""))
     return templating.redirect(
         back if back.startswith(f"/w/{workspace_id}/nps") else f"/w/{workspace_id}/nps"
@@ -118,7 +116,6 @@ async def put_taxonomy(owner: AdminDep, request: Request) -> Response:
     with db.session() as session:
         stored = themes.save_taxonomy(session, owner.workspace_id, taxonomy, actor="api")
         version = stored.version
-    request.app.state.on_taxonomy(owner.workspace_id)
     return JSONResponse({"version": version, **taxonomy.model_dump(mode="json")})
 
 
@@ -128,12 +125,11 @@ def correct_themes(
 ) -> dict[str, Any]:
     """Correct an answer's themes; the workspace's model is retrained in a worker."""
     db: Database = request.app.state.db
-    with db.session() as session:  # committed before the model is retrained
+    with db.session() as session:
         response = themes.correct(
             session, owner.workspace_id, response_id, body.themes, actor="api"
         )
         chosen = list(response.themes)
-    request.app.state.on_correction(owner.workspace_id)
     return {"response_id": response_id, "themes": chosen, "corrected": True}
 
 

@@ -5,8 +5,10 @@ module keeps what belongs to a workspace in the store and applies it to answers:
 
 - ``taxonomy_of`` / ``save_taxonomy``: the default taxonomy until the merchant saves their own
   (renamed, added, split or merged themes), versioned so taggers and re-tags follow changes;
+  once saved, the history is re-tagged by a worker;
 - ``correct``: a person sets a verbatim's themes; every correction is kept, and the workspace's
-  linear model is retrained on them at once, so the next similar verbatims are tagged alike;
+  linear model is retrained on them by a worker right after, so the next similar verbatims are
+  tagged alike;
 - ``tags_for``: called when an answer's text changes (surveys store the result); ``retag``:
   the whole history again, after the taxonomy or the model changed (answers a person
   corrected keep their themes).
@@ -17,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Sequence
+from functools import partial
 from typing import Final
 
 from sqlalchemy import func, select
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session
 from cxloop import surveys
 from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
-from cxloop.store.db import Database
+from cxloop.store.db import Database, after_commit
 from cxloop.surveys import AnswerTags
 from cxloop.themes.learned import LearnedModel
 from cxloop.themes.learned import train_model as _train
@@ -59,7 +62,8 @@ def taxonomy_of(session: Session, workspace_id: str) -> Taxonomy:
 def save_taxonomy(
     session: Session, workspace_id: str, taxonomy: Taxonomy, *, actor: str
 ) -> ThemeTaxonomy:
-    """Store the workspace's taxonomy (a new version); the caller then re-tags the history."""
+    """Store the workspace's taxonomy (a new version); once committed, a worker re-tags the
+    history (task ``feedback.retag``)."""
     stored = session.get(ThemeTaxonomy, workspace_id)
     document = taxonomy.model_dump(mode="json")
     if stored is None:
@@ -76,7 +80,20 @@ def save_taxonomy(
         workspace_id=workspace_id,
         data={"version": stored.version, "themes": list(taxonomy.keys)},
     )
+    after_commit(session, partial(_retag_in_worker, workspace_id))
     return stored
+
+
+def _retag_in_worker(workspace_id: str) -> None:
+    from cxloop.themes.tasks import feedback_retag  # here: the tasks module imports this one
+
+    feedback_retag(workspace_id)
+
+
+def _train_in_worker(workspace_id: str) -> None:
+    from cxloop.themes.tasks import feedback_train  # here: the tasks module imports this one
+
+    feedback_train(workspace_id)
 
 
 def tagger_for(session: Session, workspace_id: str) -> Tagger:
@@ -141,8 +158,8 @@ def correct(
 ) -> surveys.Response:
     """A person sets an answer's themes, kept as an example for the workspace's model.
 
-    The caller then has the model retrained (``train``), in a worker once this has committed:
-    training takes from half a second to a few seconds as corrections pile up.
+    Once this has committed, a worker retrains the model (task ``feedback.train``): training
+    takes from half a second to a few seconds as corrections pile up.
     """
     response = surveys.get_answer(session, workspace_id, response_id)
     if response is None:
@@ -180,6 +197,7 @@ def correct(
         subject=f"response:{response.id}",
         data={"themes": ordered},
     )
+    after_commit(session, partial(_train_in_worker, workspace_id))
     return response
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from cxloop.store.runtime import get_database
 from cxloop.themes import service as tagging
 from cxloop.worker.queue import huey
@@ -22,5 +24,11 @@ def feedback_retag(workspace_id: str, task: Any = None) -> None:
 def feedback_train(workspace_id: str, task: Any = None) -> None:
     """Retrain a workspace's theme model on its corrections (after a person made one)."""
     db = get_database()
-    with db.session() as session:
-        tagging.train(session, workspace_id)
+    try:
+        with db.session() as session:
+            tagging.train(session, workspace_id)
+    except IntegrityError:
+        # Corrections in quick succession train at once in two workers: the other one wrote
+        # the workspace's first model meanwhile. Train again, over it, on every correction.
+        with db.session() as session:
+            tagging.train(session, workspace_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from cxloop.ingest.writer import IngestWriter
 from cxloop.store.db import Database
 from cxloop.store.registry import domain_modules
 from cxloop.web import errors, ops, templating
+from cxloop.wiring import wire
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
@@ -82,54 +83,15 @@ class ObserveMiddleware:
             self.metrics.latency.labels(method, path).observe(time.perf_counter() - started)
 
 
-ALERT_GRACE_SECONDS = 120
-
-
-def _queue_answer_alerts(response_id: int, final: bool) -> None:
-    """After an answer is committed: alerts go out from a worker, not the request.
-
-    A score confirmed by the page's script waits a little for the comment that usually
-    follows; the submitted form alerts at once. Either way an alert is sent once.
-    """
-    from cxloop.alerts.tasks import nps_answer
-
-    if final:
-        nps_answer(response_id)
-    else:
-        nps_answer.schedule(args=(response_id,), delay=ALERT_GRACE_SECONDS)
-
-
-def _queue_planning(workspace_id: str) -> None:
-    """After a store webhook changed orders or parcels: plan NPS invitations in a worker."""
-    from cxloop.surveys.tasks import nps_plan
-
-    nps_plan(workspace_id)
-
-
-def _queue_retag(workspace_id: str) -> None:
-    """After the theme taxonomy changed: tag the workspace's history again in a worker."""
-    from cxloop.themes.tasks import feedback_retag
-
-    feedback_retag(workspace_id)
-
-
-def _queue_training(workspace_id: str) -> None:
-    """After a person corrected a verbatim's themes: retrain the workspace's model in a worker."""
-    from cxloop.themes.tasks import feedback_train
-
-    feedback_train(workspace_id)
-
-
 def create_app(
     database: Database | None = None,
     *,
     settings: Settings | None = None,
     with_worker: bool = False,
-    on_answer: Callable[[int, bool], None] | None = None,
-    on_taxonomy: Callable[[str], None] | None = None,
-    on_correction: Callable[[str], None] | None = None,
 ) -> FastAPI:
-    """Build the API and console over ``database`` (the configured store by default)."""
+    """Build the API and console over ``database`` (the configured store by default), once
+    the domains' hooks are wired (``cxloop.wiring``)."""
+    wire()
     settings = settings or get_settings()
     if database is None:
         database = Database(settings.resolved_database_url)
@@ -168,10 +130,6 @@ def create_app(
     app.state.metrics = ops.Metrics()
     app.state.ingest_writer = IngestWriter(database)
     app.state.write_keys = WriteKeys(database)
-    app.state.on_answer = on_answer or _queue_answer_alerts
-    app.state.on_store_change = _queue_planning
-    app.state.on_taxonomy = on_taxonomy or _queue_retag
-    app.state.on_correction = on_correction or _queue_training
     errors.install(app)
     templating.install(app)
 
