@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from cxloop.channels import events
 from cxloop.channels.models import OutboundMessage
-from cxloop.ingest.webhooks import signature as shopify_signature
+from cxloop.signing import sign
 from cxloop.store.db import Database
 from cxloop.surveys.definitions import default_definition
 from cxloop.surveys.models import Invitation
@@ -102,7 +102,7 @@ def _shopify(base: str, workspace_id: str, topic: str, document: dict[str, Any])
         headers={
             "Content-Type": "application/json",
             "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": shopify_signature(SHOP_SECRET, body),
+            "X-Shopify-Hmac-Sha256": sign(SHOP_SECRET, body, encoding="base64"),
             "X-Shopify-Webhook-Id": f"split-{topic}",
         },
     )
