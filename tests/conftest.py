@@ -23,9 +23,8 @@ from cxloop.store.db import Database
 from cxloop.web.app import create_app
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.schemas import WorkspaceCreate, WorkspaceCredentials
-from tests.services import RunningWorker, postgres_cluster, redis_server
-
-PASSWORD = "correct horse battery"
+from tests.helpers.console import PASSWORD
+from tests.helpers.services import RunningWorker, postgres_cluster, redis_server
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select, text
@@ -23,41 +21,10 @@ from cxloop.surveys.models import Invitation
 from cxloop.themes import service as themes
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.schemas import WorkspaceCreate
-from tests.surveys import factories as f
+from tests.helpers import factories as f
+from tests.helpers.webhooks import Receiver
 
 NOW = dt.datetime.now(dt.UTC)
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that keeps what it receives (and can fail on demand)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, str], bytes]] = []
-        self.fail_next = 0
-        # Called with each body before answering, e.g. to look at the store meanwhile.
-        self.during: Callable[[bytes], None] | None = None
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.during is not None:
-                    receiver.during(body)
-                if receiver.fail_next:
-                    receiver.fail_next -= 1
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                receiver.calls.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +19,11 @@ from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
 from cxloop.surveys import stats
 from cxloop.surveys.models import Response
+from tests.helpers.webhooks import Receiver
 
 # Thursday 19 November 2026, noon UTC: the current week started on Monday the 16th.
 NOW = dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC)
 WEEK = dt.date(2026, 11, 16)
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.calls.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture

@@ -5,50 +5,16 @@ from __future__ import annotations
 import ssl
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from cxloop.profiles import service as profiles
 from cxloop.store.db import Database
-from tests.services import free_port
-
-
-@dataclass
-class Inbox:
-    """What a test SMTP server received."""
-
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        """Every received message, parsed."""
-        out = []
-        for envelope in self.envelopes:
-            content = envelope.original_content or envelope.content
-            assert isinstance(content, bytes)
-            parsed = message_from_bytes(content, policy=policy.default)
-            assert isinstance(parsed, EmailMessage)
-            out.append(parsed)
-        return out
-
-
-@dataclass
-class SmtpServer:
-    """A running server: its port and its inbox."""
-
-    port: int
-    inbox: Inbox
-    tls: bool = False
+from tests.helpers.mail import Inbox, Shop, SmtpServer
+from tests.helpers.services import free_port
 
 
 @pytest.fixture
@@ -119,15 +85,6 @@ def smtps_server(certificate: tuple[Path, Path]) -> Iterator[SmtpServer]:
         yield SmtpServer(controller.port, inbox, tls=True)
     finally:
         controller.stop()
-
-
-@dataclass
-class Shop:
-    """A workspace with one customer."""
-
-    workspace_id: str
-    customer_id: int
-    email: str
 
 
 @pytest.fixture

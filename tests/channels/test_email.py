@@ -11,46 +11,12 @@ from sqlalchemy import func, select
 
 from cxloop.channels import email
 from cxloop.channels.models import OutboundMessage
-from cxloop.config import Settings, get_settings
+from cxloop.config import Settings
 from cxloop.errors import InvalidInput
 from cxloop.profiles import service as profiles
 from cxloop.profiles.models import ConsentChange
 from cxloop.store.db import Database
-from tests.channels.conftest import Shop, SmtpServer
-
-SCORE_URL = "https://shop.example/s/tok-123"
-
-
-def invitation_context(shop: Shop, **overrides: Any) -> dict[str, Any]:
-    """The context the survey engine gives an invitation."""
-    context: dict[str, Any] = {
-        "store_name": "Chez Lou",
-        "greeting": "Zoé",
-        "score_url": SCORE_URL,
-        "unsubscribe_url": email.unsubscribe_url(
-            get_settings(), shop.workspace_id, shop.customer_id
-        ),
-    }
-    context.update(overrides)
-    return context
-
-
-def queue_invitation(db: Database, shop: Shop, locale: str = "fr", **overrides: Any) -> int:
-    """Render and queue an NPS invitation to the shop's customer; returns the message id."""
-    context = invitation_context(shop, **overrides)
-    rendered = email.render("nps_invitation", context, locale)
-    with db.session() as session:
-        message = email.queue_email(
-            session,
-            shop.workspace_id,
-            to=shop.email,
-            rendered=rendered,
-            purpose="nps_invitation",
-            related_key="invitation:1",
-            customer_id=shop.customer_id,
-            unsubscribe_url=context["unsubscribe_url"],
-        )
-        return message.id
+from tests.helpers.mail import SCORE_URL, Shop, SmtpServer, invitation_context, queue_invitation
 
 
 def message(db: Database, message_id: int) -> OutboundMessage:
@@ -310,7 +276,7 @@ def test_starttls_required_refuses_a_plain_server_and_records_why(
 
 
 def test_an_unreachable_server_fails_the_message_with_its_error(db: Database, shop: Shop) -> None:
-    from tests.services import free_port
+    from tests.helpers.services import free_port
 
     message_id = queue_invitation(db, shop)
     settings = Settings(smtp_url=f"smtp://127.0.0.1:{free_port()}?timeout=2")

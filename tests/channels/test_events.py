@@ -24,8 +24,7 @@ from cxloop.profiles import service as profiles
 from cxloop.profiles.models import ConsentChange
 from cxloop.store.db import Database
 from cxloop.store.registry import load_models
-from tests.channels.conftest import Shop
-from tests.channels.test_email import queue_invitation
+from tests.helpers.mail import Shop, queue_invitation
 
 SECRET = "esp-secret-0123456789"
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))

@@ -9,9 +9,8 @@ from fastapi.testclient import TestClient
 
 from cxloop.channels import email
 from cxloop.store.db import Database
-from tests.channels.conftest import Shop
-from tests.channels.test_email import queue_invitation
-from tests.web.test_console import _login
+from tests.helpers.console import login
+from tests.helpers.mail import Shop, queue_invitation
 
 SANDBOX = (
     "sandbox; default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; "
@@ -45,7 +44,7 @@ def test_the_outbox_lists_messages_newest_first_to_members(
     make_user("lou@example.com", shop.workspace_id)
     # when a member opens the outbox
     with TestClient(app, headers={"Accept-Language": "fr"}) as client:
-        _login(client, "lou@example.com")
+        login(client, "lou@example.com")
         page = client.get(f"/w/{shop.workspace_id}/outbox")
     # then both are listed, newest first, with their address, subject, purpose and status
     assert page.status_code == 200
@@ -62,7 +61,7 @@ def test_the_outbox_pages_by_fifty(app: FastAPI, db: Database, shop: Shop, make_
     ids = [queue_alert(db, shop, f"Alert {n}") for n in range(51)]
     make_user("lou@example.com", shop.workspace_id)
     with TestClient(app) as client:
-        _login(client, "lou@example.com")
+        login(client, "lou@example.com")
         first = client.get(f"/w/{shop.workspace_id}/outbox")
         second = client.get(f"/w/{shop.workspace_id}/outbox?page=2")
     assert len(re.findall(r"<tr data-message=", first.text)) == 50
@@ -77,7 +76,7 @@ def test_a_message_page_shows_headers_text_and_a_sandboxed_frame(
     message_id = queue_invitation(db, shop)
     make_user("lou@example.com", shop.workspace_id)
     with TestClient(app) as client:
-        _login(client, "lou@example.com")
+        login(client, "lou@example.com")
         page = client.get(f"/w/{shop.workspace_id}/outbox/{message_id}")
         html = client.get(f"/w/{shop.workspace_id}/outbox/{message_id}/html")
     assert page.status_code == 200
@@ -97,7 +96,7 @@ def test_user_text_is_escaped_in_the_console(
     message_id = queue_alert(db, shop, "<script>alert(1)</script>", to="o'brien@shop.example")
     make_user("lou@example.com", shop.workspace_id)
     with TestClient(app) as client:
-        _login(client, "lou@example.com")
+        login(client, "lou@example.com")
         listing = client.get(f"/w/{shop.workspace_id}/outbox")
         page = client.get(f"/w/{shop.workspace_id}/outbox/{message_id}")
     for response in (listing, page):
@@ -121,7 +120,7 @@ def test_only_members_see_a_workspaces_outbox(
             assert response.headers["location"] == f"/login?next={path}"
     # a member of another workspace: not found, and nothing shown
     with TestClient(app) as client:
-        _login(client, "eve@example.com")
+        login(client, "eve@example.com")
         responses = [
             client.get(path) for path in (base, f"{base}/{message_id}", f"{base}/{message_id}/html")
         ]

@@ -14,8 +14,7 @@ from cxloop.config import get_settings
 from cxloop.profiles import service as profiles
 from cxloop.profiles.models import ConsentChange
 from cxloop.store.db import Database
-from tests.channels.conftest import Shop
-from tests.channels.test_email import queue_invitation
+from tests.helpers.mail import Shop, queue_invitation
 
 
 def path_of(shop: Shop, channel: str = "email") -> str:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from cxloop.ingest.models import Event
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
-from tests.services import live_server
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.services import live_server
 
 VENDOR = Path(__file__).resolve().parents[1] / "web" / "vendor" / "segment"
 pytestmark = pytest.mark.browser

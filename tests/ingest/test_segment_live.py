@@ -18,7 +18,7 @@ import pytest
 from segment.analytics.client import Client
 
 from cxloop.store.db import Database
-from tests.services import free_port, wait_for_port
+from tests.helpers.services import free_port, wait_for_port
 
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 

@@ -24,7 +24,7 @@ from cxloop.store.registry import load_models
 from cxloop.worker import service as runs
 from cxloop.workspaces.schemas import WorkspaceCreate
 from cxloop.workspaces.service import create_workspace
-from tests.services import RunningWorker
+from tests.helpers.services import RunningWorker
 
 DATA = Path(__file__).parent.parent / "data" / "webhooks"
 SHOPIFY_SECRET = "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"

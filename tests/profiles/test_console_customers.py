@@ -12,7 +12,7 @@ from cxloop.ingest.segment import Message
 from cxloop.ingest.writer import IngestWriter
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
-from tests.web.test_console import _login
+from tests.helpers.console import login
 
 T0 = dt.datetime(2026, 4, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -73,7 +73,7 @@ def test_the_list_searches_and_the_timeline_tells_the_story(
     make_user("owner@example.com", creds.workspace_id)
     lou_id = _store(db, creds.workspace_id)
     with TestClient(app) as client:
-        _login(client, "owner@example.com")
+        login(client, "owner@example.com")
         everyone = client.get(f"/w/{creds.workspace_id}/customers").text
         found = client.get(f"/w/{creds.workspace_id}/customers?q=LOU@").text
         page = client.get(f"/w/{creds.workspace_id}/customers/{lou_id}").text
@@ -94,7 +94,7 @@ def test_a_customer_of_another_workspace_is_not_found(
     make_user("owner@example.com", mine.workspace_id)
     theirs = _store(db, other.workspace_id)
     with TestClient(app) as client:
-        _login(client, "owner@example.com")
+        login(client, "owner@example.com")
         response = client.get(f"/w/{mine.workspace_id}/customers/{theirs}")
         listed = client.get(f"/w/{mine.workspace_id}/customers").text
     assert response.status_code == 404

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.generator import history_end
 from cxloop.demo.service import build_demo
-from tests.web.test_console import _login
+from tests.helpers.console import login
 
 
 def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
@@ -19,7 +19,7 @@ def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
     expected = demo_nps.summary(db, ws)
     make_user("owner@example.com", ws)
     with TestClient(app) as client:
-        _login(client, "owner@example.com")
+        login(client, "owner@example.com")
         page = client.get(f"/w/{ws}/nps?period=730d")
         detractors = client.get(f"/w/{ws}/nps?period=730d&category=detractor")
         french = client.get(f"/w/{ws}/nps?period=730d&q=retard")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Survey
-from tests.web.test_console import _csrf, _login
+from tests.helpers.console import csrf_of, login
 
 
 def test_an_owner_adds_the_proposed_surveys_and_edits_one(
@@ -19,16 +19,16 @@ def test_an_owner_adds_the_proposed_surveys_and_edits_one(
     ws = make_workspace().workspace_id
     make_user("owner@example.com", ws)
     with TestClient(app) as client:
-        page = _login(client, "owner@example.com")
+        page = login(client, "owner@example.com")
         empty = client.get(f"/w/{ws}/surveys")
         assert "Add the proposed surveys" in empty.text
-        listed = client.post(f"/w/{ws}/surveys/defaults", data={"csrf_token": _csrf(page.text)})
+        listed = client.post(f"/w/{ws}/surveys/defaults", data={"csrf_token": csrf_of(page.text)})
         assert "NPS after delivery" in listed.text and "NPS after order" in listed.text
         editor = client.get(f"/w/{ws}/surveys/after-delivery")
         form = dict(re.findall(r'<input name="([a-z_]+)"[^>]*value="([^"]*)"', editor.text))
         form.update(
             {
-                "csrf_token": _csrf(editor.text),
+                "csrf_token": csrf_of(editor.text),
                 "mode": "form",
                 "active": "on",
                 "channel_email": "on",
@@ -55,9 +55,9 @@ def test_an_agent_reads_but_cannot_edit(app, db: Database, make_workspace, make_
     ws = make_workspace().workspace_id
     make_user("agent@example.com", ws, role="agent")
     with TestClient(app) as client:
-        page = _login(client, "agent@example.com")
+        page = login(client, "agent@example.com")
         assert "Add the proposed surveys" not in client.get(f"/w/{ws}/surveys").text
-        refused = client.post(f"/w/{ws}/surveys/defaults", data={"csrf_token": _csrf(page.text)})
+        refused = client.post(f"/w/{ws}/surveys/defaults", data={"csrf_token": csrf_of(page.text)})
     assert refused.status_code == 404
     with db.session() as session:
         assert session.scalars(select(Survey)).all() == []

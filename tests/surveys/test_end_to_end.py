@@ -25,10 +25,10 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 
 from cxloop.signing import sign
-from tests.alerts.test_alerts import Receiver
-from tests.channels.conftest import Inbox
-from tests.services import free_port, wait_for_port
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.mail import Inbox
+from tests.helpers.services import free_port, wait_for_port
+from tests.helpers.webhooks import Receiver
 
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 SHOPIFY = Path(__file__).resolve().parents[1] / "data" / "webhooks" / "shopify"

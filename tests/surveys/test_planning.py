@@ -12,7 +12,7 @@ from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.definitions import Limits
 from cxloop.surveys.models import Invitation, SurveyDecision
-from tests.surveys import factories as f
+from tests.helpers import factories as f
 
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 LONG_AGO = NOW - dt.timedelta(days=400)

@@ -34,7 +34,7 @@ from cxloop.store.db import Database
 from cxloop.surveys.definitions import default_definition
 from cxloop.surveys.models import Invitation
 from cxloop.worker import service as runs
-from tests.services import free_port, wait_for_port
+from tests.helpers.services import free_port, wait_for_port
 
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 SHOPIFY = Path(__file__).resolve().parents[1] / "data" / "webhooks" / "shopify"

@@ -17,9 +17,9 @@ from cxloop.surveys import service
 from cxloop.surveys.models import Invitation, Response
 from cxloop.web.app import create_app
 from cxloop.worker import service as runs
-from tests.alerts.test_alerts import Receiver
-from tests.services import RunningWorker
-from tests.surveys import factories as f
+from tests.helpers import factories as f
+from tests.helpers.services import RunningWorker
+from tests.helpers.webhooks import Receiver
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -197,7 +197,7 @@ def test_the_customer_360_and_page_show_her_answer_and_survey_decisions(
     app, db, token, make_user
 ) -> None:
     from cxloop.workspaces.models import Workspace
-    from tests.web.test_console import _login
+    from tests.helpers.console import login
 
     with TestClient(app) as client:
         key = _key(client.get(f"/s/{token}").text)
@@ -208,7 +208,7 @@ def test_the_customer_360_and_page_show_her_answer_and_survey_decisions(
         customer_id = invitation.customer_id
     make_user("owner@example.com", ws)
     with TestClient(app) as client:
-        _login(client, "owner@example.com")
+        login(client, "owner@example.com")
         page = client.get(f"/w/{ws}/customers/{customer_id}").text
     assert "eligible" in page and '<span class="tag">sent</span>' in page
     from cxloop.profiles import flows as profile_flows

@@ -11,8 +11,8 @@ from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Invitation, Response
 from cxloop.web.app import create_app
-from tests.services import RunningWorker
-from tests.surveys import factories as f
+from tests.helpers import factories as f
+from tests.helpers.services import RunningWorker
 
 NOW = dt.datetime.now(dt.UTC)
 

@@ -19,7 +19,7 @@ from cxloop.themes import drivers
 from cxloop.themes.drivers import Driver, ThemeSeries, ThemeTrend
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.schemas import WorkspaceCreate
-from tests.surveys import factories as f
+from tests.helpers import factories as f
 
 # Ten answers whose every figure is worked out by hand below.
 #

@@ -25,9 +25,9 @@ from cxloop.themes import service as tagging
 from cxloop.themes.models import ThemeCorrection
 from cxloop.themes.tasks import feedback_retag
 from cxloop.worker import service as runs
-from tests.services import RunningWorker
-from tests.surveys import factories as f
-from tests.web.test_console import _login
+from tests.helpers import factories as f
+from tests.helpers.console import login
+from tests.helpers.services import RunningWorker
 
 NOW = dt.datetime.now(dt.UTC)
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
@@ -83,7 +83,7 @@ def test_a_recorded_verbatim_gets_its_themes_and_sentiment(db: Database, make_wo
         assert response.sentiment is not None and -1 <= response.sentiment <= 1
 
 
-def _csrf(html: str) -> str:
+def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match is not None
     return match.group(1)
@@ -107,8 +107,8 @@ def test_corrections_in_the_console_change_later_tags_of_similar_verbatims(
     assert "website_ux" not in themes_of(db, probe)
     # when the merchant corrects them in the console: the site's problem
     with TestClient(app) as client:
-        _login(client, "owner@example.com")
-        token = _csrf(client.get(f"/w/{ws}/nps?period=730d").text)
+        login(client, "owner@example.com")
+        token = csrf_of(client.get(f"/w/{ws}/nps?period=730d").text)
         for rid in wrong:
             done = client.post(
                 f"/w/{ws}/nps/responses/{rid}/themes",
@@ -205,9 +205,9 @@ def test_the_themes_page_edits_the_taxonomy_and_retags(
     rid = answer(db, ws, 5, "Ma carte de fidélité n'a pas été prise en compte")
     assert "loyalty" not in themes_of(db, rid)
     with TestClient(app) as client:
-        _login(client, "owner@example.com")
+        login(client, "owner@example.com")
         page = client.get(f"/w/{ws}/themes")
-        token = _csrf(page.text)
+        token = csrf_of(page.text)
         yaml_text = re.search(r'<textarea name="yaml"[^>]*>([^<]*)</textarea>', page.text)
         assert yaml_text is not None
         current = html.unescape(yaml_text.group(1))
@@ -234,7 +234,7 @@ def test_the_customer_page_shows_the_last_answer_and_its_themes(
     with db.session() as session:
         customer_id = session.get(Response, rid).customer_id  # type: ignore[union-attr]
     with TestClient(app) as client:
-        _login(client, "owner@example.com")
+        login(client, "owner@example.com")
         page = client.get(f"/w/{ws}/customers/{customer_id}")
     assert page.status_code == 200
     last = page.text[page.text.index("data-nps-last") :].split("</p>")[0]
@@ -299,7 +299,7 @@ def test_theme_names_cannot_break_out_of_the_dashboard_page(
         tagging.save_taxonomy(session, ws, Taxonomy.from_document(document), actor="x")
     answer(db, ws, 3, "Beaucoup trop cher pour ce que c'est")
     with TestClient(app) as client:
-        _login(client, "owner@example.com")
+        login(client, "owner@example.com")
         page = client.get(f"/w/{ws}/nps?period=730d")
     # then the name is data everywhere: escaped in the chart's JSON and in the HTML
     assert page.status_code == 200

@@ -11,19 +11,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from cxloop.commerce.models import Order
 from cxloop.store.db import Database
-from tests.conftest import PASSWORD
-from tests.services import live_server
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.console import PASSWORD
+from tests.helpers.services import live_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 pytestmark = pytest.mark.browser
 
 

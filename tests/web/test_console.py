@@ -9,21 +9,7 @@ from fastapi.testclient import TestClient
 
 from cxloop.store.db import Database
 from cxloop.workspaces.models import User
-from tests.conftest import PASSWORD
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match is not None
-    return match.group(1)
-
-
-def _login(client: TestClient, email: str, password: str = PASSWORD, next: str = "/"):
-    token = _csrf(client.get("/login").text)
-    return client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": token, "next": next},
-    )
+from tests.helpers.console import PASSWORD, csrf_of, login
 
 
 def test_pages_need_a_signed_in_user(app: FastAPI) -> None:
@@ -37,7 +23,7 @@ def test_sign_in_leads_to_the_first_workspace_overview(app, make_workspace, make
     creds = make_workspace("Chez Lou")
     make_user("lou@example.com", creds.workspace_id)
     with TestClient(app) as client:
-        response = _login(client, "lou@example.com")
+        response = login(client, "lou@example.com")
     assert response.status_code == 200
     assert response.url.path == f"/w/{creds.workspace_id}/"
     assert "<h1>Chez Lou</h1>" in response.text
@@ -46,7 +32,7 @@ def test_sign_in_leads_to_the_first_workspace_overview(app, make_workspace, make
 def test_wrong_password_is_refused_without_saying_which_part(app, make_user) -> None:
     make_user("lou@example.com")
     with TestClient(app) as client:
-        response = _login(client, "lou@example.com", "not the password")
+        response = login(client, "lou@example.com", "not the password")
     assert response.status_code == 401
     assert "Wrong email or password." in response.text
 
@@ -66,7 +52,7 @@ def test_next_cannot_send_the_user_to_another_site(app, make_workspace, make_use
     creds = make_workspace()
     make_user("lou@example.com", creds.workspace_id)
     with TestClient(app, follow_redirects=False) as client:
-        response = _login(client, "lou@example.com", next="//evil.example/")
+        response = login(client, "lou@example.com", next="//evil.example/")
     assert response.headers["location"] == "/"
 
 
@@ -77,10 +63,10 @@ def test_language_follows_the_browser_then_the_choice_which_sticks_to_the_accoun
     make_user("lou@example.com", creds.workspace_id)
     with TestClient(app, headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}) as client:
         assert "Connexion à cxloop" in client.get("/login").text
-        page = _login(client, "lou@example.com")
+        page = login(client, "lou@example.com")
         assert "Vue d'ensemble" in page.text
         switched = client.post(
-            "/lang", data={"lang": "en", "csrf_token": _csrf(page.text), "next": page.url.path}
+            "/lang", data={"lang": "en", "csrf_token": csrf_of(page.text), "next": page.url.path}
         )
         assert "Revenue by month" in switched.text
         assert switched.headers["content-language"] == "en"
@@ -88,14 +74,14 @@ def test_language_follows_the_browser_then_the_choice_which_sticks_to_the_accoun
         assert session.query(User).one().locale == "en"
     # a new browser that prefers French still gets English once signed in
     with TestClient(app, headers={"Accept-Language": "fr"}) as client:
-        assert "Revenue by month" in _login(client, "lou@example.com").text
+        assert "Revenue by month" in login(client, "lou@example.com").text
 
 
 def test_a_member_cannot_open_a_workspace_that_is_not_hers(app, make_workspace, make_user) -> None:
     mine, other = make_workspace("Mine"), make_workspace("Other")
     make_user("lou@example.com", mine.workspace_id)
     with TestClient(app) as client:
-        page = _login(client, "lou@example.com")
+        page = login(client, "lou@example.com")
         response = client.get(f"/w/{other.workspace_id}/")
         switched = client.get(f"/switch?workspace={other.workspace_id}")
     assert response.status_code == 404
@@ -108,7 +94,7 @@ def test_switcher_lists_every_workspace_of_the_user(app, make_workspace, make_us
     a, b = make_workspace("Alpha"), make_workspace("Beta")
     make_user("lou@example.com", a.workspace_id, b.workspace_id)
     with TestClient(app) as client:
-        _login(client, "lou@example.com")
+        login(client, "lou@example.com")
         page = client.get(f"/switch?workspace={b.workspace_id}")
         assert page.url.path == f"/w/{b.workspace_id}/"
         assert re.findall(r'<option value="(ws_\w+)"', page.text) == [
@@ -123,7 +109,7 @@ def test_names_are_escaped(app, make_workspace, make_user) -> None:
     creds = make_workspace('<script>alert("x")</script>')
     make_user("lou@example.com", creds.workspace_id)
     with TestClient(app) as client:
-        page = _login(client, "lou@example.com")
+        page = login(client, "lou@example.com")
     assert "<script>alert" not in page.text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
 
@@ -132,7 +118,7 @@ def test_sign_out_ends_the_session(app, make_workspace, make_user) -> None:
     creds = make_workspace()
     make_user("lou@example.com", creds.workspace_id)
     with TestClient(app) as client:
-        page = _login(client, "lou@example.com")
-        client.post("/logout", data={"csrf_token": _csrf(page.text)})
+        page = login(client, "lou@example.com")
+        client.post("/logout", data={"csrf_token": csrf_of(page.text)})
         after = client.get(f"/w/{creds.workspace_id}/")
     assert after.url.path == "/login"

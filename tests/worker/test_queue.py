@@ -20,7 +20,7 @@ from cxloop.store.db import Database
 from cxloop.worker import service
 from cxloop.worker.queue import huey
 from cxloop.worker.tasks import HEARTBEAT
-from tests.services import free_port, wait_for_port
+from tests.helpers.services import free_port, wait_for_port
 
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 ENQUEUE = (

@@ -1,0 +1,1 @@
+"""Helpers the tests share: servers, factories, sign-in, browser, mail, webhooks."""
