@@ -27,7 +27,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from huey.storage import RedisStorage
 from sqlalchemy import select
 
-from cxloop.channels import events
+from cxloop import signing
 from cxloop.channels.models import OutboundMessage
 from cxloop.signing import sign
 from cxloop.store.db import Database
@@ -188,7 +188,7 @@ def test_provider_events_reach_the_invitation_with_the_worker_apart(
             content=events_body,
             headers={
                 "Content-Type": "application/json",
-                "X-Cxloop-Signature": events.signature(EMAIL_SECRET, events_body),
+                signing.HEADER: signing.header_value(EMAIL_SECRET, events_body),
             },
         )
         # then the server alone moves the invitation along its funnel
