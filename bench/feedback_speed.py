@@ -144,8 +144,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     verdict = "met" if results["tagger"] > TARGET else "**not met**"
     print(
         f"tagger: {1000 / results['tagger']:.2f} ms per verbatim; the regexes are "
-        f"{results['regex'] / results['tagger']:.2f}x as fast, stemming without a cache "
-        f"{results['stem'] / results['tagger']:.2f}x"
+        f"{results['regex'] / results['tagger']:.2f}x as fast; stemming every word without a "
+        f"cache is {results['tagger'] / results['stem']:.2f}x slower than the whole tagger"
     )
     print(f"target: over {TARGET:,} verbatims/s on one core: {verdict}")
 

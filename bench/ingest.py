@@ -178,7 +178,7 @@ def client_cells(result: OpenLoopRun) -> str:
     """send lag p99 / max | client CPU | connections (sends that waited for one)."""
     return (
         f"{ms(quantile(result.send_lags, 0.99))} / {ms(quantile(result.send_lags, 1.0))} | "
-        f"{result.client_cpu:.0%} | {result.connections} ({result.waited_for_connection})"
+        f"{result.client_cpu:.0%} | {result.connections} ({result.waited_for_connection:,})"
     )
 
 
@@ -240,7 +240,12 @@ def main() -> None:
         help="calls per second of the open-loop runs (Poisson arrivals)",
     )
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="cxloop-bench-"))
+    with tempfile.TemporaryDirectory(prefix="cxloop-bench-") as folder:
+        measure(args, Path(folder))
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> None:
+    """Start the servers with a store in ``tmp``, run the measures, print the tables."""
     store = tmp / "store.db"
     env = dict(
         os.environ,
