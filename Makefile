@@ -53,8 +53,8 @@ messages: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F babel.cfg -k _ -o /tmp/cxloop-messages.pot --no-location .
 	$(BIN)/pybabel update -i /tmp/cxloop-messages.pot -d src/cxloop/locale --no-fuzzy-matching
 
-# Every figure of docs/benchmarks.md, at the sizes it quotes, each beside its baseline (~15 min
-# on 2 cores). Timings are noisy on a shared machine: each script prints the load average.
+# Every figure of docs/benchmarks.md, at the sizes it quotes, each beside its baseline (about
+# 10 minutes on 2 cores). Timings are noisy on a shared machine: the scripts print the load.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/feedback_quality.py
 	$(BIN)/python bench/feedback_speed.py --texts 50000 --repeat 3
