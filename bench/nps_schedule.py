@@ -23,7 +23,7 @@ from sqlalchemy import insert
 from cxloop.channels import email
 from cxloop.config import Settings
 from cxloop.store.db import Database
-from cxloop.store.registry import Base
+from cxloop.store.registry import load_models
 from cxloop.surveys import flows, service
 from cxloop.surveys.definitions import default_definition
 from cxloop.workspaces import service as workspaces
@@ -31,7 +31,7 @@ from cxloop.workspaces.schemas import WorkspaceCreate
 
 
 def _store(db: Database, n: int, now: dt.datetime) -> str:
-    tables = Base.metadata.tables
+    tables = load_models().metadata.tables
     with db.session() as session:
         ws = workspaces.create_workspace(session, WorkspaceCreate(name="Bench")).workspace_id
         definition = default_definition("shipment_delivered").model_copy(
@@ -94,7 +94,7 @@ def _store(db: Database, n: int, now: dt.datetime) -> str:
 
 
 def _baseline(n: int, html_size: int, text_size: int, now: dt.datetime) -> float:
-    tables = Base.metadata.tables
+    tables = load_models().metadata.tables
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/base.db")
         ws = _store(db, 1, now)
@@ -174,16 +174,9 @@ def run_schedule(n: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/nps.db")
         settings = Settings(home=Path(tmp), secret_key="b" * 40)
-        _store(db, n, now)
+        ws = _store(db, n, now)
         started = time.perf_counter()
         with db.session() as session:
-            ws = session.scalar(
-                Base.metadata.tables["workspaces"]
-                .select()
-                .with_only_columns(Base.metadata.tables["workspaces"].c.id)
-                .where(Base.metadata.tables["workspaces"].c.name == "Bench")
-            )
-            assert ws is not None
             planned = service.plan(session, ws, now)
         planning = time.perf_counter() - started
         delivering = _timed_delivery()
