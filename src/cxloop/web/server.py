@@ -14,8 +14,8 @@ from cxloop.web.app import create_app
 def run_server(*, host: str, port: int, with_worker: bool) -> None:
     """Serve API and console on ``host:port`` until interrupted."""
     app = create_app(get_database(), settings=get_settings(), with_worker=with_worker)
-    # A full collection walks every object, the ~150,000 the libraries load at start included,
-    # and stalls every thread for ~100 ms (measured: the tail of ingest latency). Freezing the
+    # A full collection walks every object, the many the libraries load at start included, and
+    # stalls every thread while it runs: it showed as the tail of ingest latency. Freezing the
     # start-up heap leaves later collections only what requests create.
     gc.collect()
     gc.freeze()
