@@ -4,20 +4,43 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest system-packages messages bench clean
+.PHONY: demo test lint typecheck pytest system-packages messages bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# The stamps make a second run skip what is done; they are redone when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Installs repeat: the dependencies come from the locks (every version pinned and hashed), then
+# cxloop itself with --no-deps. The stamps make a second run skip what is done; they are redone
+# when a lock or pyproject.toml changes.
+$(VENV)/.installed: requirements/runtime.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/runtime.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+# The test lock holds the runtime one (same versions) plus the test extra.
+$(VENV)/.installed-test: requirements/test.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/test.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed
+
+# Regenerate the locks from pyproject.toml (needs the network). A plain run keeps every pin that
+# still fits and only resolves what is new or changed; `make lock LOCK_ARGS=--upgrade` moves all
+# to the newest allowed versions, `LOCK_ARGS="--upgrade-package ibis-framework"` just one. Then
+# `make test`. The test lock is resolved first and bounds the runtime one, so `make demo` runs
+# the versions `make test` ran. The optional `embeddings` extra stays out of both.
+UV_VERSION := 0.13.9
+UV := $(VENV)/uv-$(UV_VERSION)/bin/uv
+LOCK_ARGS ?=
+COMPILE = $(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" --quiet $(LOCK_ARGS)
+
+$(UV): | $(BIN)/python
+	$(BIN)/pip install --quiet --target $(VENV)/uv-$(UV_VERSION) uv==$(UV_VERSION)
+
+lock: | $(UV)
+	$(COMPILE) --extra test -o requirements/test.txt
+	$(COMPILE) -c requirements/test.txt -o requirements/runtime.txt
 
 system-packages:
 	@missing=""; \
