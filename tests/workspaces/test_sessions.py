@@ -90,6 +90,26 @@ def test_an_idle_or_too_old_session_is_refused(db: Database, make_user) -> None:
         assert sessions.resolve(session, "not a session id", now=t0) is None
 
 
+def test_sessions_past_their_lifetime_are_dropped_at_the_next_sign_in(
+    db: Database, make_user
+) -> None:
+    # given a session from last week, one from yesterday and another user's old one
+    lou, max_ = make_user("lou@example.com"), make_user("max@example.com")
+    t0 = utcnow() - sessions.LIFETIME - dt.timedelta(minutes=1)
+    with db.session() as session:
+        sessions.start(session, session.get(User, lou.id), now=t0)
+        sessions.start(session, session.get(User, lou.id), now=utcnow() - dt.timedelta(days=1))
+        sessions.start(session, session.get(User, max_.id), now=t0)
+    # when she signs in again
+    with db.session() as session:
+        sessions.start(session, session.get(User, lou.id))
+    # then her expired session is gone; the others stay
+    with db.session() as session:
+        rows = session.execute(select(UserSession.user_id, UserSession.created_at)).all()
+        assert sorted(user_id for user_id, _ in rows) == sorted([lou.id, lou.id, max_.id])
+        assert all(created > t0 for user_id, created in rows if user_id == lou.id)
+
+
 def test_last_seen_is_written_at_most_once_a_minute(db: Database, make_user) -> None:
     user = make_user("lou@example.com")
     t0 = utcnow()

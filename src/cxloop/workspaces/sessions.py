@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cxloop.errors import InvalidInput
@@ -47,8 +47,12 @@ def start(
     ip: str = "",
     now: dt.datetime | None = None,
 ) -> Started:
-    """Open a console session for ``user`` (at sign-in) and audit it."""
+    """Open a console session for ``user`` (at sign-in), drop her expired ones, audit it."""
     now = now or utcnow()
+    # Sessions past their lifetime are dead whatever else: each user keeps a week's at most.
+    session.execute(
+        delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now)
+    )
     value = secrets.token_urlsafe(32)
     row = UserSession(
         user_id=user.id,

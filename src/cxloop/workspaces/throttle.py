@@ -16,6 +16,7 @@ import hashlib
 import math
 
 from sqlalchemy import delete, or_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxloop.store.base import utcnow
@@ -53,6 +54,23 @@ def retry_after(session: Session, keys: list[str], *, now: dt.datetime | None = 
     return math.ceil(wait)
 
 
+def _locked_row(session: Session, key: str, now: dt.datetime) -> LoginThrottle:
+    """The key's row, locked until commit (PostgreSQL), made if missing: two processes counting
+    the same key at once both count, neither fails on the other's insert."""
+    row = session.get(LoginThrottle, key, with_for_update=True)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = LoginThrottle(key=key, failures=0, last_failure_at=now)
+            session.add(row)
+        return row
+    except IntegrityError:
+        row = session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+        assert row is not None  # inserted by the other process, which has committed
+        return row
+
+
 def failed(session: Session, keys: list[str], *, now: dt.datetime | None = None) -> None:
     """Count a failed sign-in against each key, blocking those past their limit."""
     now = now or utcnow()
@@ -63,11 +81,8 @@ def failed(session: Session, keys: list[str], *, now: dt.datetime | None = None)
         )
     )
     for key in keys:
-        row = session.get(LoginThrottle, key)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0, last_failure_at=now)
-            session.add(row)
-        elif row.last_failure_at < now - WINDOW:
+        row = _locked_row(session, key, now)
+        if row.last_failure_at < now - WINDOW:
             row.failures = 0
         row.failures += 1
         row.last_failure_at = now
