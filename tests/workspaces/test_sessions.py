@@ -33,7 +33,9 @@ def _actions(db: Database) -> list[str]:
         return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
 
 
-def test_a_cookie_replayed_after_sign_out_is_refused(app: FastAPI, make_workspace, make_user):
+def test_a_cookie_replayed_after_sign_out_is_refused(
+    app: FastAPI, db: Database, make_workspace, make_user
+) -> None:
     # given a signed-in user whose cookie an attacker copied
     creds = make_workspace()
     make_user("lou@example.com", creds.workspace_id)
@@ -48,6 +50,7 @@ def test_a_cookie_replayed_after_sign_out_is_refused(app: FastAPI, make_workspac
         after = replay.get(f"/w/{creds.workspace_id}/")
     assert after.url.path == "/login"
     assert after.history[0].headers["location"] == f"/login?next=/w/{creds.workspace_id}/"
+    assert _actions(db)[-2:] == ["session.start", "session.end"]
 
 
 def test_the_store_keeps_only_the_digest_of_the_session_id(

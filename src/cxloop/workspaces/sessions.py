@@ -94,11 +94,19 @@ def resolve(
     return user, row
 
 
-def end(session: Session, row: UserSession, *, actor: str, now: dt.datetime | None = None) -> None:
-    """Revoke one session (sign-out or revocation) and audit it."""
+def end(
+    session: Session,
+    row: UserSession,
+    *,
+    actor: str,
+    action: str = "session.end",
+    now: dt.datetime | None = None,
+) -> None:
+    """End one session (``session.end`` at sign-out, ``session.revoke`` by the user) and audit
+    it."""
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
-        audit(session, actor=actor, action="session.revoke", subject=str(row.id))
+        audit(session, actor=actor, action=action, subject=str(row.id))
 
 
 def live_sessions(
@@ -119,4 +127,4 @@ def revoke(session: Session, user: User, session_id: int) -> None:
     row = session.get(UserSession, session_id)
     if row is None or row.user_id != user.id:
         raise InvalidInput("session", "no such session", status=404, code="not_found")
-    end(session, row, actor=user.email)
+    end(session, row, actor=user.email, action="session.revoke")
