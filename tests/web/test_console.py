@@ -7,7 +7,9 @@ import re
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from cxloop.config import Settings
 from cxloop.store.db import Database
+from cxloop.web.app import create_app
 from cxloop.workspaces.models import User
 from tests.helpers.console import PASSWORD, csrf_of, login
 
@@ -122,3 +124,26 @@ def test_sign_out_ends_the_session(app, make_workspace, make_user) -> None:
         client.post("/logout", data={"csrf_token": csrf_of(page.text)})
         after = client.get(f"/w/{creds.workspace_id}/")
     assert after.url.path == "/login"
+
+
+def test_console_pages_are_not_cached_and_hsts_is_sent_only_in_production(
+    app, db, make_workspace, make_user
+) -> None:
+    # given a signed-in member, on the test settings
+    creds = make_workspace()
+    make_user("lou@example.com", creds.workspace_id)
+    with TestClient(app) as client:
+        page = login(client, "lou@example.com")
+        health = client.get("/healthz")
+        sign_in = client.get("/login")
+    # then every console page says no-store, and no HSTS outside production
+    for response in (page, sign_in):
+        assert response.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in response.headers
+    assert "cache-control" not in health.headers  # JSON probes are left to their own choice
+    # when the same app runs in production, every answer carries HSTS
+    production = Settings(environment="production", secret_key="s" * 40)
+    with TestClient(create_app(db, settings=production), base_url="https://testserver") as client:
+        sign_in = client.get("/login")
+    assert sign_in.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    assert sign_in.headers["cache-control"] == "no-store"

@@ -30,6 +30,7 @@ from cxloop.surveys.models import Response as Answer
 from cxloop.surveys.schemas import DashboardFilters, VerbatimFilters
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, MemberDep, SessionDep
+from cxloop.web.limits import SURVEY_POST_LIMITS, WIDGET_LIMITS
 from cxloop.workspaces import get_workspace
 
 pages = APIRouter(include_in_schema=False)
@@ -126,7 +127,7 @@ def survey_page(request: Request, token: str, score: str | None = None) -> Respo
             )
 
 
-@pages.post("/s/{token}")
+@pages.post("/s/{token}", dependencies=SURVEY_POST_LIMITS)
 def survey_answer(
     request: Request,
     token: str,
@@ -169,7 +170,7 @@ def survey_answer(
             )
 
 
-@pages.post("/s/{token}/seen")
+@pages.post("/s/{token}/seen", dependencies=SURVEY_POST_LIMITS)
 def survey_seen(
     request: Request, token: str, payload: Annotated[dict[str, Any], Body()]
 ) -> Response:
@@ -204,7 +205,7 @@ def survey_seen(
 # ---------------------------------------------------------------- on-site widget
 
 
-@pages.post("/widget/v1/nps")
+@pages.post("/widget/v1/nps", dependencies=WIDGET_LIMITS)
 def widget_decide(request: Request, payload: Annotated[dict[str, Any], Body()]) -> Response:
     """Whether the store's page should show the NPS widget to this visitor, and what it says.
 

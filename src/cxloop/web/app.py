@@ -21,7 +21,9 @@ from cxloop.ingest.writer import IngestWriter
 from cxloop.store.db import Database
 from cxloop.store.registry import domain_modules
 from cxloop.web import errors, ops, templating
+from cxloop.web.limits import RateLimits
 from cxloop.wiring import wire
+from cxloop.workspaces import sessions
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
@@ -33,18 +35,27 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; form-action 'self'"
     ),
 }
+# Production is served over HTTPS only: browsers must never try plain HTTP for a year.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 class ObserveMiddleware:
     """Sets the request's locale, counts and times requests, adds security headers.
 
+    An HTML page that says nothing of caching gets ``Cache-Control: no-store``: console pages
+    show a workspace's data, which a shared computer's cache must not keep after sign-out.
+    With ``hsts``, every answer carries ``Strict-Transport-Security``.
+
     Plain ASGI rather than BaseHTTPMiddleware: it runs on every ingest call, so it must be cheap.
     """
 
-    def __init__(self, app: ASGIApp, *, metrics: ops.Metrics, default_locale: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: ops.Metrics, default_locale: str, hsts: bool = False
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.default_locale = default_locale
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,6 +81,10 @@ class ObserveMiddleware:
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("Content-Language", lang)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Cache-Control", "no-store")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
         try:
@@ -130,18 +145,23 @@ def create_app(
     app.state.metrics = ops.Metrics()
     app.state.ingest_writer = IngestWriter(database)
     app.state.write_keys = WriteKeys(database)
+    app.state.rate_limits = RateLimits()
     errors.install(app)
     templating.install(app)
 
     app.add_middleware(
-        ObserveMiddleware, metrics=app.state.metrics, default_locale=settings.default_locale
+        ObserveMiddleware,
+        metrics=app.state.metrics,
+        default_locale=settings.default_locale,
+        hsts=settings.environment == "production",
     )
     # Added last so that it runs first: the session is there for the middleware above.
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),
         session_cookie="cxloop_session",
-        max_age=14 * 24 * 3600,
+        # The cookie only carries the server-side session's id; the store decides if it is live.
+        max_age=int(sessions.LIFETIME.total_seconds()),
         same_site="lax",
         https_only=settings.environment == "production",
     )

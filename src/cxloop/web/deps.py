@@ -14,7 +14,8 @@ from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
 from cxloop.web import csrf
 from cxloop.workspaces import service as workspaces
-from cxloop.workspaces.models import User, Workspace
+from cxloop.workspaces import sessions
+from cxloop.workspaces.models import User, UserSession, Workspace
 from cxloop.workspaces.service import KeyOwner
 
 
@@ -65,15 +66,26 @@ def admin_key(
 AdminDep = Annotated[KeyOwner, Depends(admin_key)]
 
 
+SESSION_ID = "sid"  # the signed cookie's entry holding the server-side session's id
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy, as the proxy reports it)."""
+    return request.client.host if request.client is not None else ""
+
+
+def signed_in(request: Request, session: Session) -> tuple[User, UserSession] | None:
+    """The console user of this browser and her live server-side session, if any."""
+    value = request.session.get(SESSION_ID)
+    if not isinstance(value, str):
+        return None
+    return sessions.resolve(session, value)
+
+
 def signed_in_user(request: Request, session: Session) -> User | None:
-    """The console user of this browser session, if any."""
-    user_id = request.session.get("user_id")
-    if not isinstance(user_id, int):
-        return None
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
-        return None
-    return user
+    """The console user of this browser session, if any: only while its session is live."""
+    found = signed_in(request, session)
+    return found[0] if found is not None else None
 
 
 EDITORS = ("owner", "analyst")

@@ -1,5 +1,5 @@
-"""Workspaces over HTTP: console sign-in, language and workspace switching; the key's workspace
-in the admin API."""
+"""Workspaces over HTTP: console sign-in (throttled) and sign-out, the user's own sessions,
+language and workspace switching; the key's workspace in the admin API."""
 
 from __future__ import annotations
 
@@ -7,16 +7,26 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from cxloop import i18n
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
 from cxloop.web import csrf, templating
-from cxloop.web.deps import AdminDep, SessionDep, signed_in_user
+from cxloop.web.deps import (
+    SESSION_ID,
+    AdminDep,
+    CsrfFormDep,
+    SessionDep,
+    client_address,
+    signed_in,
+    signed_in_user,
+)
 from cxloop.workspaces import service as workspaces
-from cxloop.workspaces.models import Workspace
-from cxloop.workspaces.schemas import WorkspacePublic
+from cxloop.workspaces import sessions, throttle
+from cxloop.workspaces.models import User, UserSession, Workspace
+from cxloop.workspaces.schemas import SessionPublic, WorkspacePublic
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
 pages = APIRouter(include_in_schema=False)
@@ -57,10 +67,23 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """Check the password, start a session, go where the user was heading."""
+    """Check the password (unless the account or address is throttled), start a server-side
+    session, go where the user was heading."""
     csrf.check(request, csrf_token)
+    ip = client_address(request)
+    keys = [throttle.account_key(email), throttle.address_key(ip)]
+    wait = throttle.retry_after(session, keys)
+    if wait:
+        raise InvalidInput(
+            "email",
+            "too many failed sign-ins: try again later",
+            status=429,
+            code="too_many_attempts",
+            headers={"Retry-After": str(wait)},
+        )
     user = workspaces.authenticate(session, email, password)
     if user is None:
+        throttle.failed(session, keys)
         return templating.render(
             request,
             "login.html",
@@ -70,9 +93,14 @@ def login(
             error=_("Wrong email or password."),
             email=email,
         )
+    throttle.succeeded(session, email)
+    previous = signed_in(request, session)
+    if previous is not None:
+        sessions.end(session, previous[1], actor=previous[0].email)
+    started = sessions.start(session, user, user_agent=request.headers.get("user-agent", ""), ip=ip)
     chosen = request.session.get("lang")
     request.session.clear()  # a fresh session on sign-in: no fixation
-    request.session["user_id"] = user.id
+    request.session[SESSION_ID] = started.cookie_value
     if user.locale:
         request.session["lang"] = user.locale
     elif chosen in i18n.LOCALES:
@@ -81,11 +109,50 @@ def login(
 
 
 @pages.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    """End the session."""
+def logout(
+    request: Request, session: SessionDep, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    """End the session, on the server too: a copy of the cookie no longer signs in."""
     csrf.check(request, csrf_token)
+    current = signed_in(request, session)
+    if current is not None:
+        sessions.end(session, current[1], actor=current[0].email)
     request.session.clear()
     return templating.redirect("/login")
+
+
+def _account(request: Request, session: Session) -> tuple[User, UserSession]:
+    current = signed_in(request, session)
+    if current is None:
+        raise InvalidInput("session", "sign in first", status=401, code="unauthorized")
+    return current
+
+
+@pages.get("/account/sessions")
+def my_sessions(request: Request, session: SessionDep) -> Response:
+    """The signed-in user's live console sessions, the current one marked."""
+    user, current = _account(request, session)
+    rows = [
+        SessionPublic.model_validate(row, from_attributes=True).model_copy(
+            update={"current": row.id == current.id}
+        )
+        for row in sessions.live_sessions(session, user.id)
+    ]
+    return JSONResponse(
+        [row.model_dump(mode="json") for row in rows], headers={"Cache-Control": "no-store"}
+    )
+
+
+@pages.post("/account/sessions/{session_id}/revoke")
+def revoke_session(
+    request: Request, session: SessionDep, _form: CsrfFormDep, session_id: int
+) -> Response:
+    """End one of the user's sessions (another device's, or this one: then signed out)."""
+    user, current = _account(request, session)
+    sessions.revoke(session, user, session_id)
+    if session_id == current.id:
+        request.session.clear()
+    return JSONResponse({"revoked": session_id}, headers={"Cache-Control": "no-store"})
 
 
 @pages.post("/lang")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -32,3 +33,15 @@ class WorkspaceCredentials(BaseModel):
     workspace_id: str
     write_key: str
     admin_key: str
+
+
+class SessionPublic(BaseModel):
+    """One of the signed-in user's console sessions, as she sees it (never its secret id)."""
+
+    id: int
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    expires_at: dt.datetime
+    user_agent: str
+    ip: str
+    current: bool = False

@@ -13,12 +13,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
-from cxloop.workspaces.models import ROLES, ApiKey, AuditEntry, Membership, User, Workspace
+from cxloop.workspaces.models import (
+    ROLES,
+    ApiKey,
+    AuditEntry,
+    Membership,
+    User,
+    UserSession,
+    Workspace,
+)
 from cxloop.workspaces.schemas import WorkspaceCreate, WorkspaceCredentials
 
 _hasher = PasswordHasher()
@@ -150,12 +158,33 @@ def create_user(
     return user
 
 
-def set_password(session: Session, user: User, password: str, *, actor: str = "cli") -> None:
-    """Replace a user's password (argon2-hashed)."""
+def set_password(
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    actor: str = "cli",
+    keep_session: int | None = None,
+) -> None:
+    """Replace a user's password (argon2-hashed) and end her console sessions but
+    ``keep_session`` (the one that made the change, if any)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput("password", f"must be at least {MIN_PASSWORD} characters")
     user.password_hash = hash_password(password)
-    audit(session, actor=actor, action="user.password", subject=user.email)
+    others = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+    )
+    if keep_session is not None:
+        others = others.where(UserSession.id != keep_session)
+    result = session.execute(others.values(revoked_at=utcnow()))
+    revoked = result.rowcount if isinstance(result, CursorResult) else 0
+    audit(
+        session,
+        actor=actor,
+        action="user.password",
+        subject=user.email,
+        data={"sessions_revoked": int(revoked)},
+    )
 
 
 def add_member(
