@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxloop import i18n
 from cxloop.themes import Taxonomy
-from cxloop.web import csrf
+from cxloop.web import csrf, labels
 from cxloop.web.deps import Member, Named, PageNotFound, SignInRequired
 from cxloop.workspaces.models import User
 
@@ -70,6 +70,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["decimal"] = _decimal
     env.filters["datetime"] = _datetime
     env.filters["theme_label"] = _theme_label
+    env.filters["label"] = labels.label
     return Jinja2Templates(env=env)
 
 
