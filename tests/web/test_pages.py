@@ -5,6 +5,8 @@ navigation, so a page added to it is checked without editing this file."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,6 +41,7 @@ class Console:
     workspace_id: str
     customer_url: str
     message_url: str
+    theme: str
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('pages') / 'cxloop.db'}")
     today = dt.datetime.now(dt.UTC).date()
     end = history_end(today)
-    ws = build_demo(db, customers=120, seed=7, as_of=today).workspace_id
+    ws = build_demo(db, customers=300, seed=7, as_of=today).workspace_id
     send_browsing(db, ws, seed=7, end=end)
     demo_nps.run_history(db, ws, seed=7, end=end)
     with db.session() as session:
@@ -58,6 +61,11 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         ).first()
         assert answer is not None and answer.customer_id is not None
         customer_id = answer.customer_id
+        mentions = Counter(
+            theme
+            for themes in session.scalars(select(Response.themes).where(Response.comment != ""))
+            for theme in themes
+        )
         for address, locale in (("fr@example.com", "fr"), ("en@example.com", "en")):
             user = workspaces.create_user(session, email=address, password=PASSWORD, locale=locale)
             workspaces.add_member(session, workspace_id=ws, user=user, role="owner")
@@ -69,6 +77,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             ws,
             f"{base}/w/{ws}/customers/{customer_id}",
             f"{base}/w/{ws}/outbox/{message_id}",
+            mentions.most_common(1)[0][0],
         )
     db.dispose()
 
@@ -114,3 +123,26 @@ def test_every_page_fits_logs_no_error_and_shows_labels(
         # when she opens each one, then it fits, logs no error and shows no raw code
         problems = {url: found for url in urls if (found := problems_of(page, url))}
         assert not problems, "\n".join(f"{url}: {found}" for url, found in problems.items())
+
+
+def test_the_next_comments_keep_the_filters_and_a_correction_lands_on_its_comment(
+    console: Console, browser: Browser
+) -> None:
+    with signed_in(browser, console.base, "en@example.com", 390) as page:
+        # given the comments on the most mentioned theme, received by email after delivery
+        filters = f"period=730d&touchpoint=after_delivery&channel=email&theme={console.theme}"
+        page.goto(f"{console.base}/w/{console.workspace_id}/nps?{filters}")
+        # when she turns to the next page
+        page.locator("#verbatims a[rel=next]").click()
+        # then the theme, channel and moment still apply
+        page.wait_for_url(re.compile(r"page=2"))
+        for kept in filters.split("&"):
+            assert kept in page.url
+        # when she corrects a comment of this page
+        item = page.locator("ul.verbatims li").nth(2)
+        anchor = item.get_attribute("id")
+        item.locator("details.themes summary").click()
+        item.get_by_role("button", name="Correct the themes").click()
+        # then she is back on the same page, at that comment
+        page.wait_for_url(re.compile(rf"page=2.*#{anchor}$"))
+        assert page.evaluate("location.hash") == f"#{anchor}"
