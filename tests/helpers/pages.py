@@ -54,6 +54,20 @@ OVERFLOW = """() => {
 }"""
 
 
+# The top bar's controls every page needs, inside the window whatever its width.
+REACHABLE = """() => {
+  const out = [];
+  const controls = ['form.lang button[value=fr]', 'form.lang button[value=en]',
+                    'form.logout button'];
+  for (const sel of controls) {
+    const e = document.querySelector(sel);
+    const box = e && e.getBoundingClientRect();
+    if (!box || box.width === 0 || box.left < 0 || box.right > window.innerWidth) out.push(sel);
+  }
+  return out;
+}"""
+
+
 @contextmanager
 def signed_in(browser: Browser, base: str, email: str, width: int) -> Iterator[Page]:
     """A fresh context ``width`` px wide, signed in as ``email``."""
@@ -86,6 +100,7 @@ def problems_of(page: Page, url: str) -> list[str]:
         found: list[str] = []
         if response is None or response.status != 200:
             found.append(f"status {response.status if response else None}")
+        found += [f"out of reach: {name}" for name in page.evaluate(REACHABLE)]
         size = page.evaluate(OVERFLOW)
         if size["scroll"] > size["width"]:
             found.append(f"{size['scroll']} px wide in {size['width']}: {size['wide']}")

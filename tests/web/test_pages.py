@@ -22,6 +22,7 @@ from cxloop.demo.service import build_demo
 from cxloop.store.db import Database
 from cxloop.surveys import Response
 from cxloop.surveys import service as surveys
+from cxloop.surveys.models import SurveyDecision
 from cxloop.web.app import create_app
 from cxloop.workspaces import service as workspaces
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
@@ -39,7 +40,7 @@ class Console:
 
     base: str
     workspace_id: str
-    customer_url: str
+    customer_urls: tuple[str, ...]
     message_url: str
     theme: str
 
@@ -61,6 +62,13 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         ).first()
         assert answer is not None and answer.customer_id is not None
         customer_id = answer.customer_id
+        asked = (
+            surveys.decisions_for(session, ws, customer_id)
+            or session.scalars(
+                select(SurveyDecision).where(SurveyDecision.workspace_id == ws)
+            ).all()
+        )
+        assert asked, "planning decided about someone"
         mentions = Counter(
             theme
             for themes in session.scalars(select(Response.themes).where(Response.comment != ""))
@@ -75,7 +83,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         yield Console(
             base,
             ws,
-            f"{base}/w/{ws}/customers/{customer_id}",
+            (
+                f"{base}/w/{ws}/customers/{customer_id}",
+                f"{base}/w/{ws}/customers/{asked[0].customer_id}",
+            ),
             f"{base}/w/{ws}/outbox/{message_id}",
             mentions.most_common(1)[0][0],
         )
@@ -97,8 +108,8 @@ def _links(page: Page, selector: str) -> list[str]:
 
 
 def reachable_pages(page: Page, console: Console) -> list[str]:
-    """The navigation's pages, each one's tabs and first listed item, and a customer with an
-    answer and an email in the outbox."""
+    """The navigation's pages, each one's tabs and first listed item, a customer with an answer,
+    one with survey decisions, and an email in the outbox."""
     urls = _links(page, "nav.mainnav a")
     assert len(urls) >= 6
     found: list[str] = []
@@ -107,7 +118,7 @@ def reachable_pages(page: Page, console: Console) -> list[str]:
         found.append(url)
         found += _links(page, "main nav.tabs a")
         found += _links(page, "main table.data tbody tr:first-child a")[:1]
-    found += [console.customer_url, console.message_url]
+    found += [*console.customer_urls, console.message_url]
     return list(dict.fromkeys(u.split("#")[0] for u in found))
 
 
