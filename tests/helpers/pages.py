@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
+from cxloop import i18n
 from cxloop.web.labels import LABELS
 from tests.helpers.console import PASSWORD
 
@@ -24,13 +25,25 @@ RAW_CODES = sorted(
         if ("_" in code or " " in code) and code != text
     }
 )
+# English labels of several words, which a French page shows translated.
+ENGLISH = sorted(
+    {
+        text
+        for values in LABELS.values()
+        for text in values.values()
+        if " " in text and i18n.translations("fr").ugettext(text) != text
+    }
+)
+UNTRANSLATED = re.compile("|".join(rf"(?<![\w-]){re.escape(text)}(?![\w-])" for text in ENGLISH))
 WORDS = "|".join(rf"(?<![\w-]){re.escape(code)}(?![\w-])" for code in RAW_CODES)
 RAW = re.compile(r"=\?[\w-]+\?[qQbB]\?|" + WORDS)
 
-# The page's visible text, less what is meant to show code (keys, YAML, a message's source).
+# The page's visible text, less what is meant to show code (keys, YAML, a message's source)
+# and what people wrote: names and comments, marked translate="no".
 VISIBLE_TEXT = """() => {
   const main = document.querySelector('main').cloneNode(true);
-  main.querySelectorAll('code, pre, textarea, script, template, option').forEach(e => e.remove());
+  const meant = 'code, pre, textarea, script, template, [translate=no]';
+  main.querySelectorAll(meant).forEach(e => e.remove());
   document.body.appendChild(main);
   main.style.position = 'absolute';
   const text = main.innerText;
@@ -85,7 +98,8 @@ def signed_in(browser: Browser, base: str, email: str, width: int) -> Iterator[P
 
 
 def problems_of(page: Page, url: str) -> list[str]:
-    """Open ``url`` and list what is wrong with it: overflow, console errors, raw codes."""
+    """Open ``url`` and list what is wrong with it: overflow, controls out of reach, console
+    errors, raw codes, and on a French page English labels."""
     errors: list[str] = []
 
     def heard(message: ConsoleMessage) -> None:
@@ -105,9 +119,14 @@ def problems_of(page: Page, url: str) -> list[str]:
         if size["scroll"] > size["width"]:
             found.append(f"{size['scroll']} px wide in {size['width']}: {size['wide']}")
         found += [f"console: {text}" for text in errors]
-        raw = sorted(set(RAW.findall(page.evaluate(VISIBLE_TEXT))))
+        text = page.evaluate(VISIBLE_TEXT)
+        raw = sorted(set(RAW.findall(text)))
         if raw:
             found.append(f"raw codes: {raw}")
+        if page.evaluate("document.documentElement.lang") == "fr":
+            english = sorted(set(UNTRANSLATED.findall(text)))
+            if english:
+                found.append(f"untranslated: {english}")
         return found
     finally:
         page.remove_listener("console", heard)
