@@ -36,10 +36,12 @@ def _datetime(value: dt.datetime) -> str:
 
 
 def _period(value: dt.date | str, grain: str = "month") -> str:
-    """A month ("nov. 2026", from a date or "2026-11") or a week's first day ("2 nov. 2026")
-    in the reader's locale."""
+    """A month ("nov. 2026", from a date or "2026-11"), a week's first day ("2 nov. 2026") or,
+    short, a day ("2 nov.") in the reader's locale."""
     locale = i18n.current_locale.get()
     day = dt.date.fromisoformat(f"{value}-01") if isinstance(value, str) else value
+    if grain == "day":
+        return format_skeleton("MMMd", day, locale=locale)
     if grain == "week":
         return format_date(day, format="medium", locale=locale)
     return format_skeleton("yMMM", day, locale=locale)
