@@ -53,7 +53,7 @@ def test_the_outbox_lists_messages_newest_first_to_members(
     assert "[cxloop] Score 2/10" in page.text
     assert "zoe@example.com" in page.text
     assert "Chez Lou : votre avis en un clic" in page.text
-    assert page.text.count('<span class="tag">outbox</span>') == 2
+    assert page.text.count('<span class="tag" data-status="outbox">') == 2
     assert f'href="/w/{shop.workspace_id}/outbox" aria-current="page"' in page.text
 
 

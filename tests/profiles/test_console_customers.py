@@ -80,7 +80,7 @@ def test_the_list_searches_and_the_timeline_tells_the_story(
     assert "Lou" in everyone and "max" in everyone
     assert "Lou" in found and "max" not in found
     # newest first: the late parcel, the order, then the product view
-    positions = [page.index(text) for text in ("Parcel S-1", "Order #1001", "Product Viewed")]
+    positions = [page.index(text) for text in ("Parcel S-1", "Order #1001", "Product viewed")]
     assert positions == sorted(positions)
     assert "<em>late</em>" in page
     assert "lou@example.com" in found

@@ -40,7 +40,6 @@ def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
     listed = late.text[late.text.index('id="verbatims"') :]
     assert listed.count("<blockquote") == listed.count("Themes: Delivery time") > 0
     # one breakdown at a time: moments by default, customers new or returning on their tab
-    assert "<td>after_delivery</td>" in page.text and "<td>returning</td>" not in page.text
-    assert (
-        "<td>returning</td>" in by_segment.text and "<td>after_delivery</td>" not in by_segment.text
-    )
+    assert "<td>after delivery</td>" in page.text and "<td>returning customer</td>" not in page.text
+    assert "<td>returning customer</td>" in by_segment.text
+    assert "<td>after delivery</td>" not in by_segment.text

@@ -7,6 +7,8 @@ the authority. The page's own button posts to the same URL.
 
 from __future__ import annotations
 
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -19,6 +21,7 @@ from cxloop.channels import service as channels
 from cxloop.channels.unsubscribe import Subscription, read_token, subscriber, unsubscribe
 from cxloop.config import Settings
 from cxloop.errors import InvalidInput
+from cxloop.i18n import _
 from cxloop.profiles import Customer
 from cxloop.store.db import Database
 from cxloop.web import templating
@@ -199,6 +202,16 @@ def outbox(
     )
 
 
+def _decoded(value: str | None) -> str:
+    """A header as a reader wants it: MIME encoded words (RFC 2047) decoded."""
+    if not value:
+        return ""
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError):
+        return value
+
+
 @pages.get("/w/{workspace_id}/outbox/{message_id}")
 def outbox_message(
     request: Request, session: SessionDep, member: MemberDep, message_id: int
@@ -208,10 +221,10 @@ def outbox_message(
     if message is None:
         raise member.not_found()
     headers = [
-        ("From", message.from_address),
-        ("To", message.to_address),
-        ("Subject", message.subject),
-        *sorted((message.headers or {}).items()),
+        (_("From"), _decoded(message.from_address)),
+        (_("To"), _decoded(message.to_address)),
+        (_("Subject"), _decoded(message.subject)),
+        *((name, _decoded(value)) for name, value in sorted((message.headers or {}).items())),
     ]
     return templating.page(
         request,

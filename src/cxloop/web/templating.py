@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxloop import i18n
 from cxloop.themes import Taxonomy
-from cxloop.web import csrf
+from cxloop.web import csrf, labels
 from cxloop.web.deps import Member, Named, PageNotFound, SignInRequired
 from cxloop.workspaces.models import User
 
@@ -33,6 +33,18 @@ def _number(value: float) -> str:
 
 def _datetime(value: dt.datetime) -> str:
     return format_datetime(value, format="medium", locale=i18n.current_locale.get())
+
+
+def _period(value: dt.date | str, grain: str = "month") -> str:
+    """A month ("nov. 2026", from a date or "2026-11"), a week's first day ("2 nov. 2026") or,
+    short, a day ("2 nov.") in the reader's locale."""
+    locale = i18n.current_locale.get()
+    day = dt.date.fromisoformat(f"{value}-01") if isinstance(value, str) else value
+    if grain == "day":
+        return format_skeleton("MMMd", day, locale=locale)
+    if grain == "week":
+        return format_date(day, format="medium", locale=locale)
+    return format_skeleton("yMMM", day, locale=locale)
 
 
 def _decimal(value: float, signed: bool = False) -> str:
@@ -69,7 +81,9 @@ def build_templates() -> Jinja2Templates:
     env.filters["percent"] = _percent
     env.filters["decimal"] = _decimal
     env.filters["datetime"] = _datetime
+    env.filters["period"] = _period
     env.filters["theme_label"] = _theme_label
+    env.filters["label"] = labels.label
     return Jinja2Templates(env=env)
 
 

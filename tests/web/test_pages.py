@@ -1,0 +1,159 @@
+"""Every console page, in French and in English, at a desktop's and a phone's width: it fits,
+logs no error, and shows labels rather than stored codes. Pages are found by following the
+navigation, so a page added to it is checked without editing this file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import select
+
+from cxloop.channels import email
+from cxloop.demo import nps as demo_nps
+from cxloop.demo.browsing import send_browsing
+from cxloop.demo.generator import history_end
+from cxloop.demo.service import build_demo
+from cxloop.store.db import Database
+from cxloop.surveys import Response
+from cxloop.surveys import service as surveys
+from cxloop.surveys.models import SurveyDecision
+from cxloop.web.app import create_app
+from cxloop.workspaces import service as workspaces
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.console import PASSWORD
+from tests.helpers.mail import Shop, queue_invitation
+from tests.helpers.pages import WIDTHS, problems_of, signed_in
+from tests.helpers.services import live_server
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass(frozen=True)
+class Console:
+    """A served demo store and its pages that the navigation does not link to."""
+
+    base: str
+    workspace_id: str
+    customer_urls: tuple[str, ...]
+    message_url: str
+    theme: str
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """A small demo store (orders, parcels, browsing, answers, a planned survey and an email
+    in the outbox), a French and an English owner, served."""
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('pages') / 'cxloop.db'}")
+    today = dt.datetime.now(dt.UTC).date()
+    end = history_end(today)
+    ws = build_demo(db, customers=300, seed=7, as_of=today).workspace_id
+    send_browsing(db, ws, seed=7, end=end)
+    demo_nps.run_history(db, ws, seed=7, end=end)
+    with db.session() as session:
+        surveys.plan(session, ws)
+        answer = session.scalars(
+            select(Response).where(Response.workspace_id == ws, Response.comment != "")
+        ).first()
+        assert answer is not None and answer.customer_id is not None
+        customer_id = answer.customer_id
+        asked = (
+            surveys.decisions_for(session, ws, customer_id)
+            or session.scalars(
+                select(SurveyDecision).where(SurveyDecision.workspace_id == ws)
+            ).all()
+        )
+        assert asked, "planning decided about someone"
+        mentions = Counter(
+            theme
+            for themes in session.scalars(select(Response.themes).where(Response.comment != ""))
+            for theme in themes
+        )
+        for address, locale in (("fr@example.com", "fr"), ("en@example.com", "en")):
+            user = workspaces.create_user(session, email=address, password=PASSWORD, locale=locale)
+            workspaces.add_member(session, workspace_id=ws, user=user, role="owner")
+    message_id = queue_invitation(db, Shop(ws, customer_id, "zoe@example.com"))
+    email.deliver(db, [message_id], email.OutboxSender())
+    with live_server(create_app(db)) as base:
+        yield Console(
+            base,
+            ws,
+            (
+                f"{base}/w/{ws}/customers/{customer_id}",
+                f"{base}/w/{ws}/customers/{asked[0].customer_id}",
+            ),
+            f"{base}/w/{ws}/outbox/{message_id}",
+            mentions.most_common(1)[0][0],
+        )
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from Debian; never a downloaded browser."""
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _links(page: Page, selector: str) -> list[str]:
+    hrefs = page.eval_on_selector_all(selector, "links => links.map(a => a.href)")
+    return [str(h) for h in hrefs]
+
+
+def reachable_pages(page: Page, console: Console) -> list[str]:
+    """The navigation's pages, each one's tabs and first listed item, a customer with an answer,
+    one with survey decisions, and an email in the outbox."""
+    urls = _links(page, "nav.mainnav a")
+    assert len(urls) >= 6
+    found: list[str] = []
+    for url in urls:
+        page.goto(url)
+        found.append(url)
+        found += _links(page, "main nav.tabs a")
+        found += _links(page, "main table.data tbody tr:first-child a")[:1]
+    found += [*console.customer_urls, console.message_url]
+    return list(dict.fromkeys(u.split("#")[0] for u in found))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("address", ["fr@example.com", "en@example.com"])
+def test_every_page_fits_logs_no_error_and_shows_labels(
+    console: Console, browser: Browser, address: str, width: int
+) -> None:
+    with signed_in(browser, console.base, address, width) as page:
+        # given every page a member can reach
+        urls = reachable_pages(page, console)
+        assert any("/surveys/" in u for u in urls), "the survey editor is reachable"
+        # when she opens each one, then it fits, logs no error and shows no raw code
+        problems = {url: found for url in urls if (found := problems_of(page, url))}
+        assert not problems, "\n".join(f"{url}: {found}" for url, found in problems.items())
+
+
+def test_the_next_comments_keep_the_filters_and_a_correction_lands_on_its_comment(
+    console: Console, browser: Browser
+) -> None:
+    with signed_in(browser, console.base, "en@example.com", 390) as page:
+        # given the comments on the most mentioned theme, received by email after delivery
+        filters = f"period=730d&touchpoint=after_delivery&channel=email&theme={console.theme}"
+        page.goto(f"{console.base}/w/{console.workspace_id}/nps?{filters}")
+        # when she turns to the next page
+        page.locator("#verbatims a[rel=next]").click()
+        # then the theme, channel and moment still apply
+        page.wait_for_url(re.compile(r"page=2"))
+        for kept in filters.split("&"):
+            assert kept in page.url
+        # when she corrects a comment of this page
+        item = page.locator("ul.verbatims li").nth(2)
+        anchor = item.get_attribute("id")
+        item.locator("details.themes summary").click()
+        item.get_by_role("button", name="Correct the themes").click()
+        # then she is back on the same page, at that comment
+        page.wait_for_url(re.compile(rf"page=2.*#{anchor}$"))
+        assert page.evaluate("location.hash") == f"#{anchor}"
