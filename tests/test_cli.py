@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from cxloop.config import load_settings
 from cxloop.store.db import Database
 from cxloop.workspaces import service
 
@@ -133,3 +135,34 @@ def test_the_demo_summary_tells_the_nps_story(tmp_path: Path) -> None:
     assert nps["ci95"][0] < nps["score"] < nps["ci95"][1]
     assert summary["top_drivers"][0] == "delivery_delay"
     assert len(set(summary["top_drivers"])) == len(summary["top_drivers"]) >= 3
+    # and the console login is printed even though nothing is served yet, and it signs in
+    email = re.search(r"Email / e-mail: (\S+)", result.stderr)
+    password = re.search(r"Password / mot de passe: (.+)", result.stderr)
+    assert email is not None and password is not None, result.stderr
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    with db.session() as session:
+        user = service.authenticate(session, email.group(1), password.group(1).strip())
+    assert user is not None
+
+
+@pytest.mark.parametrize(
+    ("host", "environment", "expected"),
+    [
+        ("127.0.0.1", {}, "http://127.0.0.1:8123"),
+        ("0.0.0.0", {}, "http://127.0.0.1:8123"),  # noqa: S104
+        ("::1", {}, "http://[::1]:8123"),
+        ("127.0.0.1", {"CXLOOP_PUBLIC_URL": "https://cx.example.com/"}, "https://cx.example.com"),
+    ],
+)
+def test_survey_links_follow_the_served_port_unless_public_url_is_set(
+    monkeypatch: pytest.MonkeyPatch, host: str, environment: dict[str, str], expected: str
+) -> None:
+    # given the settings of a server started on port 8123
+    monkeypatch.delenv("CXLOOP_PUBLIC_URL", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    # when it serves
+    settings.served_at(host, 8123)
+    # then the links it writes point at it, or where CXLOOP_PUBLIC_URL says
+    assert settings.public_url == expected

@@ -78,6 +78,15 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    def served_at(self, host: str, port: int) -> None:
+        """Links follow the address that serves them, unless CXLOOP_PUBLIC_URL says otherwise."""
+        if "public_url" in self.model_fields_set:
+            return
+        wildcard = host in ("0.0.0.0", "::", "")  # noqa: S104  (a comparison, not a bind)
+        shown = "127.0.0.1" if wildcard else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.public_url = f"http://{shown}:{port}"
+
     @property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL of the operational store."""

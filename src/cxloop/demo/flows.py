@@ -66,18 +66,21 @@ def run_demo(
         },
         "top_drivers": demo_nps.top_drivers(db, result.workspace_id),
     }
-    login = demo_login(db, result.workspace_id) if serve else None
+    login = demo_login(db, result.workspace_id)
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
     else:
         for key, value in summary.items():
             console.print(f"{key}: {value}")
-    if login is None:
-        return
     url = f"http://{host}:{port}/"
-    console.print(f"\nConsole: [bold]{url}[/bold]")
+    if serve:
+        console.print(f"\nConsole: [bold]{url}[/bold]")
+    else:
+        console.print(f"\nConsole, once served (`cxloop serve --port {port}`): {url}")
     console.print(f"Email / e-mail: {login[0]}", soft_wrap=True)
     console.print(f"Password / mot de passe: {login[1]}\n", soft_wrap=True)
+    if not serve:
+        return
     from cxloop.web.server import run_server
 
     run_server(host=host, port=port, with_worker=True)

@@ -13,7 +13,9 @@ from cxloop.web.app import create_app
 
 def run_server(*, host: str, port: int, with_worker: bool) -> None:
     """Serve API and console on ``host:port`` until interrupted."""
-    app = create_app(get_database(), settings=get_settings(), with_worker=with_worker)
+    settings = get_settings()
+    settings.served_at(host, port)  # survey links point here unless CXLOOP_PUBLIC_URL is set
+    app = create_app(get_database(), settings=settings, with_worker=with_worker)
     # A full collection walks every object, the many the libraries load at start included, and
     # stalls every thread while it runs: it showed as the tail of ingest latency. Freezing the
     # start-up heap leaves later collections only what requests create.
