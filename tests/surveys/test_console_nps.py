@@ -25,10 +25,15 @@ def test_the_dashboard_tells_the_demo_story(app, db, make_user) -> None:
         french = client.get(f"/w/{ws}/nps?period=730d&q=retard")
         by_segment = client.get(f"/w/{ws}/nps?period=730d&by=segment")
         late = client.get(f"/w/{ws}/nps?period=730d&theme=delivery_delay")
+        overview = client.get(f"/w/{ws}/")
     assert page.status_code == 200
     assert answers == expected.n > 50
     assert f'data-kpi="answers">{expected.n}' in page.text.replace("\u202f", "").replace(",", "")
     assert f"{expected.nps:+.0f}" in page.text
+    # and the overview shows the same NPS over all time, linking to this page
+    assert expected.nps is not None
+    shown = overview.text.split('data-kpi="nps">')[1].split("<")[0]
+    assert float(shown.replace("−", "-").replace("+", "")) == round(expected.nps, 1)
     assert "Response funnel" in page.text and "Product category" in page.text
     assert 'class="detractor"' in detractors.text and 'class="promoter"' not in detractors.text
     assert "retard" in french.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cxloop import i18n
+from cxloop import i18n, surveys
 from cxloop.commerce import service as commerce
 from cxloop.commerce.schemas import Overview
 from cxloop.i18n import _
@@ -37,4 +37,5 @@ def overview(request: Request, session: SessionDep, member: MemberDep) -> Respon
         "revenueLabel": _("Revenue"),
         "ordersLabel": _("Orders"),
     }
-    return templating.page(request, "overview.html", member, figures=figures, chart=chart)
+    nps = surveys.nps_summary(session, member.workspace.id)
+    return templating.page(request, "overview.html", member, figures=figures, chart=chart, nps=nps)

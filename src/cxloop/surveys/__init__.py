@@ -4,7 +4,13 @@ This package's facade: what other domains may use. They import the package
 (``from cxloop import surveys``), never one of its modules (checked by import-linter).
 """
 
-from cxloop.surveys.dashboard import MAX_PERIODS, period_start, theme_groups, theme_groups_by_period
+from cxloop.surveys.dashboard import (
+    MAX_PERIODS,
+    nps_summary,
+    period_start,
+    theme_groups,
+    theme_groups_by_period,
+)
 from cxloop.surveys.models import Invitation, Response, Survey
 from cxloop.surveys.schemas import AnswerTags, DashboardFilters, NpsSummary
 from cxloop.surveys.service import (
@@ -40,6 +46,7 @@ __all__ = [
     "get_answer",
     "invitation_by_id",
     "invitations_sent_since",
+    "nps_summary",
     "period_start",
     "set_answer_tags",
     "set_corrected_themes",

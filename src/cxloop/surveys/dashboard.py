@@ -399,3 +399,8 @@ def theme_groups_by_period(
         for text, count in session.execute(query, {"low": low, "high": high}):
             found.append((low.date(), text, int(count)))
     return found
+
+
+def nps_summary(session: Session, workspace_id: str) -> NpsSummary:
+    """The workspace's NPS over all its confirmed answers, with its interval (the overview)."""
+    return overview(session, workspace_id).summary
