@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from sqlalchemy.orm import Session
 
+from cxloop import inputs
 from cxloop.errors import InvalidInput
 
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
@@ -90,10 +91,14 @@ def _blank_to_none(value: object) -> object:
 
 
 def _amount(value: object) -> object:
-    if isinstance(value, float):
-        # Floats from JSON (WooCommerce line prices) go through their shortest text form.
-        return Decimal(repr(value))
-    return value
+    if value is None or isinstance(value, bool | dict | list) or str(value).strip() == "":
+        return value  # the model's own error names the type
+    # Floats from JSON (WooCommerce line prices) go through their shortest text form; any
+    # amount beyond what the money columns hold is refused here.
+    try:
+        return inputs.amount(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -110,9 +115,10 @@ def _finite(value: Decimal) -> Decimal:
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
     # WooCommerce's *_gmt fields carry no offset but are UTC.
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return inputs.utc_datetime(value, "time")
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount), AfterValidator(_non_negative)]

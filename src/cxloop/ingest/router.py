@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from cxloop import workspaces
+from cxloop import inputs, workspaces
 from cxloop.errors import InvalidInput
 from cxloop.ingest import webhooks
 from cxloop.ingest.segment import SHORT_PATHS, parse_request
@@ -30,6 +30,8 @@ CORS = {
     "Access-Control-Max-Age": "86400",
 }
 KEY_TTL_SECONDS = 30.0
+# A batch is 500 KB once unzipped (segment.MAX_BATCH_BYTES); what arrives may be a little more.
+MAX_REQUEST_BYTES = 600 * 1024
 
 
 class WriteKeys:
@@ -72,25 +74,28 @@ def _basic_user(header: str | None) -> str | None:
 
 async def _ingest(request: Request, path_type: str) -> Response:
     received_at = utcnow()
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > 600 * 1024:
-        raise _refused(400, "too_large", "body exceeds 500 KB", "body")
-    raw = await request.body()
+    keys: WriteKeys = request.app.state.write_keys
+    # A key in the Authorization header is checked before the body is read: a stranger's
+    # request costs a header, not its body.
+    header_key = _basic_user(request.headers.get("authorization"))
+    workspace_id = keys.workspace_of(header_key) if header_key else None
+    if header_key and workspace_id is None:
+        raise _refused(401, "unauthorized", "unknown write key", "writeKey")
     try:
+        raw = await inputs.capped_body(request, MAX_REQUEST_BYTES, status=400)
         messages, body_key = parse_request(
             path_type, raw, request.headers.get("content-encoding"), received_at
         )
     except InvalidInput as exc:
         raise _refused(exc.status, exc.code, exc.message, exc.field) from None
-    key = _basic_user(request.headers.get("authorization")) or body_key
-    if key is None:
-        raise _refused(
-            401, "unauthorized", "write key required (Basic user name or writeKey)", "writeKey"
-        )
-    keys: WriteKeys = request.app.state.write_keys
-    workspace_id = keys.workspace_of(key)
     if workspace_id is None:
-        raise _refused(401, "unauthorized", "unknown write key", "writeKey")
+        if body_key is None:
+            raise _refused(
+                401, "unauthorized", "write key required (Basic user name or writeKey)", "writeKey"
+            )
+        workspace_id = keys.workspace_of(body_key)
+        if workspace_id is None:
+            raise _refused(401, "unauthorized", "unknown write key", "writeKey")
     writer: IngestWriter = request.app.state.ingest_writer
     await writer.submit(workspace_id, messages)
     return JSONResponse({"success": True}, headers=CORS)

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from cxloop import inputs
 from cxloop.errors import InvalidInput
 
 MAX_EVENT_BYTES = 32 * 1024
@@ -77,21 +78,22 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> Any:
 
 
 def parse_time(value: Any, where: str) -> dt.datetime | None:
-    """An ISO 8601 time as aware UTC (a time without zone is taken as UTC)."""
+    """An ISO 8601 time as aware UTC (no zone means UTC), within the input policy's years."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise _refused("invalid_field", "must be an ISO 8601 string", where)
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise _refused("invalid_field", f"not an ISO 8601 time: {value[:40]!r}", where) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+        return inputs.iso_datetime(value, where)
+    except InvalidInput as exc:
+        raise _refused("invalid_field", exc.message, where) from None
+
+
+def _json(value: Any, where: str) -> Any:
+    try:
+        return inputs.json_value(value, where)
+    except InvalidInput as exc:
+        raise _refused("invalid_field", exc.message, where) from None
 
 
 def _id(value: Any, where: str) -> str | None:
@@ -110,7 +112,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise _refused("invalid_field", "must be an object", where)
-    return value
+    return dict(_json(value, where))
 
 
 def _size(item: dict[str, Any]) -> int:
@@ -155,7 +157,10 @@ def validate_call(
         timestamp = received_at
     elif sent_at is not None:
         # The client's clock may be wrong; the offset between its two readings is not.
-        timestamp = received_at - (sent_at - original)
+        try:
+            timestamp = inputs.shifted(received_at, original - sent_at, f"{where}.timestamp")
+        except InvalidInput as exc:
+            raise _refused("invalid_field", exc.message, exc.field) from None
     else:
         timestamp = original
     event: str | None = None
