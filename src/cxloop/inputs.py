@@ -16,9 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from annotated_types import Interval
 from starlette.requests import Request
 
 from cxloop.errors import InvalidInput
@@ -34,6 +35,11 @@ LATEST = dt.datetime(MAX_YEAR, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
 MAX_CENTS = 2**31 - 1
 MAX_AMOUNT = Decimal(MAX_CENTS) / 100
 _INT64 = 2**63
+# A row id in a path or query: what the store's 64-bit keys can hold.
+RowId = Annotated[int, Interval(ge=1, le=_INT64 - 1)]
+# A page number or offset in a query: within 32 bits, so that page times size stays in 64.
+MAX_OFFSET = 2**31 - 1
+PageNumber = Annotated[int, Interval(ge=-MAX_OFFSET, le=MAX_OFFSET)]
 _SCORE = re.compile(r"[0-9]{1,2}")
 _AMOUNT_TEXT = 64
 

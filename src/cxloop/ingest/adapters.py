@@ -15,7 +15,15 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 from sqlalchemy.orm import Session
 
 from cxloop import inputs
@@ -135,6 +143,13 @@ OptionalUtcDatetime = Annotated[
     BeforeValidator(_blank_to_none),
     AfterValidator(lambda v: None if v is None else _as_utc(v)),
 ]
+# Shopify's times carry their offset.
+AwareUtc = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+OptionalAwareUtc = Annotated[
+    AwareDatetime | None, AfterValidator(lambda v: None if v is None else _as_utc(v))
+]
+# Seconds since 1970 (WooCommerce's tracking dates), within the policy's years.
+EpochSeconds = Annotated[int, Field(ge=0, le=int(inputs.LATEST.timestamp()))]
 Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 

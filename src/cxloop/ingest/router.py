@@ -148,13 +148,60 @@ async def settings(request: Request, write_key: str) -> Response:
     return JSONResponse(document, headers={**CORS, "Cache-Control": "max-age=60"})
 
 
+_CALL: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {
+            "type": "string",
+            "enum": ["identify", "track", "page", "screen", "group", "alias"],
+        },
+        "userId": {"type": "string", "maxLength": 200},
+        "anonymousId": {"type": "string", "maxLength": 200},
+        "messageId": {"type": "string", "maxLength": 200},
+        "event": {"type": "string", "maxLength": 200},
+        "name": {"type": "string"},
+        "groupId": {"type": "string", "maxLength": 200},
+        "previousId": {"type": "string", "maxLength": 200},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "sentAt": {"type": "string", "format": "date-time"},
+        "properties": {"type": "object"},
+        "traits": {"type": "object"},
+        "context": {"type": "object"},
+        "integrations": {"type": "object"},
+        "writeKey": {"type": "string"},
+    },
+}
+_BATCH: dict[str, Any] = {
+    "type": "object",
+    "required": ["batch"],
+    "properties": {
+        "batch": {"type": "array", "items": _CALL, "maxItems": 2500},
+        "context": {"type": "object"},
+        "sentAt": {"type": "string", "format": "date-time"},
+        "writeKey": {"type": "string"},
+    },
+}
+
+
+def _body(path_type: str) -> dict[str, Any]:
+    """The OpenAPI request body of a path (JSON; analytics.js also sends it as text/plain)."""
+    schema = _BATCH if path_type == "batch" else _CALL
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 def _route(path_type: str, path: str) -> None:
     async def endpoint(request: Request) -> Response:
         return await _ingest(request, path_type)
 
     endpoint.__name__ = f"ingest_{path.strip('/')}"
     endpoint.__doc__ = f"Segment `{path_type}` call(s), write key as Basic user name."
-    router.add_api_route(path, endpoint, methods=["POST"], include_in_schema=len(path) > 2)
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        include_in_schema=len(path) > 2,
+        openapi_extra=_body(path_type),
+    )
 
 
 for _short, _type in SHORT_PATHS.items():

@@ -89,9 +89,11 @@ def parse_time(value: Any, where: str) -> dt.datetime | None:
         raise _refused("invalid_field", exc.message, where) from None
 
 
-def _json(value: Any, where: str) -> Any:
+def _json(value: Any, where: str, *, depth_only: bool = False) -> Any:
+    # depth_only: before the size is known, bounded only by the body's own size.
+    bounds = {"max_nodes": MAX_BATCH_BYTES, "max_string": MAX_BATCH_BYTES} if depth_only else {}
     try:
-        return inputs.json_value(value, where)
+        return inputs.json_value(value, where, **bounds)
     except InvalidInput as exc:
         raise _refused("invalid_field", exc.message, where) from None
 
@@ -131,6 +133,10 @@ def validate_call(
     """Check one call against the spec and turn it into a :class:`Message`."""
     if not isinstance(item, dict):
         raise _refused("invalid_call", "must be a JSON object", where)
+    # Depth first: the size below is measured by encoding, which stops far sooner than decoding.
+    for name, value in item.items():
+        if isinstance(value, dict | list):
+            _json(value, f"{where}.{name}", depth_only=True)
     if check_size and _size(item) > MAX_EVENT_BYTES:
         raise _refused("too_large", f"call exceeds {MAX_EVENT_BYTES} bytes", where)
     kind = item.get("type", implied_type)

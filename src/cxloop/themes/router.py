@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from cxloop import inputs
 from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
 from cxloop.themes import Taxonomy, drivers
@@ -75,7 +76,7 @@ def save_themes(
 
 @pages.post("/w/{workspace_id}/nps/responses/{response_id}/themes")
 def correct_themes_page(
-    request: Request, form: CsrfFormDep, member: EditorDep, response_id: int
+    request: Request, form: CsrfFormDep, member: EditorDep, response_id: inputs.RowId
 ) -> Response:
     """Set a verbatim's themes by hand: kept as an example the workspace's tagger learns from."""
     workspace_id = member.workspace.id
@@ -121,7 +122,7 @@ async def put_taxonomy(owner: AdminDep, request: Request) -> Response:
 
 @api.put("/nps/responses/{response_id}/themes")
 def correct_themes(
-    owner: AdminDep, request: Request, response_id: int, body: ThemesCorrection
+    owner: AdminDep, request: Request, response_id: inputs.RowId, body: ThemesCorrection
 ) -> dict[str, Any]:
     """Correct an answer's themes; the workspace's model is retrained in a worker."""
     db: Database = request.app.state.db
@@ -139,7 +140,7 @@ def nps_drivers(
     session: SessionDep,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    survey_id: int | None = None,
+    survey_id: inputs.RowId | None = None,
     channel: str | None = None,
 ) -> drivers.DriversReport:
     """Key drivers: per theme, shares among detractors and promoters, NPS impact, regression."""
