@@ -281,6 +281,17 @@ def test_shopify_dates_and_money_out_of_range_are_a_422_naming_the_field(
         ({"date_created_gmt": "0001-01-01T00:00:00"}, "date_created_gmt"),
         ({"total": "1e30"}, "total"),
         ({"total": 1e30}, "total"),
+        (
+            {
+                "meta_data": [
+                    {
+                        "key": "_wc_shipment_tracking_items",
+                        "value": [{"tracking_id": "t-1", "date_shipped": 10**20}],
+                    }
+                ]
+            },
+            "date_shipped",
+        ),
     ],
 )
 def test_woocommerce_dates_and_money_out_of_range_are_a_422_naming_the_field(
