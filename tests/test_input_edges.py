@@ -381,3 +381,16 @@ def test_csv_rows_out_of_range_are_bad_rows_with_their_reason(
         imports.read_file("orders", path, defaults)
     assert bad.value.line == 2
     assert reason in bad.value.reason
+
+
+# Admin API bodies --------------------------------------------------------------------------------
+
+
+def test_a_deep_or_oversized_taxonomy_is_refused_naming_the_body(
+    client: TestClient, keys: WorkspaceCredentials
+) -> None:
+    admin = {"Authorization": f"Bearer {keys.admin_key}", "Content-Type": "application/json"}
+    deep = b'{"themes": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    refused(client.put("/api/v1/feedback/taxonomy", content=deep, headers=admin), 422, "body")
+    huge = b" " * (2 * 1024 * 1024)
+    refused(client.put("/api/v1/feedback/taxonomy", content=huge, headers=admin), 413, "body")

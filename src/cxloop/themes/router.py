@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
@@ -102,17 +101,22 @@ def get_taxonomy(owner: AdminDep, session: SessionDep, request: Request) -> Resp
     return JSONResponse(taxonomy.model_dump(mode="json"))
 
 
+# A taxonomy is a few hundred themes and phrases; a megabyte is far more than any needs.
+MAX_TAXONOMY_BYTES = 1024 * 1024
+
+
 @api.put("/feedback/taxonomy")
 async def put_taxonomy(owner: AdminDep, request: Request) -> Response:
     """Replace the workspace's themes (YAML or JSON); the history is re-tagged in a worker."""
-    body = await request.body()
+    body = await inputs.capped_body(request, MAX_TAXONOMY_BYTES)
     if "yaml" in request.headers.get("content-type", ""):
         taxonomy = Taxonomy.from_yaml(body.decode("utf-8", errors="replace"))
     else:
         try:
-            taxonomy = Taxonomy.from_document(orjson.loads(body))
-        except orjson.JSONDecodeError:
-            raise InvalidInput("body", "invalid JSON") from None
+            document = inputs.json_document(body)
+        except InvalidInput as exc:
+            raise InvalidInput("body", f"invalid JSON: {exc.message}") from None
+        taxonomy = Taxonomy.from_document(document)
     db: Database = request.app.state.db
     with db.session() as session:
         stored = themes.save_taxonomy(session, owner.workspace_id, taxonomy, actor="api")
