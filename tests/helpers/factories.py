@@ -6,12 +6,14 @@ import datetime as dt
 import itertools
 from typing import Any
 
+from sqlalchemy import select
+
 from cxloop.commerce.models import Order, Shipment
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.definitions import default_definition
-from cxloop.surveys.models import Survey
+from cxloop.surveys.models import Invitation, Survey
 
 _numbers = itertools.count(1000)
 
@@ -94,3 +96,17 @@ def survey_row(db: Database, survey_id: int) -> Survey:
         row = session.get(Survey, survey_id)
         assert row is not None
         return row
+
+
+def sent_invitation(db: Database, workspace_id: str, now: dt.datetime) -> str:
+    """A survey, a customer whose parcel came four days ago, and her invitation sent: its token."""
+    survey(db, workspace_id, created_at=now - dt.timedelta(days=30), send_hours=(0, 24))
+    cid = customer(db, workspace_id, locale="en")
+    order(
+        db, workspace_id, cid, now - dt.timedelta(days=6), delivered_at=now - dt.timedelta(days=4)
+    )
+    with db.session() as session:
+        service.plan(session, workspace_id, now)
+        [invitation] = session.scalars(select(Invitation)).all()
+        service.mark_sent(session, invitation, now)
+        return invitation.token

@@ -21,7 +21,6 @@ message, type and time) is recorded once.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from cxloop import ingest, profiles, signing
+from cxloop import ingest, inputs, profiles, signing
 from cxloop.channels.email import Delivery, notify
 from cxloop.channels.models import DeliveryEvent, OutboundMessage
 from cxloop.errors import InvalidInput
@@ -131,7 +130,7 @@ def _event(raw: Any, index: int) -> ProviderEvent:
             ) from None
         if at.tzinfo is None:
             raise InvalidInput(f"{where}.at", "at must carry its time zone", code="invalid_payload")
-        at = at.astimezone(dt.UTC)
+        at = inputs.utc_datetime(at, f"{where}.at")
     detail = raw.get("detail") or ""
     return ProviderEvent(
         kind=kind,
@@ -144,12 +143,7 @@ def _event(raw: Any, index: int) -> ProviderEvent:
 
 def parse_events(body: bytes) -> list[ProviderEvent]:
     """The events of a body (one object or an array); raises InvalidInput 400 or 422."""
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            "body", f"body is not JSON: {exc}", status=400, code="invalid_json"
-        ) from None
+    document = inputs.json_document(body, max_nodes=MAX_BODY)
     items = document if isinstance(document, list) else [document]
     if not items:
         raise InvalidInput("body", "no event in the body", code="invalid_payload")

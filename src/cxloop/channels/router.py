@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from cxloop import i18n, profiles
+from cxloop import i18n, inputs, profiles
 from cxloop.channels import events
 from cxloop.channels import service as channels
 from cxloop.channels.unsubscribe import Subscription, read_token, subscriber, unsubscribe
@@ -181,7 +181,11 @@ HTML_POLICY = (
 
 @pages.get("/w/{workspace_id}/outbox")
 def outbox(
-    request: Request, session: SessionDep, member: MemberDep, page: int = 1, status: str = ""
+    request: Request,
+    session: SessionDep,
+    member: MemberDep,
+    page: inputs.PageNumber = 1,
+    status: str = "",
 ) -> Response:
     """The messages sent or kept for this workspace, newest first."""
     workspace_id = member.workspace.id
@@ -214,7 +218,7 @@ def _decoded(value: str | None) -> str:
 
 @pages.get("/w/{workspace_id}/outbox/{message_id}")
 def outbox_message(
-    request: Request, session: SessionDep, member: MemberDep, message_id: int
+    request: Request, session: SessionDep, member: MemberDep, message_id: inputs.RowId
 ) -> Response:
     """One message: its headers, delivery events, text part, and HTML in a sandboxed frame."""
     message = channels.get_message(session, member.workspace.id, message_id)
@@ -237,7 +241,9 @@ def outbox_message(
 
 
 @pages.get("/w/{workspace_id}/outbox/{message_id}/html")
-def outbox_message_html(session: SessionDep, member: MemberDep, message_id: int) -> Response:
+def outbox_message_html(
+    session: SessionDep, member: MemberDep, message_id: inputs.RowId
+) -> Response:
     """The stored HTML part, served under a sandboxing Content-Security-Policy."""
     message = channels.get_message(session, member.workspace.id, message_id)
     if message is None:

@@ -34,13 +34,13 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from cxloop import __version__, profiles
+from cxloop import __version__, inputs, profiles
 from cxloop.commerce.models import (
     ORDER_STATUSES,
     SHIPMENT_STATUSES,
@@ -50,6 +50,7 @@ from cxloop.commerce.models import (
     Product,
     Shipment,
 )
+from cxloop.errors import InvalidInput
 from cxloop.profiles import Customer, Keys, resolve
 from cxloop.store.base import utcnow
 
@@ -68,15 +69,14 @@ _EVENT_NAMESPACE = uuid.UUID("5b0f8c1e-6a55-4f51-9d0a-3c1f2a7e9b40")
 
 
 def to_cents(amount: object) -> int:
-    """Minor units of a decimal amount (``"12.90"``, ``12.9``, ``Decimal``), half away from 0."""
-    if isinstance(amount, bool):
-        raise ValueError("not an amount")
+    """Minor units of a decimal amount (``"12.90"``, ``12.9``, ``Decimal``), half away from 0.
+
+    Raises ValueError for anything but a finite amount within ``inputs.MAX_AMOUNT``.
+    """
     try:
-        value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {amount!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not an amount: {amount!r}")
+        value = inputs.amount(amount)
+    except InvalidInput as exc:
+        raise ValueError(f"{exc.message}: {str(amount)[:40]!r}") from None
     return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 

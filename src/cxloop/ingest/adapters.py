@@ -15,9 +15,18 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 from sqlalchemy.orm import Session
 
+from cxloop import inputs
 from cxloop.errors import InvalidInput
 
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
@@ -90,10 +99,14 @@ def _blank_to_none(value: object) -> object:
 
 
 def _amount(value: object) -> object:
-    if isinstance(value, float):
-        # Floats from JSON (WooCommerce line prices) go through their shortest text form.
-        return Decimal(repr(value))
-    return value
+    if value is None or isinstance(value, bool | dict | list) or str(value).strip() == "":
+        return value  # the model's own error names the type
+    # Floats from JSON (WooCommerce line prices) go through their shortest text form; any
+    # amount beyond what the money columns hold is refused here.
+    try:
+        return inputs.amount(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -110,9 +123,10 @@ def _finite(value: Decimal) -> Decimal:
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
     # WooCommerce's *_gmt fields carry no offset but are UTC.
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return inputs.utc_datetime(value, "time")
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount), AfterValidator(_non_negative)]
@@ -129,6 +143,13 @@ OptionalUtcDatetime = Annotated[
     BeforeValidator(_blank_to_none),
     AfterValidator(lambda v: None if v is None else _as_utc(v)),
 ]
+# Shopify's times carry their offset.
+AwareUtc = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+OptionalAwareUtc = Annotated[
+    AwareDatetime | None, AfterValidator(lambda v: None if v is None else _as_utc(v))
+]
+# Seconds since 1970 (WooCommerce's tracking dates), within the policy's years.
+EpochSeconds = Annotated[int, Field(ge=0, le=int(inputs.LATEST.timestamp()))]
 Text = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 

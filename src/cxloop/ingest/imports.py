@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from cxloop import csv_files, profiles
+from cxloop import csv_files, inputs, profiles
 from cxloop.commerce import (
     ORDER_STATUSES,
     SHIPMENT_STATUSES,
@@ -126,8 +126,8 @@ AGE_GROUPS = ("newborn", "infant", "toddler", "kids", "adult")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().\-]{4,24}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_AMOUNT = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
-_PRICE = re.compile(r"^(\d+(?:[.,]\d{1,2})?)(?:\s*([A-Za-z]{3}))?$")
+_AMOUNT = re.compile(r"^\d+(?:[.,]\d{1,2})?$", re.ASCII)
+_PRICE = re.compile(r"^(\d+(?:[.,]\d{1,2})?)(?:\s*([A-Za-z]{3}))?$", re.ASCII)
 _LOCALE = re.compile(r"^[a-z]{2}(?:[-_][A-Za-z]{2})?$")
 _PROGRESS_EVERY = 64 * 1024
 
@@ -248,12 +248,19 @@ def _cents(row: dict[str, str], column: str, *, required: bool = False) -> int |
         return None
     if not _AMOUNT.match(value):
         raise _Invalid(f"{column}: {value!r} is not an amount like 12.90")
-    return to_cents(value.replace(",", "."))
+    return _to_cents(column, value)
+
+
+def _to_cents(column: str, value: str) -> int:
+    try:
+        return to_cents(value.replace(",", "."))
+    except ValueError as exc:
+        raise _Invalid(f"{column}: {exc}") from None
 
 
 def _quantity(row: dict[str, str]) -> int:
     value = row.get("quantity", "").strip()
-    if not value.isdigit() or int(value) < 1:
+    if not value.isascii() or not value.isdigit() or len(value) > 9 or int(value) < 1:
         raise _Invalid(f"quantity: {value!r} is not a whole number of 1 or more")
     if int(value) > 1_000_000:
         raise _Invalid(f"quantity: {value} is too large")
@@ -286,7 +293,10 @@ def _moment(
                 moment = moment.replace(tzinfo=zone)
     except ValueError:
         raise _Invalid(f"{column}: {value!r} is not an ISO 8601 date or time") from None
-    return moment.astimezone(dt.UTC)
+    try:
+        return inputs.utc_datetime(moment, column)
+    except InvalidInput as exc:
+        raise _Invalid(f"{column}: {value!r} {exc.message}") from None
 
 
 # Reading files -------------------------------------------------------------------------------
@@ -494,7 +504,7 @@ def _price(
     amount, currency = match.groups()
     if currency is not None and not _CURRENCY.match(currency.upper()):
         raise _Invalid(f"{column}: {currency!r} is not a currency code")
-    return to_cents(amount.replace(",", ".")), currency.upper() if currency else None
+    return _to_cents(column, amount), currency.upper() if currency else None
 
 
 @dataclass

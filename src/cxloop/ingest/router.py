@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from cxloop import workspaces
+from cxloop import inputs, workspaces
 from cxloop.errors import InvalidInput
 from cxloop.ingest import webhooks
 from cxloop.ingest.segment import SHORT_PATHS, parse_request
@@ -30,6 +30,8 @@ CORS = {
     "Access-Control-Max-Age": "86400",
 }
 KEY_TTL_SECONDS = 30.0
+# A batch is 500 KB once unzipped (segment.MAX_BATCH_BYTES); what arrives may be a little more.
+MAX_REQUEST_BYTES = 600 * 1024
 
 
 class WriteKeys:
@@ -72,25 +74,28 @@ def _basic_user(header: str | None) -> str | None:
 
 async def _ingest(request: Request, path_type: str) -> Response:
     received_at = utcnow()
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > 600 * 1024:
-        raise _refused(400, "too_large", "body exceeds 500 KB", "body")
-    raw = await request.body()
+    keys: WriteKeys = request.app.state.write_keys
+    # A key in the Authorization header is checked before the body is read: a stranger's
+    # request costs a header, not its body.
+    header_key = _basic_user(request.headers.get("authorization"))
+    workspace_id = keys.workspace_of(header_key) if header_key else None
+    if header_key and workspace_id is None:
+        raise _refused(401, "unauthorized", "unknown write key", "writeKey")
     try:
+        raw = await inputs.capped_body(request, MAX_REQUEST_BYTES, status=400)
         messages, body_key = parse_request(
             path_type, raw, request.headers.get("content-encoding"), received_at
         )
     except InvalidInput as exc:
         raise _refused(exc.status, exc.code, exc.message, exc.field) from None
-    key = _basic_user(request.headers.get("authorization")) or body_key
-    if key is None:
-        raise _refused(
-            401, "unauthorized", "write key required (Basic user name or writeKey)", "writeKey"
-        )
-    keys: WriteKeys = request.app.state.write_keys
-    workspace_id = keys.workspace_of(key)
     if workspace_id is None:
-        raise _refused(401, "unauthorized", "unknown write key", "writeKey")
+        if body_key is None:
+            raise _refused(
+                401, "unauthorized", "write key required (Basic user name or writeKey)", "writeKey"
+            )
+        workspace_id = keys.workspace_of(body_key)
+        if workspace_id is None:
+            raise _refused(401, "unauthorized", "unknown write key", "writeKey")
     writer: IngestWriter = request.app.state.ingest_writer
     await writer.submit(workspace_id, messages)
     return JSONResponse({"success": True}, headers=CORS)
@@ -143,13 +148,60 @@ async def settings(request: Request, write_key: str) -> Response:
     return JSONResponse(document, headers={**CORS, "Cache-Control": "max-age=60"})
 
 
+_CALL: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {
+            "type": "string",
+            "enum": ["identify", "track", "page", "screen", "group", "alias"],
+        },
+        "userId": {"type": "string", "maxLength": 200},
+        "anonymousId": {"type": "string", "maxLength": 200},
+        "messageId": {"type": "string", "maxLength": 200},
+        "event": {"type": "string", "maxLength": 200},
+        "name": {"type": "string"},
+        "groupId": {"type": "string", "maxLength": 200},
+        "previousId": {"type": "string", "maxLength": 200},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "sentAt": {"type": "string", "format": "date-time"},
+        "properties": {"type": "object"},
+        "traits": {"type": "object"},
+        "context": {"type": "object"},
+        "integrations": {"type": "object"},
+        "writeKey": {"type": "string"},
+    },
+}
+_BATCH: dict[str, Any] = {
+    "type": "object",
+    "required": ["batch"],
+    "properties": {
+        "batch": {"type": "array", "items": _CALL, "maxItems": 2500},
+        "context": {"type": "object"},
+        "sentAt": {"type": "string", "format": "date-time"},
+        "writeKey": {"type": "string"},
+    },
+}
+
+
+def _body(path_type: str) -> dict[str, Any]:
+    """The OpenAPI request body of a path (JSON; analytics.js also sends it as text/plain)."""
+    schema = _BATCH if path_type == "batch" else _CALL
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 def _route(path_type: str, path: str) -> None:
     async def endpoint(request: Request) -> Response:
         return await _ingest(request, path_type)
 
     endpoint.__name__ = f"ingest_{path.strip('/')}"
     endpoint.__doc__ = f"Segment `{path_type}` call(s), write key as Basic user name."
-    router.add_api_route(path, endpoint, methods=["POST"], include_in_schema=len(path) > 2)
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        include_in_schema=len(path) > 2,
+        openapi_extra=_body(path_type),
+    )
 
 
 for _short, _type in SHORT_PATHS.items():

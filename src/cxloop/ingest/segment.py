@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from cxloop import inputs
 from cxloop.errors import InvalidInput
 
 MAX_EVENT_BYTES = 32 * 1024
@@ -77,21 +78,24 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> Any:
 
 
 def parse_time(value: Any, where: str) -> dt.datetime | None:
-    """An ISO 8601 time as aware UTC (a time without zone is taken as UTC)."""
+    """An ISO 8601 time as aware UTC (no zone means UTC), within the input policy's years."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise _refused("invalid_field", "must be an ISO 8601 string", where)
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise _refused("invalid_field", f"not an ISO 8601 time: {value[:40]!r}", where) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+        return inputs.iso_datetime(value, where)
+    except InvalidInput as exc:
+        raise _refused("invalid_field", exc.message, where) from None
+
+
+def _json(value: Any, where: str, *, depth_only: bool = False) -> Any:
+    # depth_only: before the size is known, bounded only by the body's own size.
+    bounds = {"max_nodes": MAX_BATCH_BYTES, "max_string": MAX_BATCH_BYTES} if depth_only else {}
+    try:
+        return inputs.json_value(value, where, **bounds)
+    except InvalidInput as exc:
+        raise _refused("invalid_field", exc.message, where) from None
 
 
 def _id(value: Any, where: str) -> str | None:
@@ -110,7 +114,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise _refused("invalid_field", "must be an object", where)
-    return value
+    return dict(_json(value, where))
 
 
 def _size(item: dict[str, Any]) -> int:
@@ -129,6 +133,10 @@ def validate_call(
     """Check one call against the spec and turn it into a :class:`Message`."""
     if not isinstance(item, dict):
         raise _refused("invalid_call", "must be a JSON object", where)
+    # Depth first: the size below is measured by encoding, which stops far sooner than decoding.
+    for name, value in item.items():
+        if isinstance(value, dict | list):
+            _json(value, f"{where}.{name}", depth_only=True)
     if check_size and _size(item) > MAX_EVENT_BYTES:
         raise _refused("too_large", f"call exceeds {MAX_EVENT_BYTES} bytes", where)
     kind = item.get("type", implied_type)
@@ -155,7 +163,10 @@ def validate_call(
         timestamp = received_at
     elif sent_at is not None:
         # The client's clock may be wrong; the offset between its two readings is not.
-        timestamp = received_at - (sent_at - original)
+        try:
+            timestamp = inputs.shifted(received_at, original - sent_at, f"{where}.timestamp")
+        except InvalidInput as exc:
+            raise _refused("invalid_field", exc.message, exc.field) from None
     else:
         timestamp = original
     event: str | None = None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from cxloop.commerce import (
@@ -43,7 +43,9 @@ from cxloop.ingest.adapters import (
     SIZE_NAMES,
     Amount,
     Applied,
+    AwareUtc,
     OptionalAmount,
+    OptionalAwareUtc,
     Payload,
     Platform,
     SignedAmount,
@@ -81,8 +83,8 @@ class Customer(Payload):
     first_name: Text = None
     last_name: Text = None
     default_address: Address | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
+    created_at: OptionalAwareUtc = None
+    updated_at: OptionalAwareUtc = None
 
 
 class LineItem(Payload):
@@ -150,8 +152,8 @@ class Refund(Payload):
 
     id: int
     order_id: int
-    created_at: AwareDatetime
-    processed_at: AwareDatetime | None = None
+    created_at: AwareUtc
+    processed_at: OptionalAwareUtc = None
     note: Text = None
     transactions: tuple[Transaction, ...] = ()
     refund_line_items: tuple[RefundLine, ...] = ()
@@ -168,9 +170,9 @@ class Fulfillment(Payload):
     tracking_company: Text = None
     tracking_number: Text = None
     tracking_numbers: tuple[str, ...] = ()
-    created_at: AwareDatetime
-    updated_at: AwareDatetime | None = None
-    estimated_delivery_at: AwareDatetime | None = None
+    created_at: AwareUtc
+    updated_at: OptionalAwareUtc = None
+    estimated_delivery_at: OptionalAwareUtc = None
 
 
 class Order(Payload):
@@ -188,9 +190,9 @@ class Order(Payload):
     total_shipping_price_set: MoneySet | None = None
     shipping_lines: tuple[ShippingLine, ...] = ()
     currency: Currency
-    created_at: AwareDatetime
-    updated_at: AwareDatetime | None = None
-    cancelled_at: AwareDatetime | None = None
+    created_at: AwareUtc
+    updated_at: OptionalAwareUtc = None
+    cancelled_at: OptionalAwareUtc = None
     financial_status: Text = None
     fulfillment_status: Text = None
     source_name: Text = None
@@ -247,7 +249,7 @@ class Product(Payload):
     options: tuple[Option, ...] = ()
     images: tuple[Image, ...] = ()
     image: Image | None = None
-    updated_at: AwareDatetime | None = None
+    updated_at: OptionalAwareUtc = None
 
 
 def customer_data(customer: Customer | None, order: Order | None = None) -> CustomerData | None:

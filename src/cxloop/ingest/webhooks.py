@@ -16,7 +16,6 @@ for the platforms that send the same change under several ids. Answers:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from cxloop import signing
+from cxloop import inputs, signing
 from cxloop.errors import InvalidInput
 from cxloop.ingest.adapters import Platform, StoreContext
 from cxloop.ingest.models import WebhookDelivery, WebhookSecret
@@ -125,12 +124,7 @@ def _verify(
 
 
 def _payload(body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            "body", f"body is not JSON: {exc}", status=400, code="invalid_json"
-        ) from None
+    document = inputs.json_document(body, max_nodes=MAX_BODY)
     if not isinstance(document, dict):
         raise InvalidInput("body", "body is not a JSON object", status=400, code="invalid_json")
     return document
@@ -227,21 +221,8 @@ def receive(
 router = APIRouter(tags=["webhooks"], include_in_schema=False)
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise InvalidInput("body", f"body over {MAX_BODY} bytes", status=413, code="too_large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise InvalidInput("body", f"body over {MAX_BODY} bytes", status=413, code="too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _handle(request: Request, platform: Platform, workspace_id: str) -> JSONResponse:
-    body = await _read_body(request)
+    body = await inputs.capped_body(request, MAX_BODY)
     headers = {k.lower(): v for k, v in request.headers.items()}
     db: Database = request.app.state.db
     receipt = await run_in_threadpool(receive, db, platform, workspace_id, headers, body)

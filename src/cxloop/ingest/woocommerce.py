@@ -46,6 +46,7 @@ from cxloop.ingest.adapters import (
     SIZE_NAMES,
     Amount,
     Applied,
+    EpochSeconds,
     OptionalAmount,
     OptionalUtcDatetime,
     Payload,
@@ -146,7 +147,7 @@ class TrackingItem(Payload):
     tracking_provider: Text = None
     custom_tracking_provider: Text = None
     tracking_number: Text = None
-    date_shipped: int | None = None
+    date_shipped: EpochSeconds | None = None
 
 
 class Order(Payload):

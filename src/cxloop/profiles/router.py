@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cxloop import surveys, themes
+from cxloop import inputs, surveys, themes
 from cxloop.errors import InvalidInput
 from cxloop.profiles import flows
 from cxloop.profiles import service as profiles
@@ -27,6 +27,8 @@ def list_customers(
         raise InvalidInput("limit", "must be between 1 and 500")
     if offset < 0:
         raise InvalidInput("offset", "must be 0 or more")
+    if offset > inputs.MAX_OFFSET:
+        raise InvalidInput("offset", f"must be at most {inputs.MAX_OFFSET}")
     return flows.search_customers(session, owner.workspace_id, q, limit=limit, offset=offset)
 
 
@@ -43,7 +45,11 @@ def get_customer(owner: AdminDep, session: SessionDep, user_id: str) -> Customer
 
 @pages.get("/w/{workspace_id}/customers")
 def customers(
-    request: Request, session: SessionDep, member: MemberDep, q: str = "", page: int = 1
+    request: Request,
+    session: SessionDep,
+    member: MemberDep,
+    q: str = "",
+    page: inputs.PageNumber = 1,
 ) -> Response:
     """The customer list, searchable by email, name, user id or phone."""
     number = max(page, 1)
@@ -63,7 +69,7 @@ def customers(
 
 @pages.get("/w/{workspace_id}/customers/{customer_id}")
 def customer(
-    request: Request, session: SessionDep, member: MemberDep, customer_id: int
+    request: Request, session: SessionDep, member: MemberDep, customer_id: inputs.RowId
 ) -> Response:
     """One customer: identities, figures, and the timeline of events, orders and parcels."""
     workspace_id = member.workspace.id

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from cxloop import alerts, i18n, profiles, signing, themes
+from cxloop import alerts, i18n, inputs, profiles, signing, themes
 from cxloop import themes as drivers
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
@@ -76,12 +76,9 @@ def _context(session: Session, invitation: Invitation) -> dict[str, Any]:
     }
 
 
-def _score(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if not value.isdigit() or not 0 <= int(value) <= 10:
-        raise InvalidInput("score", "must be an integer from 0 to 10")
-    return int(value)
+def _score(value: object) -> int | None:
+    # ASCII digits only: "٩" and a 5,000-digit number are refused like any other non-score.
+    return inputs.score(value, "score")
 
 
 @pages.get("/s/{token}")
@@ -177,7 +174,7 @@ def survey_seen(
     """The page's script reports a person (a real interaction): the score becomes an answer."""
     if not signing.matches(str(payload.get("key", "")), form_key(request, token)):
         raise InvalidInput("key", "bad form key", status=403, code="forbidden")
-    chosen = _score(str(payload.get("score", "")))
+    chosen = _score(payload.get("score"))
     if chosen is None:
         raise InvalidInput("score", "choose a score from 0 to 10")
     with _db(request).session() as session:
@@ -221,6 +218,8 @@ def widget_decide(request: Request, payload: Annotated[dict[str, Any], Body()]) 
             "writeKey", "unknown write key", status=401, code="unauthorized", headers=cors
         )
     user_id = payload.get("userId")
+    if isinstance(user_id, str):
+        inputs.text(user_id, "userId", 200)
     if not isinstance(user_id, str) or not user_id:
         return JSONResponse({"show": False}, headers=cors)
     with _db(request).session() as session:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from cxloop import inputs
 from cxloop.errors import InvalidInput
 from cxloop.store.db import Database
 from cxloop.themes import Taxonomy, drivers
@@ -75,7 +75,7 @@ def save_themes(
 
 @pages.post("/w/{workspace_id}/nps/responses/{response_id}/themes")
 def correct_themes_page(
-    request: Request, form: CsrfFormDep, member: EditorDep, response_id: int
+    request: Request, form: CsrfFormDep, member: EditorDep, response_id: inputs.RowId
 ) -> Response:
     """Set a verbatim's themes by hand: kept as an example the workspace's tagger learns from."""
     workspace_id = member.workspace.id
@@ -101,17 +101,22 @@ def get_taxonomy(owner: AdminDep, session: SessionDep, request: Request) -> Resp
     return JSONResponse(taxonomy.model_dump(mode="json"))
 
 
+# A taxonomy is a few hundred themes and phrases; a megabyte is far more than any needs.
+MAX_TAXONOMY_BYTES = 1024 * 1024
+
+
 @api.put("/feedback/taxonomy")
 async def put_taxonomy(owner: AdminDep, request: Request) -> Response:
     """Replace the workspace's themes (YAML or JSON); the history is re-tagged in a worker."""
-    body = await request.body()
+    body = await inputs.capped_body(request, MAX_TAXONOMY_BYTES)
     if "yaml" in request.headers.get("content-type", ""):
         taxonomy = Taxonomy.from_yaml(body.decode("utf-8", errors="replace"))
     else:
         try:
-            taxonomy = Taxonomy.from_document(orjson.loads(body))
-        except orjson.JSONDecodeError:
-            raise InvalidInput("body", "invalid JSON") from None
+            document = inputs.json_document(body)
+        except InvalidInput as exc:
+            raise InvalidInput("body", f"invalid JSON: {exc.message}") from None
+        taxonomy = Taxonomy.from_document(document)
     db: Database = request.app.state.db
     with db.session() as session:
         stored = themes.save_taxonomy(session, owner.workspace_id, taxonomy, actor="api")
@@ -121,7 +126,7 @@ async def put_taxonomy(owner: AdminDep, request: Request) -> Response:
 
 @api.put("/nps/responses/{response_id}/themes")
 def correct_themes(
-    owner: AdminDep, request: Request, response_id: int, body: ThemesCorrection
+    owner: AdminDep, request: Request, response_id: inputs.RowId, body: ThemesCorrection
 ) -> dict[str, Any]:
     """Correct an answer's themes; the workspace's model is retrained in a worker."""
     db: Database = request.app.state.db
@@ -139,7 +144,7 @@ def nps_drivers(
     session: SessionDep,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    survey_id: int | None = None,
+    survey_id: inputs.RowId | None = None,
     channel: str | None = None,
 ) -> drivers.DriversReport:
     """Key drivers: per theme, shares among detractors and promoters, NPS impact, regression."""

@@ -138,6 +138,7 @@ def create_app(
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        responses=errors.RESPONSES,
     )
     app.state.db = database
     app.state.settings = settings
