@@ -29,10 +29,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from cxloop.ingest.webhooks import set_secret
 from cxloop.store.db import Database
 from tests.helpers import factories as f
-from tests.helpers.store_webhooks import SHOPIFY_SECRET, WOO_SECRET, Store, fixture
+from tests.helpers.store_webhooks import Store, fixture, open_store
 
 EXAMPLES = int(os.environ.get("CXLOOP_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(
@@ -201,12 +200,9 @@ def changed(
 
 @pytest.fixture
 def store(app: FastAPI, db: Database, make_workspace: Any) -> Iterator[Store]:
-    keys = make_workspace()
-    with db.session() as session:
-        set_secret(session, keys.workspace_id, "shopify", SHOPIFY_SECRET)
-        set_secret(session, keys.workspace_id, "woocommerce", WOO_SECRET)
-    with TestClient(app) as test_client:
-        yield Store(test_client, keys.workspace_id, keys.write_key)
+    """A workspace with its webhook secrets, and a client that sends it signed deliveries."""
+    with open_store(app, db, make_workspace) as opened:
+        yield opened
 
 
 def test_generated_signed_webhooks_never_answer_5xx(store: Store) -> None:

@@ -23,13 +23,12 @@ from sqlalchemy import func, select
 
 from cxloop.ingest import imports
 from cxloop.ingest.models import Event
-from cxloop.ingest.webhooks import set_secret
 from cxloop.store.db import Database
 from cxloop.surveys.models import Response
 from cxloop.workspaces.schemas import WorkspaceCredentials
 from tests.helpers import factories as f
 from tests.helpers.services import free_port, wait_for_port
-from tests.helpers.store_webhooks import SHOPIFY_SECRET, WOO_SECRET, Store, modified
+from tests.helpers.store_webhooks import Store, modified, open_store
 
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 NOW = dt.datetime.now(dt.UTC)
@@ -248,12 +247,9 @@ def test_a_bogus_key_with_a_100_mb_chunked_body_is_refused_without_buffering_it(
 
 @pytest.fixture
 def store(app: FastAPI, db: Database, make_workspace: Any) -> Iterator[Store]:
-    keys = make_workspace()
-    with db.session() as session:
-        set_secret(session, keys.workspace_id, "shopify", SHOPIFY_SECRET)
-        set_secret(session, keys.workspace_id, "woocommerce", WOO_SECRET)
-    with TestClient(app) as test_client:
-        yield Store(test_client, keys.workspace_id, keys.write_key)
+    """A workspace with its webhook secrets, and a client that sends it signed deliveries."""
+    with open_store(app, db, make_workspace) as opened:
+        yield opened
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from cxloop.ingest.webhooks import set_secret
 from cxloop.signing import sign
+from cxloop.store.db import Database
 
 DATA = Path(__file__).parent.parent / "data" / "webhooks"
 SHOPIFY_SECRET = "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"
@@ -75,3 +80,14 @@ class Store:
                 "X-WC-Webhook-Delivery-ID": delivery or f"{self.sent:032x}",
             },
         )
+
+
+@contextmanager
+def open_store(app: FastAPI, db: Database, make_workspace: Any) -> Iterator[Store]:
+    """A fresh workspace with both platforms' webhook secrets set, and a client on the app."""
+    keys = make_workspace()
+    with db.session() as session:
+        set_secret(session, keys.workspace_id, "shopify", SHOPIFY_SECRET)
+        set_secret(session, keys.workspace_id, "woocommerce", WOO_SECRET)
+    with TestClient(app) as client:
+        yield Store(client, keys.workspace_id, keys.write_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,10 +26,10 @@ from cxloop.workspaces.service import create_workspace
 from tests.helpers.services import RunningWorker
 from tests.helpers.store_webhooks import (
     SHOPIFY_SECRET,
-    WOO_SECRET,
     Store,
     fixture,
     modified,
+    open_store,
 )
 
 UTC = dt.UTC
@@ -57,13 +58,10 @@ def timeline(db: Database) -> list[tuple[str | None, dt.datetime]]:
 
 
 @pytest.fixture
-def store(app: FastAPI, db: Database, make_workspace: Any) -> Any:
-    keys = make_workspace()
-    with db.session() as session:
-        set_secret(session, keys.workspace_id, "shopify", SHOPIFY_SECRET)
-        set_secret(session, keys.workspace_id, "woocommerce", WOO_SECRET)
-    with TestClient(app) as client:
-        yield Store(client, keys.workspace_id, keys.write_key)
+def store(app: FastAPI, db: Database, make_workspace: Any) -> Iterator[Store]:
+    """A workspace with its webhook secrets, and a client that sends it signed deliveries."""
+    with open_store(app, db, make_workspace) as opened:
+        yield opened
 
 
 # Shopify -------------------------------------------------------------------------------------

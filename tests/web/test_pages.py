@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 
 from cxloop.channels import email
@@ -25,7 +25,7 @@ from cxloop.surveys import service as surveys
 from cxloop.surveys.models import SurveyDecision
 from cxloop.web.app import create_app
 from cxloop.workspaces import service as workspaces
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import chromium
 from tests.helpers.console import PASSWORD
 from tests.helpers.mail import Shop, queue_invitation
 from tests.helpers.pages import WIDTHS, problems_of, signed_in
@@ -96,10 +96,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Chromium from Debian; never a downloaded browser."""
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as started:
+        yield started
 
 
 def _links(page: Page, selector: str) -> list[str]:
