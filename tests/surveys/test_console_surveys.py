@@ -96,3 +96,28 @@ def test_the_yaml_api_round_trips(app, db: Database, make_workspace) -> None:
     assert wrong.status_code == 422 and wrong.json()["field"] == "key"
     assert invalid.status_code == 422 and invalid.json()["field"] == "trigger"
     assert [s["key"] for s in listed] == ["after-order"]
+
+
+def test_the_editor_gives_the_widget_tag_once_the_widget_channel_is_on(
+    app, db: Database, make_workspace, make_user
+) -> None:
+    # given a survey that asks by email only
+    creds = make_workspace()
+    ws = creds.workspace_id
+    make_user("owner@example.com", ws)
+    with TestClient(app) as client:
+        page = login(client, "owner@example.com")
+        client.post(f"/w/{ws}/surveys/defaults", data={"csrf_token": csrf_of(page.text)})
+        before = client.get(f"/w/{ws}/surveys/after-delivery")
+        form = dict(re.findall(r'<input name="([a-z_]+)"[^>]*value="([^"]*)"', before.text))
+        form.update(
+            {"csrf_token": csrf_of(before.text), "mode": "form", "active": "on"}
+            | {"channel_email": "on", "channel_widget": "on"}
+        )
+        # when the widget channel is switched on
+        saved = client.post(f"/w/{ws}/surveys/after-delivery", data=form)
+    # then the editor gives the tag to paste, with this workspace's public write key
+    assert 'id="widget-snippet"' not in before.text
+    assert 'id="widget-snippet"' in saved.text
+    assert f"data-write-key=&#34;{creds.write_key}&#34;" in saved.text
+    assert "/static/widget/nps.js" in saved.text

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from cxloop import alerts, i18n, inputs, profiles, signing, themes
+from cxloop import alerts, i18n, inputs, profiles, signing, themes, workspaces
 from cxloop import themes as drivers
 from cxloop.errors import InvalidInput
 from cxloop.i18n import _
@@ -29,7 +29,7 @@ from cxloop.surveys.models import Invitation, Survey
 from cxloop.surveys.models import Response as Answer
 from cxloop.surveys.schemas import DashboardFilters, VerbatimFilters
 from cxloop.web import templating
-from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, MemberDep, SessionDep
+from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, Member, MemberDep, SessionDep
 from cxloop.web.limits import SURVEY_POST_LIMITS, WIDGET_LIMITS
 from cxloop.workspaces import get_workspace
 
@@ -336,11 +336,24 @@ def survey_editor(request: Request, session: SessionDep, member: MemberDep, key:
         request,
         "survey_editor.html",
         member,
+        widget=_widget_snippet(request, session, member),
         definition=definition,
         yaml_text=to_yaml(definition),
         error=None,
         can_edit=member.can_edit,
         saved=False,
+    )
+
+
+def _widget_snippet(request: Request, session: Session, member: Member) -> str | None:
+    """The widget's tag for the store's pages, with this workspace's public write key."""
+    key = workspaces.write_key_of(session, member.workspace.id)
+    if key is None:
+        return None
+    base = request.app.state.settings.public_url
+    return (
+        f'<script src="{base}/static/widget/nps.js" data-write-key="{key}" '
+        'data-user-id="CUSTOMER_USER_ID" async></script>'
     )
 
 
@@ -367,6 +380,7 @@ def save_survey(
             "survey_editor.html",
             member,
             status=422,
+            widget=_widget_snippet(request, session, member),
             definition=base,
             yaml_text=str(fields.get("yaml") or to_yaml(base)),
             error=f"{exc.field}: {exc.message}",
@@ -378,6 +392,7 @@ def save_survey(
         request,
         "survey_editor.html",
         member,
+        widget=_widget_snippet(request, session, member),
         definition=definition,
         yaml_text=to_yaml(definition),
         error=None,

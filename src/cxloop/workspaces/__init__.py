@@ -5,6 +5,21 @@ This package's facade: what other domains may use. They import the package
 """
 
 from cxloop.workspaces.models import Workspace
-from cxloop.workspaces.service import audit, get_workspace, names_of, resolve_key, workspace_ids
+from cxloop.workspaces.service import (
+    audit,
+    get_workspace,
+    names_of,
+    resolve_key,
+    workspace_ids,
+    write_key_of,
+)
 
-__all__ = ["Workspace", "audit", "get_workspace", "names_of", "resolve_key", "workspace_ids"]
+__all__ = [
+    "Workspace",
+    "audit",
+    "get_workspace",
+    "names_of",
+    "resolve_key",
+    "workspace_ids",
+    "write_key_of",
+]

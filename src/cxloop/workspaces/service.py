@@ -271,3 +271,13 @@ def names_of(session: Session, workspace_ids: Sequence[str]) -> dict[str, str]:
         select(Workspace.id, Workspace.name).where(Workspace.id.in_(list(workspace_ids)))
     )
     return {str(workspace_id): str(name) for workspace_id, name in rows}
+
+
+def write_key_of(session: Session, workspace_id: str) -> str | None:
+    """The workspace's latest public write key (it goes into the store's pages), if any."""
+    return session.scalar(
+        select(ApiKey.public_value)
+        .where(ApiKey.workspace_id == workspace_id, ApiKey.kind == "write")
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        .limit(1)
+    )
