@@ -704,3 +704,20 @@ def test_answers_recorded_before_0007_get_their_segment_and_categories(
         ("returning", "|chaussures|"),
         (None, ""),
     }
+
+
+def test_the_running_period_is_marked_partial(any_db: Database) -> None:
+    # Given answers last week and this week, the week still running on Wednesday 18 March
+    scores = {at("2026-03-10"): [10] * 40 + [2] * 20, at("2026-03-16"): [2] * 30}
+    with any_db.session() as s:
+        ws = make_workspace(s, "En cours")
+        for moment, values in scores.items():
+            for score in values:
+                make_response(s, ws, score, moment)
+    # When the trend is read on the Wednesday
+    with any_db.session() as s:
+        result = dashboard.trend(s, ws, granularity="week", now=at("2026-03-18"))
+    # Then only the running week is partial, its change still computed but flagged
+    last_week, this_week = result.points
+    assert (last_week.partial, this_week.partial) == (False, True)
+    assert this_week.vs_previous is not None and this_week.vs_previous.significant

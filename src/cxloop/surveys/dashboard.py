@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import type_coerce
 
 from cxloop.errors import InvalidInput
+from cxloop.store.base import utcnow
 from cxloop.surveys import rollups, stats
 from cxloop.surveys.models import Response
 from cxloop.surveys.schemas import (
@@ -131,8 +132,11 @@ def trend(
     filters: DashboardFilters = NO_FILTERS,
     *,
     granularity: Granularity = "week",
+    now: dt.datetime | None = None,
 ) -> Trend:
-    """The NPS per week or month from the first to the last answer in range, with changes."""
+    """The NPS per week or month from the first to the last answer in range, with changes;
+    a period that ends after ``now`` is marked partial."""
+    now = now or utcnow()
     if granularity not in ("week", "month"):
         raise InvalidInput("granularity", "must be week or month")
     where = answer_conditions(workspace_id, filters)
@@ -160,7 +164,12 @@ def trend(
         if previous is not None and previous.n and summary.n:
             vs_previous = stats.compare(previous, summary)
         points.append(
-            TrendPoint(period_start=start.date(), summary=summary, vs_previous=vs_previous)
+            TrendPoint(
+                period_start=start.date(),
+                summary=summary,
+                vs_previous=vs_previous,
+                partial=end > now,
+            )
         )
         previous = summary
     return Trend(granularity=granularity, points=points)

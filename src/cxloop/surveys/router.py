@@ -468,7 +468,10 @@ def nps_dashboard(
         "nps": [p.summary.nps for p in trend.points],
         "low": [p.summary.ci95[0] if p.summary.ci95 else None for p in trend.points],
         "high": [p.summary.ci95[1] if p.summary.ci95 else None for p in trend.points],
-        "significant": [bool(p.vs_previous and p.vs_previous.significant) for p in trend.points],
+        "significant": [
+            bool(p.vs_previous and p.vs_previous.significant and not p.partial)
+            for p in trend.points
+        ],
         "distribution": [d.count for d in overview.distribution],
         "npsLabel": _("NPS"),
         "intervalLabel": _("Confidence interval"),

@@ -83,6 +83,9 @@ class TrendPoint(BaseModel):
     summary: NpsSummary
     # None for the first period, or when this period or the previous one has no answers.
     vs_previous: Comparison | None
+    # The period is still running: its answers so far, not a whole period's (no significance
+    # star for it: a few days against a full week say little).
+    partial: bool = False
 
 
 class Trend(BaseModel):
