@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -91,3 +92,27 @@ def open_store(app: FastAPI, db: Database, make_workspace: Any) -> Iterator[Stor
         set_secret(session, keys.workspace_id, "woocommerce", WOO_SECRET)
     with TestClient(app) as client:
         yield Store(client, keys.workspace_id, keys.write_key)
+
+
+def post_shopify(
+    base: str,
+    workspace_id: str,
+    topic: str,
+    document: dict[str, Any],
+    *,
+    secret: str,
+    delivery: str,
+) -> httpx.Response:
+    """POST a signed Shopify delivery to a running ``cxloop serve`` at ``base``."""
+    body = json.dumps(document).encode()
+    return httpx.post(
+        f"{base}/webhooks/shopify/{workspace_id}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": sign(secret, body, encoding="base64"),
+            "X-Shopify-Webhook-Id": delivery,
+            "X-Shopify-Shop-Domain": "lou.myshopify.com",
+        },
+    )

@@ -24,10 +24,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import sync_playwright
 
-from cxloop.signing import sign
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.mail import Inbox
 from tests.helpers.services import free_port, wait_for_port
+from tests.helpers.store_webhooks import post_shopify
 from tests.helpers.webhooks import Receiver
 
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
@@ -46,17 +46,8 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def _shopify(base: str, workspace_id: str, topic: str, document: dict) -> None:
-    body = json.dumps(document).encode()
-    answer = httpx.post(
-        f"{base}/webhooks/shopify/{workspace_id}",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": sign(SECRET, body, encoding="base64"),
-            "X-Shopify-Webhook-Id": f"e2e-{topic}",
-            "X-Shopify-Shop-Domain": "lou.myshopify.com",
-        },
+    answer = post_shopify(
+        base, workspace_id, topic, document, secret=SECRET, delivery=f"e2e-{topic}"
     )
     assert answer.status_code == 200, answer.text
 

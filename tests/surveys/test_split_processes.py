@@ -29,12 +29,12 @@ from sqlalchemy import select
 
 from cxloop import signing
 from cxloop.channels.models import OutboundMessage
-from cxloop.signing import sign
 from cxloop.store.db import Database
 from cxloop.surveys.definitions import default_definition
 from cxloop.surveys.models import Invitation
 from cxloop.worker import service as runs
 from tests.helpers.services import free_port, wait_for_port
+from tests.helpers.store_webhooks import post_shopify
 
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 SHOPIFY = Path(__file__).resolve().parents[1] / "data" / "webhooks" / "shopify"
@@ -95,16 +95,8 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 
 def _shopify(base: str, workspace_id: str, topic: str, document: dict[str, Any]) -> None:
-    body = json.dumps(document).encode()
-    answer = httpx.post(
-        f"{base}/webhooks/shopify/{workspace_id}",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": sign(SHOP_SECRET, body, encoding="base64"),
-            "X-Shopify-Webhook-Id": f"split-{topic}",
-        },
+    answer = post_shopify(
+        base, workspace_id, topic, document, secret=SHOP_SECRET, delivery=f"split-{topic}"
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "applied"

@@ -332,16 +332,33 @@ def survey_editor(request: Request, session: SessionDep, member: MemberDep, key:
     if survey is None:
         raise member.not_found()
     definition = service.definition_of(survey)
+    return _editor(request, session, member, definition, can_edit=member.can_edit)
+
+
+def _editor(
+    request: Request,
+    session: Session,
+    member: Member,
+    definition: SurveyDefinition,
+    *,
+    can_edit: bool,
+    saved: bool = False,
+    error: str | None = None,
+    yaml_text: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The survey editor page, with the widget's tag for the store."""
     return templating.page(
         request,
         "survey_editor.html",
         member,
+        status=status,
         widget=_widget_snippet(request, session, member),
         definition=definition,
-        yaml_text=to_yaml(definition),
-        error=None,
-        can_edit=member.can_edit,
-        saved=False,
+        yaml_text=yaml_text if yaml_text is not None else to_yaml(definition),
+        error=error,
+        can_edit=can_edit,
+        saved=saved,
     )
 
 
@@ -375,30 +392,18 @@ def save_survey(
         else:
             definition = _form_definition(base, fields)
     except InvalidInput as exc:
-        return templating.page(
+        return _editor(
             request,
-            "survey_editor.html",
+            session,
             member,
-            status=422,
-            widget=_widget_snippet(request, session, member),
-            definition=base,
-            yaml_text=str(fields.get("yaml") or to_yaml(base)),
-            error=f"{exc.field}: {exc.message}",
+            base,
             can_edit=True,
-            saved=False,
+            error=f"{exc.field}: {exc.message}",
+            yaml_text=str(fields.get("yaml") or to_yaml(base)),
+            status=422,
         )
     service.save_survey(session, member.workspace.id, definition, actor=member.user.email)
-    return templating.page(
-        request,
-        "survey_editor.html",
-        member,
-        widget=_widget_snippet(request, session, member),
-        definition=definition,
-        yaml_text=to_yaml(definition),
-        error=None,
-        can_edit=True,
-        saved=True,
-    )
+    return _editor(request, session, member, definition, can_edit=True, saved=True)
 
 
 # ---------------------------------------------------------------- console: NPS dashboard
