@@ -36,7 +36,10 @@ def test_six_wrong_passwords_then_the_right_one_waits_for_the_backoff(
         assert codes == [401] * 5 + [429]
         refused = login(client, "lou@example.com")
         assert refused.status_code == 429
-        assert refused.json()["error"] == "too_many_attempts"
+        # on the sign-in page again, saying how long to wait, in the reader's language
+        assert 'data-error="too_many_attempts"' in refused.text
+        assert "Too many failed sign-ins. Try again in 1 minute." in refused.text
+        assert 'name="password"' in refused.text
         assert 0 < int(refused.headers["retry-after"]) <= 30
         # once the backoff has passed, the right password signs in and clears the account
         _unblock(db)
@@ -92,3 +95,18 @@ def test_old_rows_are_pruned_at_the_next_failure(any_db: Database) -> None:
         throttle.failed(session, [throttle.address_key("203.0.113.9")], now=later)
     with db.session() as session:
         assert set(session.scalars(select(LoginThrottle.key))) == {"ip:203.0.113.9"}
+
+
+def test_a_throttled_french_reader_is_told_in_french(app: FastAPI, make_workspace, make_user):
+    # given a French reader whose account guessed wrong five times
+    creds = make_workspace()
+    make_user("lou@example.com", creds.workspace_id)
+    with TestClient(app, headers={"Accept-Language": "fr-FR,fr;q=0.9"}) as client:
+        for _ in range(5):
+            assert login(client, "lou@example.com", "wrong guess").status_code == 401
+        # when she tries again
+        refused = login(client, "lou@example.com")
+    # then the page says, in French, how long to wait
+    assert refused.status_code == 429
+    assert "Trop de connexions" in refused.text
+    assert 'lang="fr"' in refused.text

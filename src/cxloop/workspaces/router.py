@@ -74,13 +74,7 @@ def login(
     keys = [throttle.account_key(email), throttle.address_key(ip)]
     wait = throttle.retry_after(session, keys)
     if wait:
-        raise InvalidInput(
-            "email",
-            "too many failed sign-ins: try again later",
-            status=429,
-            code="too_many_attempts",
-            headers={"Retry-After": str(wait)},
-        )
+        return _throttled(request, email, next, wait)
     user = workspaces.authenticate(session, email, password)
     if user is None:
         throttle.failed(session, keys)
@@ -106,6 +100,28 @@ def login(
     elif chosen in i18n.LOCALES:
         request.session["lang"] = chosen
     return templating.redirect(_safe_next(next))
+
+
+def _throttled(request: Request, email: str, next: str, wait: int) -> Response:
+    """The sign-in page again, saying how long to wait (429 with ``Retry-After``)."""
+    minutes = max(1, -(-wait // 60))
+    page = templating.render(
+        request,
+        "login.html",
+        None,
+        status=429,
+        next=_safe_next(next),
+        error=i18n.ngettext(
+            "Too many failed sign-ins. Try again in %(num)d minute.",
+            "Too many failed sign-ins. Try again in %(num)d minutes.",
+            minutes,
+        )
+        % {"num": minutes},
+        error_code="too_many_attempts",
+        email=email,
+    )
+    page.headers["Retry-After"] = str(wait)
+    return page
 
 
 @pages.post("/logout")
