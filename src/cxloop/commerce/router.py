@@ -29,7 +29,7 @@ def overview(request: Request, session: SessionDep, member: MemberDep) -> Respon
     request.session["workspace_id"] = member.workspace.id
     figures = commerce.overview(session, member.workspace.id)
     chart = {
-        "labels": [m.month for m in figures.months],
+        "labels": [templating.period_label(m.month) for m in figures.months],
         "revenue": [m.revenue for m in figures.months],
         "orders": [m.orders for m in figures.months],
         "currency": figures.currency,

@@ -423,7 +423,7 @@ def nps_dashboard(
     q: str = "",
     channel: str = "",
     touchpoint: str = "",
-    page: int = 1,
+    page: inputs.PageNumber = 1,
     by: str = "touchpoint",
     theme: str = "",
 ) -> Response:

@@ -35,7 +35,7 @@ def _datetime(value: dt.datetime) -> str:
     return format_datetime(value, format="medium", locale=i18n.current_locale.get())
 
 
-def _period(value: dt.date | str, grain: str = "month") -> str:
+def period_label(value: dt.date | str, grain: str = "month") -> str:
     """A month ("nov. 2026", from a date or "2026-11"), a week's first day ("2 nov. 2026") or,
     short, a day ("2 nov.") in the reader's locale."""
     locale = i18n.current_locale.get()
@@ -81,7 +81,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["percent"] = _percent
     env.filters["decimal"] = _decimal
     env.filters["datetime"] = _datetime
-    env.filters["period"] = _period
+    env.filters["period"] = period_label
     env.filters["theme_label"] = _theme_label
     env.filters["label"] = labels.label
     return Jinja2Templates(env=env)
