@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,8 +30,14 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from cxloop.demo import nps as demo_nps
+from cxloop.demo.generator import history_end
+from cxloop.demo.service import build_demo
 from cxloop.store.db import Database
+from cxloop.web.app import domain_routers
 from tests.helpers import factories as f
+from tests.helpers.console import login
+from tests.helpers.mail import Shop, queue_invitation
 from tests.helpers.store_webhooks import Store, fixture, open_store
 
 EXAMPLES = int(os.environ.get("CXLOOP_FUZZ_EXAMPLES", "100"))
@@ -313,4 +320,93 @@ def test_the_openapi_operations_never_answer_5xx(
     for result in schema.get_all_operations():
         operation = result.ok()
         _fuzz(operation, write if operation.path.startswith("/v1/") else admin, tally)
+    tally.report()
+
+
+# Console pages, with generated query strings ----------------------------------------------------
+
+# Values that have broken pages elsewhere: past 64 bits, negative, not ASCII digits, not numbers.
+EDGE_QUERY = ["", "0", "-1", "2147483648", "9" * 30, "-" + "9" * 30, "1e309", "nan", "٣", "\x00"]
+query_values = st.one_of(
+    st.sampled_from(EDGE_QUERY),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.text(max_size=20),
+)
+
+
+def _console_pages() -> dict[str, list[str]]:
+    """Every console page of a workspace (GET under ``/w/{workspace_id}``) and its query names.
+
+    Found from the domains' routers, so a page added later is fuzzed without being listed here.
+    """
+    return {
+        route.path: [param.name for param in route.dependant.query_params]
+        for router in domain_routers()
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        and "GET" in route.methods
+        and route.path.startswith("/w/{workspace_id}")
+    }
+
+
+def _first(html: str, pattern: str) -> str:
+    match = re.search(pattern, html)
+    assert match is not None, f"no link matching {pattern}"
+    return match.group(1)
+
+
+@pytest.fixture
+def console(app: FastAPI, db: Database, make_user: Any) -> Iterator[tuple[TestClient, dict]]:
+    """A signed-in owner of the demo store, and an example of each page's path parameters."""
+    today = dt.datetime.now(dt.UTC).date()
+    ws = build_demo(db, customers=150, seed=11, as_of=today).workspace_id
+    demo_nps.run_history(db, ws, seed=11, end=history_end(today))
+    make_user("owner@example.com", ws)
+    customer = f.customer(db, ws, email="zoe@example.com")
+    message_id = queue_invitation(db, Shop(ws, customer, "zoe@example.com"))
+    with TestClient(app) as test_client:
+        login(test_client, "owner@example.com")
+        home = f"/w/{ws}"
+        examples = {
+            "workspace_id": ws,
+            "customer_id": _first(test_client.get(f"{home}/customers").text, r"/customers/(\d+)"),
+            "message_id": str(message_id),
+            "key": _first(test_client.get(f"{home}/surveys").text, r"/surveys/([^\"/?]+)\""),
+        }
+        yield test_client, examples
+
+
+def test_every_console_page_answers_generated_queries_without_a_5xx(
+    app: FastAPI, console: tuple[TestClient, dict]
+) -> None:
+    client, examples = console
+    pages = _console_pages()
+    assert len(pages) >= 8, pages
+    missing = {
+        name for path in pages for name in re.findall(r"{(\w+)}", path) if name not in examples
+    }
+    assert not missing, f"give the console fixture an example of {missing}"
+    tally = Tally("console")
+
+    def url(path: str, own: bool) -> str:
+        return path.format(**{k: v if own else "9" * 25 for k, v in examples.items()})
+
+    # every query parameter of every page, at each edge value, on a page that exists
+    for path, names in pages.items():
+        tally.check(client.get(url(path, own=True)))
+        tally.check(client.get(url(path, own=False).replace("9" * 25, examples["workspace_id"], 1)))
+        for name in names:
+            for value in EDGE_QUERY:
+                tally.check(client.get(url(path, own=True), params={name: value}))
+
+    # then mixed at random
+    @FUZZ
+    @given(path=st.sampled_from(sorted(pages)), data=st.data())
+    def run(path: str, data: st.DataObject) -> None:
+        names = pages[path]
+        chosen = data.draw(st.lists(st.sampled_from(names), unique=True)) if names else []
+        params = {name: data.draw(query_values) for name in chosen}
+        tally.check(client.get(url(path, own=True), params=params))
+
+    run()
     tally.report()

@@ -390,3 +390,40 @@ def test_a_deep_or_oversized_taxonomy_is_refused_naming_the_body(
     refused(client.put("/api/v1/feedback/taxonomy", content=deep, headers=admin), 422, "body")
     huge = b" " * (2 * 1024 * 1024)
     refused(client.put("/api/v1/feedback/taxonomy", content=huge, headers=admin), 413, "body")
+
+
+# YAML with aliases ("billion laughs") and oversized survey bodies -----------------------------
+
+LAUGHS = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 9)}]" for n in range(8)]
+    + ["key: nps_after_delivery"]
+)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/surveys/nps_after_delivery", "/api/v1/feedback/taxonomy"]
+)
+def test_a_yaml_alias_bomb_is_refused_before_it_is_walked(
+    client: TestClient, keys: WorkspaceCredentials, path: str
+) -> None:
+    # given a 600-byte YAML document that describes 9^9 (387 million) strings through aliases
+    admin = {"Authorization": f"Bearer {keys.admin_key}", "Content-Type": "application/yaml"}
+    assert len(LAUGHS) < 1000
+    # when it is put as a survey or a taxonomy
+    answer = client.put(path, content=LAUGHS.encode(), headers=admin)
+    # then it is refused by the node count, naming the body
+    refused(answer, 400, "body")
+    assert "more than" in answer.json()["detail"]
+
+
+def test_a_survey_body_over_256_kb_is_refused_naming_the_body(
+    client: TestClient, keys: WorkspaceCredentials
+) -> None:
+    admin = {"Authorization": f"Bearer {keys.admin_key}", "Content-Type": "application/json"}
+    huge = b'{"key": "nps_after_delivery", "name": "' + b"x" * (300 * 1024) + b'"}'
+    answer = client.put("/api/v1/surveys/nps_after_delivery", content=huge, headers=admin)
+    refused(answer, 413, "body")
+    deep = b'{"key": "nps_after_delivery", "texts": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    answer = client.put("/api/v1/surveys/nps_after_delivery", content=deep, headers=admin)
+    refused(answer, 422, "body")

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from cxloop import inputs
 from cxloop.errors import InvalidInput
 from cxloop.surveys.schemas import Channel, Limits, Locale, SurveyDefinition, Texts, Trigger
 
@@ -86,11 +87,7 @@ def parse_definition(document: Any) -> SurveyDefinition:
 
 def parse_yaml(text: str) -> SurveyDefinition:
     """A definition from YAML text."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput("body", f"invalid YAML: {exc}") from None
-    return parse_definition(document)
+    return parse_definition(inputs.yaml_document(text))
 
 
 def to_yaml(definition: SurveyDefinition) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
@@ -469,7 +468,7 @@ def nps_dashboard(
     overview = dashboard.overview(session, workspace_id, filters)
     trend = dashboard.trend(session, workspace_id, filters, granularity=grain)  # type: ignore[arg-type]
     chart = {
-        "labels": [p.period_start.isoformat() for p in trend.points],
+        "labels": [templating.period_label(p.period_start, grain) for p in trend.points],
         "nps": [p.summary.nps for p in trend.points],
         "low": [p.summary.ci95[0] if p.summary.ci95 else None for p in trend.points],
         "high": [p.summary.ci95[1] if p.summary.ci95 else None for p in trend.points],
@@ -529,13 +528,17 @@ def nps_dashboard(
 # ---------------------------------------------------------------- admin API
 
 
+# A survey is a few kilobytes of settings and texts in two languages.
+MAX_SURVEY_BYTES = 256 * 1024
+
+
 def _as_definition(body: bytes, content_type: str) -> SurveyDefinition:
     if "yaml" in content_type or "text/plain" in content_type:
         return parse_yaml(body.decode("utf-8", errors="replace"))
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidInput("body", "invalid JSON") from None
+        document = inputs.json_document(body)
+    except InvalidInput as exc:
+        raise InvalidInput("body", f"invalid JSON: {exc.message}") from None
     return parse_definition(document)
 
 
@@ -569,7 +572,8 @@ def get_survey(owner: AdminDep, session: SessionDep, key: str, request: Request)
 @api.put("/surveys/{key}")
 async def put_survey(owner: AdminDep, key: str, request: Request) -> Response:
     """Create or replace a survey from YAML (``Content-Type: application/yaml``) or JSON."""
-    definition = _as_definition(await request.body(), request.headers.get("content-type", ""))
+    body = await inputs.capped_body(request, MAX_SURVEY_BYTES)
+    definition = _as_definition(body, request.headers.get("content-type", ""))
     if definition.key != key:
         raise InvalidInput("key", "differs from the key in the path")
     db: Database = request.app.state.db

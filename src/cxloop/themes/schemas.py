@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cxloop import inputs
 from cxloop.errors import InvalidInput
 from cxloop.surveys import NpsSummary
 
@@ -127,11 +128,7 @@ class Taxonomy(BaseModel):
     @classmethod
     def from_yaml(cls, text: str) -> Taxonomy:
         """A taxonomy from YAML text."""
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InvalidInput("body", f"invalid YAML: {exc}") from None
-        return cls.from_document(document)
+        return cls.from_document(inputs.yaml_document(text))
 
     def to_yaml(self) -> str:
         """The taxonomy as YAML, in a stable order, for the API and the editor."""
