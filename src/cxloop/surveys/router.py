@@ -16,7 +16,7 @@ from cxloop.errors import InvalidInput
 from cxloop.i18n import _
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
-from cxloop.surveys import dashboard, service
+from cxloop.surveys import dashboard, flows, service
 from cxloop.surveys.definitions import (
     SurveyDefinition,
     default_definition,
@@ -26,7 +26,12 @@ from cxloop.surveys.definitions import (
 )
 from cxloop.surveys.models import Invitation, Survey
 from cxloop.surveys.models import Response as Answer
-from cxloop.surveys.schemas import DashboardFilters, VerbatimFilters
+from cxloop.surveys.schemas import (
+    DashboardFilters,
+    LinkRequest,
+    PersonalLinkOut,
+    VerbatimFilters,
+)
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, Member, MemberDep, SessionDep
 from cxloop.web.limits import SURVEY_POST_LIMITS, WIDGET_LIMITS
@@ -63,8 +68,12 @@ def _context(session: Session, invitation: Invitation) -> dict[str, Any]:
     store = workspace.name if workspace else ""
     if survey is None:
         return {"store": store}
-    definition = service.definition_of(survey)
-    texts = definition.texts["fr" if invitation.locale == "fr" else "en"]
+    return _texts(service.definition_of(survey), invitation.locale, store)
+
+
+def _texts(definition: SurveyDefinition, locale: str, store: str) -> dict[str, Any]:
+    """What the survey page says, in the invitation's language."""
+    texts = definition.texts["fr" if locale == "fr" else "en"]
     return {
         "store": store,
         "question": texts.question.replace("{store}", store),
@@ -353,6 +362,7 @@ def _editor(
         member,
         status=status,
         widget=_widget_snippet(request, session, member),
+        link_request=_link_request(request, definition.key),
         definition=definition,
         yaml_text=yaml_text if yaml_text is not None else to_yaml(definition),
         error=error,
@@ -370,6 +380,56 @@ def _widget_snippet(request: Request, session: Session, member: Member) -> str |
     return (
         f'<script src="{base}/static/widget/nps.js" data-write-key="{key}" '
         'data-user-id="CUSTOMER_USER_ID" async></script>'
+    )
+
+
+@pages.get("/w/{workspace_id}/surveys/{key}/preview")
+def survey_preview(
+    request: Request,
+    session: SessionDep,
+    member: MemberDep,
+    key: str,
+    lang: str = "fr",
+    score: str = "",
+) -> Response:
+    """The survey page as a customer sees it, to try: what is sent here is not recorded."""
+    survey = service.get_survey(session, member.workspace.id, key)
+    if survey is None:
+        raise member.not_found()
+    locale = "en" if lang == "en" else "fr"
+    try:
+        chosen = _score(score) if score else None
+    except InvalidInput:
+        chosen = None
+    with i18n.speaking(locale):
+        context = _texts(service.definition_of(survey), locale, member.workspace.name)
+        if chosen is not None:
+            category = service.category_of(chosen)
+            thanks = context["thanks"].get(category, "")
+            return _page(
+                request, "survey_thanks.html", preview=True, **{**context, "thanks": thanks}
+            )
+        return _page(
+            request,
+            "survey.html",
+            preview=True,
+            action=f"/w/{member.workspace.id}/surveys/{key}/preview",
+            lang=locale,
+            score=None,
+            comment="",
+            category=None,
+            confirmed=False,
+            **context,
+        )
+
+
+def _link_request(request: Request, key: str) -> str:
+    """How the store asks for a customer's personal link to this survey."""
+    base = request.app.state.settings.public_url
+    return (
+        f"curl -X POST {base}/api/v1/surveys/{key}/links \\\n"
+        '  -H "Authorization: Bearer ADMIN_KEY" -H "Content-Type: application/json" \\\n'
+        """  -d '{"user_id": "CUSTOMER_USER_ID"}'"""
     )
 
 
@@ -580,6 +640,34 @@ async def put_survey(owner: AdminDep, key: str, request: Request) -> Response:
     with db.session() as session:
         service.save_survey(session, owner.workspace_id, definition, actor="api")
     return JSONResponse(definition.model_dump(mode="json"))
+
+
+@api.post(
+    "/surveys/{key}/links",
+    status_code=201,
+    response_model=PersonalLinkOut,
+    responses={200: {"model": PersonalLinkOut, "description": "The customer's open link"}},
+)
+def personal_link(
+    owner: AdminDep, session: SessionDep, key: str, body: LinkRequest, request: Request
+) -> JSONResponse:
+    """A customer's own link to the survey, for the store to send itself (the link channel).
+
+    201 with a new link; 200 with the customer's open link to this survey when there is one.
+    409 when the survey is off or its link channel is, when the customer refused to be asked,
+    or was asked within the survey's cooldowns (``error`` says which).
+    """
+    made = service.personal_link(session, owner.workspace_id, key, body.user_id, actor="api")
+    invitation = made.invitation
+    link = PersonalLinkOut(
+        url=flows.survey_url(request.app.state.settings, invitation),
+        token=invitation.token,
+        invitation_id=invitation.id,
+        locale=invitation.locale,
+        expires_at=invitation.expires_at,
+        created=made.created,
+    )
+    return JSONResponse(link.model_dump(mode="json"), status_code=201 if made.created else 200)
 
 
 @api.get("/customers/{user_id}/survey-decisions")

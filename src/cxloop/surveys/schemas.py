@@ -251,3 +251,20 @@ class SurveyDefinition(BaseModel):
     def touchpoint(self) -> str:
         """``after_order`` or ``after_delivery``."""
         return "after_delivery" if self.trigger == "shipment_delivered" else "after_order"
+
+
+class LinkRequest(BaseModel):
+    """Who the personal link is for: the customer's user id in the store."""
+
+    user_id: str = Field(min_length=1, max_length=255)
+
+
+class PersonalLinkOut(BaseModel):
+    """A customer's own survey link, for the store to send (the link channel)."""
+
+    url: str
+    token: str
+    invitation_id: int
+    locale: str
+    expires_at: dt.datetime
+    created: bool

@@ -581,19 +581,106 @@ def widget_invitation(
     customer_id = profiles.customer_id_of(session, workspace_id, user_id)
     if customer_id is None:
         return None
-    return session.scalar(
-        select(Invitation)
-        .where(
-            Invitation.workspace_id == workspace_id,
-            Invitation.customer_id == customer_id,
-            Invitation.channel == "widget",
-            Invitation.status == "sent",
-            Invitation.responded_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .order_by(Invitation.sent_at.desc())
-        .limit(1)
+    return _open_invitation(session, workspace_id, customer_id, "widget", now)
+
+
+def _open_invitation(
+    session: Session,
+    workspace_id: str,
+    customer_id: int,
+    channel: str,
+    now: dt.datetime,
+    survey_id: int | None = None,
+) -> Invitation | None:
+    """The customer's newest invitation through ``channel`` that is sent, unanswered, unexpired."""
+    query = select(Invitation).where(
+        Invitation.workspace_id == workspace_id,
+        Invitation.customer_id == customer_id,
+        Invitation.channel == channel,
+        Invitation.status == "sent",
+        Invitation.responded_at.is_(None),
+        Invitation.expires_at > now,
     )
+    if survey_id is not None:
+        query = query.where(Invitation.survey_id == survey_id)
+    return session.scalar(query.order_by(Invitation.sent_at.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class PersonalLink:
+    """A customer's own link to a survey: new, or the open one they already have."""
+
+    invitation: Invitation
+    created: bool
+
+
+def personal_link(
+    session: Session,
+    workspace_id: str,
+    key: str,
+    user_id: str,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> PersonalLink:
+    """The customer's link to answer a survey, for the store to send itself (the link channel).
+
+    The survey's rules hold as for planned invitations: it must be on, with its link channel;
+    the customer must be known, not have refused the channel, and not have been asked within the
+    cooldowns. An open link of this survey is given again rather than a second one made.
+    """
+    now = now or utcnow()
+    survey = get_survey(session, workspace_id, key)
+    if survey is None:
+        raise InvalidInput("key", f"no survey {key!r}", status=404, code="not_found")
+    definition = definition_of(survey)
+    if not survey.active:
+        raise InvalidInput("key", "the survey is off", status=409, code="survey_inactive")
+    if "link" not in definition.channels:
+        raise InvalidInput("key", "the survey's link channel is off", status=409, code="no_channel")
+    customer = profiles.find_by_user_id(session, workspace_id, user_id)
+    workspace = get_workspace(session, workspace_id)
+    if customer is None or workspace is None:
+        raise InvalidInput(
+            "user_id", f"no customer with user id {user_id!r}", status=404, code="not_found"
+        )
+    open_link = _open_invitation(session, workspace_id, customer.id, "link", now, survey.id)
+    if open_link is not None:
+        return PersonalLink(open_link, created=False)
+    if not _contactable(customer, "link"):
+        raise InvalidInput(
+            "user_id", "the customer refused to be asked", status=409, code="no_consent"
+        )
+    past = _history(session, [customer.id], _cooldown_start(definition, now), set())
+    asked = _asked_reason(past.get(customer.id, []), survey, definition, now, count_waiting=False)
+    if asked is not None:
+        raise InvalidInput("user_id", asked[1], status=409, code=asked[0])
+    invitation = Invitation(
+        workspace_id=workspace_id,
+        survey_id=survey.id,
+        customer_id=customer.id,
+        subject_key=f"link:{secrets.token_hex(8)}",
+        touchpoint=definition.touchpoint,
+        channel="link",
+        locale=_locale(customer, workspace),
+        status="scheduled",
+        token=new_token(),
+        scheduled_at=now,
+        expires_at=now + dt.timedelta(days=definition.expires_after_days),
+        created_at=now,
+    )
+    session.add(invitation)
+    session.flush()
+    mark_sent(session, invitation, now)
+    audit(
+        session,
+        actor=actor,
+        action="survey.link",
+        workspace_id=workspace_id,
+        subject=key,
+        data={"invitation_id": invitation.id, "customer_id": customer.id},
+    )
+    return PersonalLink(invitation, created=True)
 
 
 # ---------------------------------------------------------------- answers

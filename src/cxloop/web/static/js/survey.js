@@ -22,7 +22,8 @@ document.addEventListener("DOMContentLoaded", () => {
   let reported = form.dataset.confirmed === "true";
   const reportHuman = () => {
     const score = chosen();
-    if (reported || score === null) return;
+    // A test page (the survey editor's) records nothing.
+    if (reported || score === null || form.dataset.preview) return;
     reported = true;
     fetch(`${form.getAttribute("action")}/seen`, {
       method: "POST",
