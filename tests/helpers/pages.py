@@ -97,9 +97,10 @@ def signed_in(browser: Browser, base: str, email: str, width: int) -> Iterator[P
         context.close()
 
 
-def problems_of(page: Page, url: str) -> list[str]:
-    """Open ``url`` and list what is wrong with it: overflow, controls out of reach, console
-    errors, raw codes, and on a French page English labels."""
+def problems_of(page: Page, url: str, *, console_page: bool = True) -> list[str]:
+    """Open ``url`` and list what is wrong with it: overflow, controls out of reach (on a
+    console page, which has the top bar), console errors, raw codes, and on a French page
+    English labels."""
     errors: list[str] = []
 
     def heard(message: ConsoleMessage) -> None:
@@ -114,7 +115,8 @@ def problems_of(page: Page, url: str) -> list[str]:
         found: list[str] = []
         if response is None or response.status != 200:
             found.append(f"status {response.status if response else None}")
-        found += [f"out of reach: {name}" for name in page.evaluate(REACHABLE)]
+        if console_page:
+            found += [f"out of reach: {name}" for name in page.evaluate(REACHABLE)]
         size = page.evaluate(OVERFLOW)
         if size["scroll"] > size["width"]:
             found.append(f"{size['scroll']} px wide in {size['width']}: {size['wide']}")

@@ -155,3 +155,31 @@ def test_the_next_comments_keep_the_filters_and_a_correction_lands_on_its_commen
         # then she is back on the same page, at that comment
         page.wait_for_url(re.compile(rf"page=2.*#{anchor}$"))
         assert page.evaluate("location.hash") == f"#{anchor}"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_survey_test_page_fits_and_sends_nothing(
+    console: Console, browser: Browser, width: int
+) -> None:
+    with signed_in(browser, console.base, "fr@example.com", width) as page:
+        # given the survey editor's two test pages
+        page.goto(f"{console.base}/w/{console.workspace_id}/surveys")
+        page.goto(_links(page, "main table.data tbody tr:first-child a")[0])
+        previews = _links(page, "a[data-preview-link]")
+        assert [p.rsplit("=", 1)[1] for p in previews] == ["fr", "en"]
+        # then each fits a phone and a desk and shows the survey in its language
+        for url in previews:
+            assert not problems_of(page, url, console_page=False)
+        # when the merchant picks a score, writes and sends, nothing is posted anywhere
+        posts: list[str] = []
+        page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+        page.goto(previews[0])
+        page.click("label.s3")
+        page.fill("#comment", "essai")
+        page.click("button.send")
+        page.wait_for_load_state("load")
+        assert posts == []
+        # and the thank-you page says so, in French, and fits
+        assert page.locator("p[data-preview]").count() == 1
+        assert page.evaluate("document.documentElement.lang") == "fr"
+        assert not problems_of(page, page.url, console_page=False)
