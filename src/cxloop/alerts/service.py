@@ -37,6 +37,8 @@ from cxloop.workspaces import audit, get_workspace
 
 MAX_ATTEMPTS = 5
 SENDING = "sending"
+# A delivery's life: claimed (``sending``), then ``sent`` or ``failed`` (retried a few times).
+DELIVERY_STATUSES = ("pending", SENDING, "sent", "failed")
 # A score the survey page's script confirmed waits this long for the comment that usually follows.
 ANSWER_GRACE_SECONDS = 120
 KINDS = ("response", "silence", "theme_spike")
