@@ -11,9 +11,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cxloop.alerts import service as alerts
 from cxloop.alerts.models import AlertDelivery, AlertRule
 from cxloop.store.db import Database
+from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.models import AuditEntry
+from cxloop.workspaces.schemas import WorkspaceCreate
 
 SECRET = "a-long-shared-secret-0123"
 DETRACTORS = {
@@ -229,3 +232,33 @@ def test_the_openapi_document_shows_the_new_operations_and_no_secret(app: FastAP
     public = spec["components"]["schemas"]["AlertRulePublic"]["properties"]
     assert "secret" not in public
     assert "active" in spec["components"]["schemas"]["AlertRuleUpdate"]["properties"]
+
+
+def test_changes_and_the_last_deliveries_on_both_engines(any_db: Database) -> None:
+    # given a rule with five deliveries, on SQLite and on PostgreSQL
+    with any_db.session() as session:
+        ws = workspaces.create_workspace(session, WorkspaceCreate(name="Chez Lou")).workspace_id
+        rule = alerts.create_rule(
+            session, ws, name="Low", kind="response", target="email", address="cx@example.com"
+        )
+        other = alerts.create_rule(
+            session, ws, name="Quiet", kind="silence", target="email", address="cx@example.com"
+        )
+        for n in range(5):
+            session.add(AlertDelivery(workspace_id=ws, rule_id=rule.id, subject_key=f"r:{n}"))
+        rule_id, other_id = rule.id, other.id
+    # when one is changed and switched off, and the other deleted
+    with any_db.session() as session:
+        alerts.update_rule(session, ws, rule_id, actor="lou", filters={"max_score": 6})
+        alerts.set_rule_active(session, ws, rule_id, False, actor="lou")
+        alerts.delete_rule(session, ws, other_id, actor="lou")
+    # then the last three deliveries of the rule left are read, newest first
+    with any_db.session() as session:
+        [kept] = alerts.rules_of(session, ws)
+        assert (kept.filters, kept.active) == ({"max_score": 6}, False)
+        recent = alerts.recent_deliveries(session, ws)
+        assert [d.subject_key for d in recent[rule_id]] == ["r:4", "r:3", "r:2"]
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.actor == "lou").order_by(AuditEntry.id)
+        ).all()
+        assert actions == ["alert_rule.update", "alert_rule.switch_off", "alert_rule.delete"]
