@@ -74,7 +74,7 @@ def test_a_low_score_sends_one_signed_webhook(db, make_workspace, receiver) -> N
             target="webhook",
             address=receiver.url,
             filters={"max_score": 6},
-            secret="s3cret-key",
+            secret="s3cret-key-for-hooks",
         )
     low = _answer(db, ws, 3, "Livraison en retard")
     high = _answer(db, ws, 10)
@@ -82,7 +82,7 @@ def test_a_low_score_sends_one_signed_webhook(db, make_workspace, receiver) -> N
         alerts.alert_on_response(db, response_id, base_url="http://cx.test")
     assert len(receiver.calls) == 1
     headers, body = receiver.calls[0]
-    expected = "sha256=" + hmac.new(b"s3cret-key", body, hashlib.sha256).hexdigest()
+    expected = "sha256=" + hmac.new(b"s3cret-key-for-hooks", body, hashlib.sha256).hexdigest()
     assert headers["X-Cxloop-Signature"] == expected
     document = json.loads(body)
     assert document["type"] == "nps.response"

@@ -196,7 +196,11 @@ def test_spike_rules_check_their_filters(db: Database, make_workspace) -> None:
         )
         # the default minimum is set, an empty theme list means every theme
         assert created.filters == {"min_mentions": 5}
-    for filters in ({"themes": "delivery"}, {"themes": [""]}, {"min_mentions": 0}):
+    for filters, field in (
+        ({"themes": "delivery"}, "filters.themes"),
+        ({"themes": [""]}, "filters.themes"),
+        ({"min_mentions": 0}, "filters.min_mentions"),
+    ):
         with pytest.raises(InvalidInput) as err, db.session() as session:
             alerts.create_rule(
                 session,
@@ -207,4 +211,4 @@ def test_spike_rules_check_their_filters(db: Database, make_workspace) -> None:
                 address="cx@example.com",
                 filters=filters,
             )
-        assert err.value.field == "filters"
+        assert err.value.field == field

@@ -10,6 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from cxloop import commerce, i18n
+from cxloop.alerts import service as alerts
 from cxloop.channels.router import STATUSES as OUTBOX_STATUSES
 from cxloop.ingest.models import EVENT_TYPES
 from cxloop.profiles.models import IDENTITY_KINDS
@@ -28,6 +29,9 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "outbox_status": OUTBOX_STATUSES,
     "event_type": EVENT_TYPES,
     "identity": IDENTITY_KINDS,
+    "alert_kind": alerts.KINDS,
+    "alert_target": alerts.TARGETS,
+    "delivery_status": alerts.DELIVERY_STATUSES,
 }
 
 

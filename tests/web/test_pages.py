@@ -13,12 +13,16 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from cxloop.alerts import service as alerts
+from cxloop.alerts.models import AlertDelivery
 from cxloop.channels import email
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.browsing import send_browsing
 from cxloop.demo.generator import history_end
 from cxloop.demo.service import build_demo
+from cxloop.store.base import utcnow
 from cxloop.store.db import Database
 from cxloop.surveys import Response
 from cxloop.surveys import service as surveys
@@ -43,12 +47,13 @@ class Console:
     customer_urls: tuple[str, ...]
     message_url: str
     theme: str
+    alert_urls: tuple[str, ...]
 
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    """A small demo store (orders, parcels, browsing, answers, a planned survey and an email
-    in the outbox), a French and an English owner, served."""
+    """A small demo store (orders, parcels, browsing, answers, a planned survey, an email in
+    the outbox, alert rules with their deliveries), a French and an English owner, served."""
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('pages') / 'cxloop.db'}")
     today = dt.datetime.now(dt.UTC).date()
     end = history_end(today)
@@ -74,6 +79,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             for themes in session.scalars(select(Response.themes).where(Response.comment != ""))
             for theme in themes
         )
+        rule_id = _alert_rules(session, ws)
         for address, locale in (("fr@example.com", "fr"), ("en@example.com", "en")):
             user = workspaces.create_user(session, email=address, password=PASSWORD, locale=locale)
             workspaces.add_member(session, workspace_id=ws, user=user, role="owner")
@@ -89,8 +95,37 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             ),
             f"{base}/w/{ws}/outbox/{message_id}",
             mentions.most_common(1)[0][0],
+            (f"{base}/w/{ws}/alerts/new", f"{base}/w/{ws}/alerts/{rule_id}/delete"),
         )
     db.dispose()
+
+
+def _alert_rules(session: Session, ws: str) -> int:
+    """Three rules, one of each kind, the first with a sent and a failed delivery; its id."""
+    first = alerts.create_rule(
+        session, ws, name="Détracteurs livraison", kind="response", target="webhook",
+        address="https://hooks.example.com/a-rather-long-path/for-the-phone-width",
+        filters={"min_score": 0, "max_score": 6, "channel": "email", "category": "detractor",
+                 "themes": ["delivery_delay", "delivery_cost"]},
+        secret="a-long-shared-secret-0123", slack_format=True,
+    )  # fmt: skip
+    alerts.create_rule(
+        session, ws, name="Silence", kind="silence", target="email", address="cx@example.com",
+        filters={"silence_hours": 1.5},
+    )  # fmt: skip
+    spikes = alerts.create_rule(
+        session, ws, name="Pics", kind="theme_spike", target="email", address="cx@example.com"
+    )
+    alerts.set_rule_active(session, ws, spikes.id, False, actor="test")
+    for n, status in enumerate(("sent", "failed")):
+        session.add(
+            AlertDelivery(
+                workspace_id=ws, rule_id=first.id, subject_key=f"response:{n}", status=status,
+                attempts=5 if status == "failed" else 1,
+                sent_at=utcnow() if status == "sent" else None,
+            )
+        )  # fmt: skip
+    return first.id
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +151,7 @@ def reachable_pages(page: Page, console: Console) -> list[str]:
         found.append(url)
         found += _links(page, "main nav.tabs a")
         found += _links(page, "main table.data tbody tr:first-child a")[:1]
-    found += [*console.customer_urls, console.message_url]
+    found += [*console.customer_urls, console.message_url, *console.alert_urls]
     return list(dict.fromkeys(u.split("#")[0] for u in found))
 
 
@@ -129,6 +164,7 @@ def test_every_page_fits_logs_no_error_and_shows_labels(
         # given every page a member can reach
         urls = reachable_pages(page, console)
         assert any("/surveys/" in u for u in urls), "the survey editor is reachable"
+        assert any(re.search(r"/alerts/\d+$", u) for u in urls), "a rule's form is reachable"
         # when she opens each one, then it fits, logs no error and shows no raw code
         problems = {url: found for url in urls if (found := problems_of(page, url))}
         assert not problems, "\n".join(f"{url}: {found}" for url, found in problems.items())

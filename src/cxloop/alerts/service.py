@@ -21,11 +21,11 @@ import httpx
 import orjson
 from babel.dates import format_date
 from babel.numbers import format_percent
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from cxloop import commerce, i18n, profiles, signing, surveys
+from cxloop import commerce, i18n, inputs, profiles, signing, surveys
 from cxloop import themes as theme_domain
 from cxloop.alerts.models import AlertDelivery, AlertRule
 from cxloop.errors import InvalidInput
@@ -37,6 +37,8 @@ from cxloop.workspaces import audit, get_workspace
 
 MAX_ATTEMPTS = 5
 SENDING = "sending"
+# A delivery's life: claimed (``sending``), then ``sent`` or ``failed`` (retried a few times).
+DELIVERY_STATUSES = ("pending", SENDING, "sent", "failed")
 # A score the survey page's script confirmed waits this long for the comment that usually follows.
 ANSWER_GRACE_SECONDS = 120
 KINDS = ("response", "silence", "theme_spike")
@@ -47,6 +49,18 @@ SPIKE_RECENT_WEEKS = 2
 # queued message's id, delivered once the transaction has committed.
 EmailAlert = Callable[[Session, AlertRule, str, list[str], str], int]
 Deliver = Callable[[list[int]], None]
+
+
+RULE_FIELDS = ("name", "kind", "target", "address", "filters", "secret", "slack_format", "active")
+TARGETS = ("email", "webhook")
+CHANNELS = ("email", "link", "widget")
+CATEGORIES = ("detractor", "passive", "promoter")
+SCORE_FILTERS = ("min_score", "max_score")
+DEFAULT_SILENCE_HOURS = 6
+# A silence longer than a year is no alarm; the bound also keeps the window arithmetic finite.
+MAX_SILENCE_HOURS = 24 * 366
+MAX_MIN_MENTIONS = 1_000_000
+_MAX_ROW_ID = 2**63 - 1
 
 
 def create_rule(
@@ -60,61 +74,205 @@ def create_rule(
     filters: dict[str, Any] | None = None,
     secret: str | None = None,
     slack_format: bool = False,
+    active: bool = True,
     actor: str = "api",
 ) -> AlertRule:
     """Add an alert rule (``response``, ``silence`` or ``theme_spike``; to email or webhook)."""
-    if kind not in KINDS:
-        raise InvalidInput("kind", "must be response, silence or theme_spike")
-    if target not in ("email", "webhook"):
-        raise InvalidInput("target", "must be email or webhook")
-    if target == "webhook" and not address.startswith(("https://", "http://")):
-        raise InvalidInput("address", "a webhook address is an http(s) URL")
-    if target == "email" and "@" not in address:
-        raise InvalidInput("address", "not an email address")
-    filters = dict(filters or {})
-    if kind == "silence" and not isinstance(filters.get("silence_hours"), int | float):
-        filters["silence_hours"] = 6
-    if kind == "theme_spike":
-        _check_spike_filters(filters)
-    if kind == "response" and "themes" in filters:
-        themes = filters["themes"]
-        if not isinstance(themes, list) or not all(isinstance(t, str) and t for t in themes):
-            raise InvalidInput("filters", "themes must be a list of theme keys")
-    rule = AlertRule(
-        workspace_id=workspace_id,
-        name=name,
-        kind=kind,
-        target=target,
-        address=address,
-        filters=filters,
-        secret=secret,
-        slack_format=slack_format,
+    fields = _checked(
+        {
+            "name": name,
+            "kind": kind,
+            "target": target,
+            "address": address,
+            "filters": filters or {},
+            "secret": secret,
+            "slack_format": slack_format,
+            "active": active,
+        }
     )
+    rule = AlertRule(workspace_id=workspace_id, **fields)
     session.add(rule)
+    return _audited(
+        session, rule, "alert_rule.create", actor, {"kind": rule.kind, "target": rule.target}
+    )
+
+
+def update_rule(
+    session: Session, workspace_id: str, rule_id: int, *, actor: str, **changes: Any
+) -> AlertRule:
+    """Change a rule's fields (those given; ``secret=None`` removes the secret), checked as a
+    new rule is; the audit entry names the fields changed, never a secret's value."""
+    unknown = sorted(set(changes) - set(RULE_FIELDS))
+    if unknown:
+        raise TypeError(f"not fields of an alert rule: {unknown}")
+    rule = rule_of(session, workspace_id, rule_id)
+    fields = _checked({name: getattr(rule, name) for name in RULE_FIELDS} | changes)
+    changed = [name for name in RULE_FIELDS if getattr(rule, name) != fields[name]]
+    for name in changed:
+        setattr(rule, name, fields[name])
+    return _audited(session, rule, "alert_rule.update", actor, {"changed": changed})
+
+
+def set_rule_active(
+    session: Session, workspace_id: str, rule_id: int, active: bool, *, actor: str
+) -> AlertRule:
+    """Switch a rule on or off: off, it sends nothing and keeps its deliveries."""
+    rule = rule_of(session, workspace_id, rule_id)
+    rule.active = active
+    return _audited(
+        session, rule, "alert_rule.switch_on" if active else "alert_rule.switch_off", actor, {}
+    )
+
+
+def delete_rule(session: Session, workspace_id: str, rule_id: int, *, actor: str) -> AlertRule:
+    """Delete a rule and its deliveries; returns the rule as it was."""
+    rule = rule_of(session, workspace_id, rule_id)
+    session.execute(delete(AlertDelivery).where(AlertDelivery.rule_id == rule.id))
+    session.delete(rule)
+    return _audited(
+        session, rule, "alert_rule.delete", actor, {"kind": rule.kind, "target": rule.target}
+    )
+
+
+def _audited(
+    session: Session, rule: AlertRule, action: str, actor: str, data: dict[str, Any]
+) -> AlertRule:
+    """``rule``, once written and its change recorded in the audit log."""
     session.flush()
     audit(
         session,
         actor=actor,
-        action="alert_rule.create",
-        workspace_id=workspace_id,
-        subject=name,
-        data={"kind": kind, "target": target},
+        action=action,
+        workspace_id=rule.workspace_id,
+        subject=rule.name,
+        data={"rule_id": rule.id, **data},
     )
     return rule
 
 
-def _check_spike_filters(filters: dict[str, Any]) -> None:
-    """Themes watched (none: all) and the fewest mentions a spike needs (default 5)."""
+def rule_of(session: Session, workspace_id: str, rule_id: int) -> AlertRule:
+    """One of the workspace's rules; refused as not found (404) for any other id."""
+    rule = session.get(AlertRule, rule_id) if 1 <= rule_id <= _MAX_ROW_ID else None
+    if rule is None or rule.workspace_id != workspace_id:
+        raise InvalidInput("id", _("No such alert rule."), status=404, code="not_found")
+    return rule
+
+
+def recent_deliveries(
+    session: Session, workspace_id: str, per_rule: int = 3
+) -> dict[int, list[AlertDelivery]]:
+    """Each rule's last ``per_rule`` deliveries (sent, failed or under way), newest first."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=AlertDelivery.rule_id,
+            order_by=(AlertDelivery.created_at.desc(), AlertDelivery.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(AlertDelivery, rank).where(AlertDelivery.workspace_id == workspace_id).subquery()
+    )
+    latest = aliased(AlertDelivery, ranked)
+    found: dict[int, list[AlertDelivery]] = {}
+    for delivery in session.scalars(
+        select(latest).where(ranked.c.rank <= per_rule).order_by(ranked.c.rule_id, ranked.c.rank)
+    ):
+        found.setdefault(delivery.rule_id, []).append(delivery)
+    return found
+
+
+def _checked(fields: dict[str, Any]) -> dict[str, Any]:
+    """A rule's fields as they are stored, or the refusal naming the first one at fault.
+
+    One check for a new rule and a changed one; its messages speak the caller's language.
+    """
+    name = fields["name"].strip() if isinstance(fields["name"], str) else ""
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput("name", _("Give the alert a name, up to 200 characters."))
+    kind, target = fields["kind"], fields["target"]
+    if kind not in KINDS:
+        raise InvalidInput("kind", _("Choose what the alert watches: answers, silence or spikes."))
+    if target not in TARGETS:
+        raise InvalidInput("target", _("Send the alert by email or to a webhook."))
+    address = fields["address"].strip() if isinstance(fields["address"], str) else ""
+    if not 3 <= len(address) <= 500:
+        raise InvalidInput("address", _("An address has 3 to 500 characters."))
+    if target == "webhook" and not address.startswith(("https://", "http://")):
+        raise InvalidInput("address", _("A webhook address is an http(s) URL."))
+    if target == "email" and "@" not in address:
+        raise InvalidInput("address", _("Not an email address."))
+    secret = fields["secret"]
+    if secret is not None and not (isinstance(secret, str) and 16 <= len(secret) <= 128):
+        raise InvalidInput("secret", _("A signing secret has 16 to 128 characters."))
+    return {
+        "name": name,
+        "kind": kind,
+        "target": target,
+        "address": address,
+        "filters": _checked_filters(kind, fields["filters"]),
+        "secret": secret,
+        "slack_format": bool(fields["slack_format"]),
+        "active": bool(fields["active"]),
+    }
+
+
+def _checked_filters(kind: str, given: object) -> dict[str, Any]:
+    """The filters a rule of ``kind`` keeps: scores 0-10 (lowest not above highest), a known
+    channel and category, hours of silence above 0, themes as keys, mentions 1 or more."""
+    if not isinstance(given, dict):
+        raise InvalidInput("filters", _("Filters are named values."))
+    filters = dict(inputs.json_value(given, "filters"))
+    for key in SCORE_FILTERS:
+        value = filters.get(key)
+        if value is None:
+            filters.pop(key, None)
+        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+            raise InvalidInput(f"filters.{key}", _("A score is a whole number from 0 to 10."))
+    if filters.get("min_score", 0) > filters.get("max_score", 10):
+        raise InvalidInput("filters.min_score", _("The lowest score is above the highest."))
+    for key, known, message in (
+        ("channel", CHANNELS, _("Not a channel surveys ask through.")),
+        ("category", CATEGORIES, _("Not an NPS category.")),
+    ):
+        if filters.get(key) in (None, ""):
+            filters.pop(key, None)
+        elif filters[key] not in known:
+            raise InvalidInput(f"filters.{key}", message)
+    survey_id = filters.get("survey_id")
+    if survey_id is None:
+        filters.pop("survey_id", None)
+    elif isinstance(survey_id, bool) or not isinstance(survey_id, int) or survey_id < 1:
+        raise InvalidInput("filters.survey_id", _("Not a survey's id."))
     themes = filters.get("themes")
     if themes is not None and not (
-        isinstance(themes, list) and all(isinstance(t, str) and t for t in themes)
+        isinstance(themes, list) and all(isinstance(t, str) and 0 < len(t) <= 100 for t in themes)
     ):
-        raise InvalidInput("filters", "themes must be a list of theme keys")
+        raise InvalidInput("filters.themes", _("Themes are a list of theme keys."))
     if not themes:
         filters.pop("themes", None)
-    least = filters.setdefault("min_mentions", theme_domain.SPIKE_MIN_MENTIONS)
-    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
-        raise InvalidInput("filters", "min_mentions must be a whole number, 1 or more")
+    if kind == "silence":
+        filters.setdefault("silence_hours", DEFAULT_SILENCE_HOURS)
+    hours = filters.get("silence_hours")
+    if hours is not None and (
+        isinstance(hours, bool)
+        or not isinstance(hours, int | float)
+        or not 0 < hours <= MAX_SILENCE_HOURS
+    ):
+        raise InvalidInput(
+            "filters.silence_hours", _("Hours of silence: more than 0, at most a year's.")
+        )
+    if kind == "theme_spike":
+        least = filters.setdefault("min_mentions", theme_domain.SPIKE_MIN_MENTIONS)
+        if (
+            isinstance(least, bool)
+            or not isinstance(least, int)
+            or not 1 <= least <= MAX_MIN_MENTIONS
+        ):
+            raise InvalidInput(
+                "filters.min_mentions", _("The fewest mentions is a whole number, 1 or more.")
+            )
+    return filters
 
 
 def alert_after_commit(session: Session, response_id: int, final: bool) -> None:
@@ -471,7 +629,7 @@ def check_silence(
             if orders == 0 or invited > 0:
                 continue
             # One alert per silent window, not one per check.
-            window = int(now.timestamp() // (hours * 3600))
+            window = int(now.timestamp() // max(hours * 3600, 1))
             delivery = _claim(session, rule, f"silence:{window}")
             if delivery is None:
                 continue

@@ -1,6 +1,7 @@
 """What the console shows for a stored code: one translated label per value of each enum
-(statuses, touchpoints, channels, segments, event names, survey decisions and reasons), and
-Babel's names for country and language codes. Templates use the ``label`` filter."""
+(statuses, touchpoints, channels, segments, event names, survey decisions and reasons, alert
+kinds, targets and deliveries), and Babel's names for country and language codes. Templates use
+the ``label`` filter."""
 
 from __future__ import annotations
 
@@ -91,6 +92,21 @@ LABELS: dict[str, dict[str, str]] = {
         "nps_invitation": N_("survey invitation"),
         "nps_reminder": N_("survey reminder"),
         "alert": N_("alert"),
+    },
+    "alert_kind": {
+        "response": N_("new answers"),
+        "silence": N_("no invitation sent"),
+        "theme_spike": N_("theme spikes"),
+    },
+    "alert_target": {
+        "email": N_("email"),
+        "webhook": N_("webhook"),
+    },
+    "delivery_status": {
+        "pending": N_("pending"),
+        "sending": N_("sending"),
+        "sent": N_("sent"),
+        "failed": N_("failed"),
     },
     "decision": {
         "scheduled": N_("scheduled"),

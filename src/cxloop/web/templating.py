@@ -109,7 +109,8 @@ def render(
 def page(
     request: Request, template: str, member: Member, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    """Render a page of the member's workspace (the switcher needs her workspaces)."""
+    """Render a page of the member's workspace (the switcher needs her workspaces, the
+    navigation whether she may change settings)."""
     return render(
         request,
         template,
@@ -117,6 +118,7 @@ def page(
         status,
         workspaces=member.workspaces,
         workspace=member.workspace,
+        editor=member.can_edit,
         **context,
     )
 
