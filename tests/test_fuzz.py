@@ -30,6 +30,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from cxloop.alerts import service as alerts
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.generator import history_end
 from cxloop.demo.service import build_demo
@@ -364,6 +365,17 @@ def console(app: FastAPI, db: Database, make_user: Any) -> Iterator[tuple[TestCl
     make_user("owner@example.com", ws)
     customer = f.customer(db, ws, email="zoe@example.com")
     message_id = queue_invitation(db, Shop(ws, customer, "zoe@example.com"))
+    with db.session() as session:
+        rule = alerts.create_rule(
+            session,
+            ws,
+            name="Détracteurs",
+            kind="response",
+            target="email",
+            address="team@example.com",
+            filters={"max_score": 6},
+        )
+        rule_id = rule.id
     with TestClient(app) as test_client:
         login(test_client, "owner@example.com")
         home = f"/w/{ws}"
@@ -371,6 +383,7 @@ def console(app: FastAPI, db: Database, make_user: Any) -> Iterator[tuple[TestCl
             "workspace_id": ws,
             "customer_id": _first(test_client.get(f"{home}/customers").text, r"/customers/(\d+)"),
             "message_id": str(message_id),
+            "rule_id": str(rule_id),
             "key": _first(test_client.get(f"{home}/surveys").text, r"/surveys/([^\"/?]+)\""),
         }
         yield test_client, examples
