@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,8 @@ class Ledger:
     answers: dict[str, list[tuple[Answer, bool]]] = field(default_factory=dict)
     acked: Counter[str] = field(default_factory=Counter)
     cut: Counter[str] = field(default_factory=Counter)
+    # The statuses of the replies that acknowledged nothing (a 5xx or a 429): none expected.
+    unacknowledged: Counter[int] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -112,6 +114,13 @@ class Ledger:
             self.acked_ids.update(call.message_ids)
             if call.answer is not None:
                 self.answers[call.answer.token][-1] = (call.answer, True)
+
+    def not_acknowledged(self, call: Call, reply: httpx.Response | None) -> None:
+        """The connection was cut (by the kill), or the server answered 5xx or 429."""
+        with self.lock:
+            self.cut[call.kind] += 1
+            if reply is not None:
+                self.unacknowledged[reply.status_code] += 1
 
 
 class KilledServer:
@@ -192,7 +201,7 @@ def client(
                     ledger.sending(call)
                     reply = send(http, call)
                     if reply is None or reply.status_code >= 500 or reply.status_code == 429:
-                        ledger.cut[call.kind] += 1  # no acknowledgement: again next round
+                        ledger.not_acknowledged(call, reply)  # sent again next round
                         after = generation
                         break
                     if not reply.is_success:
@@ -212,7 +221,7 @@ def segment_auth(write_key: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
 
 
-def batches(write_key: str, rng: random.Random) -> Iterator[Call]:
+def batches(write_key: str, rng: random.Random) -> Generator[Call, httpx.Response, None]:
     """Segment batches of 5 to 25 calls, each with its own messageId."""
     for n in range(10**9):
         ids = tuple(f"batch-{n}-{i}" for i in range(rng.randint(5, 25)))
@@ -230,7 +239,7 @@ def batches(write_key: str, rng: random.Random) -> Iterator[Call]:
                    message_ids=ids)  # fmt: skip
 
 
-def tracks(write_key: str, rng: random.Random) -> Iterator[Call]:
+def tracks(write_key: str, rng: random.Random) -> Generator[Call, httpx.Response, None]:
     """Single Segment tracks."""
     for n in range(10**9):
         body = {
@@ -247,7 +256,7 @@ def form_key(token: str) -> str:
     return signing.sign(SECRET, f"survey:{token}".encode())[:32]
 
 
-def link_answers(tokens: list[str], rng: random.Random) -> Iterator[Call]:
+def link_answers(tokens: list[str], rng: random.Random) -> Generator[Call, httpx.Response, None]:
     """Answers posted on the survey page: a score for each invitation, then changes, in turn,
     most with a comment (the first comment a fresh server tags builds its tagger: a second)."""
     for n in range(10**9):
@@ -371,7 +380,7 @@ def test_acknowledged_events_and_answers_survive_repeated_kill_9(
         f"{ledger.acked['link'] + ledger.acked['widget']} answers acknowledged "
         f"({ledger.acked['link']} on the page, {ledger.acked['widget']} through the widget, "
         f"{answered} invitations); calls cut {sum(ledger.cut.values())} {dict(ledger.cut)}; "
-        f"lost {len(ledger.acked_ids - counts.keys())}, "
+        f"5xx or 429 {dict(ledger.unacknowledged)}; lost {len(ledger.acked_ids - counts.keys())}, "
         f"twice {sum(1 for count in counts.values() if count > 1)}"
     )
     assert ledger.errors == []
