@@ -110,3 +110,62 @@ def sent_invitation(db: Database, workspace_id: str, now: dt.datetime) -> str:
         [invitation] = session.scalars(select(Invitation)).all()
         service.mark_sent(session, invitation, now)
         return invitation.token
+
+
+def sent_invitations(
+    db: Database, workspace_id: str, count: int, now: dt.datetime
+) -> list[tuple[str, str]]:
+    """``count`` new customers (French and English in turn), each with a parcel delivered four
+    days ago and the invitation the workspace's active surveys plan for it, sent: the user id
+    and token of each."""
+    with db.session() as session:
+        customers = []
+        for i in range(count):
+            n = next(_numbers)
+            customers.append(
+                Customer(
+                    workspace_id=workspace_id,
+                    user_id=f"c{n}",
+                    email=f"c{n}@example.com",
+                    locale=("fr", "en")[i % 2],
+                    timezone="Europe/Paris",
+                )
+            )
+        session.add_all(customers)
+        session.flush()
+        orders = [
+            Order(
+                workspace_id=workspace_id,
+                external_id=f"#{c.user_id}",
+                customer_id=c.id,
+                placed_at=now - dt.timedelta(days=6),
+                status="paid",
+                total_cents=4990,
+            )
+            for c in customers
+        ]
+        session.add_all(orders)
+        session.flush()
+        session.add_all(
+            Shipment(
+                workspace_id=workspace_id,
+                order_id=o.id,
+                external_id=f"S{o.external_id}",
+                carrier="Colissimo",
+                status="delivered",
+                promised_at=now - dt.timedelta(days=5),
+                delivered_at=now - dt.timedelta(days=4),
+            )
+            for o in orders
+        )
+        session.flush()
+        service.plan(session, workspace_id, now)
+        user_ids = {c.id: c.user_id for c in customers}
+        planned = session.scalars(
+            select(Invitation)
+            .where(Invitation.customer_id.in_(user_ids), Invitation.status == "scheduled")
+            .order_by(Invitation.id)
+        ).all()
+        for invitation in planned:
+            service.mark_sent(session, invitation, now)
+        return [(user_ids[i.customer_id or 0], i.token) for i in planned]

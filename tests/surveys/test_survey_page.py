@@ -5,16 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from cxloop import themes
 from cxloop.alerts import service as alerts
 from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.models import Invitation, Response
+from cxloop.surveys.schemas import AnswerTags
 from cxloop.web.app import create_app
 from cxloop.worker import service as runs
 from tests.helpers import factories as f
@@ -218,3 +223,40 @@ def test_the_customer_360_and_page_show_her_answer_and_survey_decisions(
         customer = profiles.get_customer(session, ws, customer_id)
         summary = profile_flows.customer_360(session, ws, customer).nps
     assert (summary.responses, summary.last_score, summary.category) == (1, 10, "promoter")
+
+
+def test_an_answer_is_tagged_before_it_writes(db: Database, make_workspace) -> None:
+    # given an invitation, on SQLite, where one writer at a time holds the store
+    ws = make_workspace("Maison Lou").workspace_id
+    token = f.sent_invitation(db, ws, NOW)
+    path = db.url.removeprefix("sqlite:///")
+    free_while_tagging: list[bool] = []
+
+    def tag(session: Session, workspace_id: str, text: str) -> AnswerTags | None:
+        tags = themes.tags_for(session, workspace_id, text)
+        # another writer tries the store, without waiting, as the comment is tagged (building
+        # the tagger takes about a second: ingest would stall behind it)
+        with closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as other:
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                free_while_tagging.append(True)
+            except sqlite3.OperationalError:
+                free_while_tagging.append(False)
+        return tags
+
+    # when a person answers with a comment, over a provisional score or not
+    for confirmed in (False, True):
+        with db.session() as session:
+            invitation = service.invitation_by_token(session, token)
+            assert invitation is not None
+            service.record_answer(
+                session, invitation, 3, confirmed=confirmed, comment="Colis abîmé, en retard.",
+                tag=tag, on_confirmed=lambda *_: None,
+            )  # fmt: skip
+    # then no write held the store while the comment was tagged, and the tags are stored
+    assert free_while_tagging == [True, True]
+    with db.session() as session:
+        answer = session.scalars(select(Response)).one()
+        assert (answer.score, answer.status) == (3, "confirmed")
+        assert "delivery_delay" in answer.themes

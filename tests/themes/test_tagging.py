@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,9 +19,9 @@ from sqlalchemy import select, update
 from cxloop.alerts.service import alert_after_commit
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
-from cxloop.surveys import service
+from cxloop.surveys import AnswerTags, service
 from cxloop.surveys.models import Invitation, Response, Survey
-from cxloop.themes import Taxonomy
+from cxloop.themes import Tagger, Taxonomy
 from cxloop.themes import service as tagging
 from cxloop.themes.models import ThemeCorrection
 from cxloop.themes.tasks import feedback_retag
@@ -306,3 +307,30 @@ def test_theme_names_cannot_break_out_of_the_dashboard_page(
     assert evil not in page.text
     assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in page.text
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page.text
+
+
+def test_every_thread_shares_one_tagger_and_tags_alike(db: Database, make_workspace) -> None:
+    # given a workspace on the default themes, and verbatims tagged by one thread
+    ws = make_workspace("Maison Lou").workspace_id
+    texts = [
+        "Livraison en retard de trois jours, colis abîmé.",
+        "The parcel arrived late and the box was damaged.",
+        "Très bonne qualité, le service client a répondu vite.",
+        "Great quality for the price, fast delivery!",
+        "Site lent, impossible de payer, remboursement jamais reçu",
+        "Out of stock again, and the returns were a nightmare",
+    ] * 40
+    with db.session() as session:
+        alone = [tagging.tags_for(session, ws, text) for text in texts]
+
+    def tag_all(_: int) -> tuple[Tagger, list[AnswerTags | None]]:
+        with db.session() as session:
+            found = tagging.tagger_for(session, ws)
+            return found, [tagging.tags_for(session, ws, text) for text in texts]
+
+    # when eight threads take the workspace's tagger and tag them all at once
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(tag_all, range(8)))
+    # then they share one tagger (built once: about a second each otherwise) and tag alike
+    assert len({id(found) for found, _ in results}) == 1
+    assert all(tags == alone for _, tags in results)

@@ -779,7 +779,11 @@ def record_answer(
     has_text = bool((comment and comment.strip()) or (followup and followup.strip()))
     if has_text and not response.themes_corrected:
         # Themes and sentiment of the verbatim, with the workspace's taxonomy and corrections.
-        set_answer_tags(response, tag(session, response.workspace_id, answer_text(response)))
+        # Nothing is written before: the tagger reads the taxonomy, and a flush there would hold
+        # the store's write lock (on SQLite, every writer's) while it builds, a second or so.
+        with session.no_autoflush:
+            tags = tag(session, response.workspace_id, answer_text(response))
+        set_answer_tags(response, tags)
     session.flush()
     if confirmed and (newly or final):
         on_confirmed(session, response.id, final)

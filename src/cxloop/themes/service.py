@@ -41,8 +41,11 @@ from cxloop.workspaces import audit
 MAX_EXAMPLES: Final = 5000
 RETAG_BATCH: Final = 2000
 
-# A Tagger keeps caches and stemmers that are not thread-safe: one per thread and workspace.
-_local = threading.local()
+# One tagger per workspace and version for the whole process (a Tagger can be shared between
+# threads): building one takes about a second of CPU, once, not once per thread.
+TaggerVersion = tuple[int, dt.datetime | None]
+_taggers: dict[str, tuple[TaggerVersion, Tagger]] = {}
+_building = threading.Lock()
 
 
 def corrections_count(session: Session, workspace_id: str) -> int:
@@ -97,28 +100,29 @@ def _train_in_worker(workspace_id: str) -> None:
 
 
 def tagger_for(session: Session, workspace_id: str) -> Tagger:
-    """The workspace's tagger: its taxonomy blended with its model (built once per version,
-    per thread: building one takes about half a second)."""
-    taggers: dict[str, tuple[tuple[int, dt.datetime | None], Tagger]] = _local.__dict__.setdefault(
-        "taggers", {}
-    )
+    """The workspace's tagger: its taxonomy blended with its model (built once per version, for
+    every thread of the process: building one takes about a second)."""
     stored = session.get(ThemeTaxonomy, workspace_id)
     model = session.get(ThemeModel, workspace_id)
-    version: tuple[int, dt.datetime | None] = (0, None)
+    version: TaggerVersion = (0, None)
     if stored is None and model is None:
         workspace_id = ""  # every workspace on the defaults shares one
     else:
         version = (stored.version if stored else 0, model.trained_at if model else None)
-    cached = taggers.get(workspace_id)
+    cached = _taggers.get(workspace_id)
     if cached is not None and cached[0] == version:
         return cached[1]
-    taxonomy = Taxonomy.from_document(stored.document) if stored else default_taxonomy()
-    learned = LearnedModel.from_json(model.model) if model and model.model else None
-    tagger = Tagger(taxonomy, learned)
-    if len(taggers) > 50:
-        taggers.clear()
-    taggers[workspace_id] = (version, tagger)
-    return tagger
+    with _building:  # answers arriving together wait for one build, not one each
+        cached = _taggers.get(workspace_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        taxonomy = Taxonomy.from_document(stored.document) if stored else default_taxonomy()
+        learned = LearnedModel.from_json(model.model) if model and model.model else None
+        tagger = Tagger(taxonomy, learned)
+        if len(_taggers) > 50:
+            _taggers.clear()
+        _taggers[workspace_id] = (version, tagger)
+        return tagger
 
 
 def mentions_of(tagging: Tagging) -> list[dict[str, object]]:
