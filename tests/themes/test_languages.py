@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from cxloop.store.db import Database
 from cxloop.surveys.models import Response
-from cxloop.themes import Tagger, default_taxonomy, detect_language
+from cxloop.themes import Tagger, Taxonomy, default_taxonomy, detect_language, train_model
 from cxloop.themes import service as tagging
 from tests.helpers import factories as f
 from tests.helpers.console import login
@@ -248,3 +248,18 @@ def test_a_taxonomy_with_a_third_language_is_accepted_and_a_bad_code_refused(
     assert refused.status_code == 422
     assert refused.json()["field"] == "themes.0.labels.deutsch"
     assert "not an ISO 639-1 language code" in refused.json()["detail"]
+
+
+def test_a_third_languages_seeds_and_corrected_foreign_answers_do_not_trouble_the_model() -> None:
+    # given a taxonomy with Swedish seeds, and corrections on a German and a French verbatim
+    taxonomy = Taxonomy.from_yaml(
+        THIRD_LANGUAGE.replace("de: [schnelle Lieferung]", "sv: [snabb leverans]")
+    )
+    examples = [
+        (GERMAN, None, ["delivery"]),
+        ("Colis arrivé en 2 jours, top", "fr", ["delivery"]),
+    ]
+    # when the workspace's model is trained on them
+    model = train_model(taxonomy, examples)
+    # then it trains on what it can read, and tagging with it still works
+    assert Tagger(taxonomy, model, embeddings=False).tag(GERMAN).tagged is False
