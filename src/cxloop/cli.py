@@ -357,12 +357,17 @@ def feedback_tag(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="CSV with 'id' and 'text' columns, and optionally 'lang' (fr or en).",
+            help="CSV with 'id' and 'text' columns, and optionally 'lang' (fr, en, or de, "
+            "it, es, nl, pt: recognised, not tagged).",
         ),
     ],
     as_json: JsonOpt = False,
 ) -> None:
-    """Tag each verbatim of a CSV with its themes and sentiment (default taxonomy)."""
+    """Tag each verbatim of a CSV with its themes and sentiment (default taxonomy).
+
+    A verbatim in another language than French or English is recognised, not tagged: its
+    ``lang`` says which, with no themes and a null sentiment.
+    """
     from cxloop.themes import Tagger
     from cxloop.themes.verbatims import read_verbatims
 
@@ -372,7 +377,12 @@ def feedback_tag(
     if as_json:
         emit(
             [
-                {"id": row.id, "lang": t.lang, "themes": list(t.themes), "sentiment": t.sentiment}
+                {
+                    "id": row.id,
+                    "lang": t.lang,
+                    "themes": list(t.themes),
+                    "sentiment": t.sentiment if t.tagged else None,
+                }
                 for row, t in zip(rows, taggings, strict=True)
             ]
         )
@@ -380,6 +390,9 @@ def feedback_tag(
     width = max([2, *(len(row.id) for row in rows)])
     typer.echo(f"{'id':<{width}}  lang  sentiment  themes")
     for row, t in zip(rows, taggings, strict=True):
+        if not t.tagged:
+            typer.echo(f"{row.id:<{width}}  {t.lang:<4}  {'-':>9}  (not tagged: language)")
+            continue
         themes = ", ".join(t.themes) or "-"
         typer.echo(f"{row.id:<{width}}  {t.lang:<4}  {t.sentiment:>+9.3f}  {themes}")
     typer.echo(f"{len(rows)} verbatims tagged; embeddings: {tagger.embeddings}")

@@ -14,6 +14,7 @@ from cxloop.store.db import Database
 from cxloop.surveys import service
 from cxloop.surveys.definitions import default_definition
 from cxloop.surveys.models import Invitation, Survey
+from cxloop.themes import service as tagging
 
 _numbers = itertools.count(1000)
 
@@ -169,3 +170,34 @@ def sent_invitations(
         for invitation in planned:
             service.mark_sent(session, invitation, now)
         return [(user_ids[i.customer_id or 0], i.token) for i in planned]
+
+
+def answer(
+    db: Database, workspace_id: str, score: int, comment: str, now: dt.datetime | None = None
+) -> int:
+    """A confirmed answer with a comment, recorded and tagged as the survey page records it,
+    from a new customer whose parcel came four days before ``now``; returns its id."""
+    from cxloop.alerts.service import alert_after_commit  # alerts sit above surveys
+
+    now = now or dt.datetime.now(dt.UTC)
+    with db.session() as session:
+        if session.scalar(select(Survey.id)) is None:
+            survey(db, workspace_id, created_at=now - dt.timedelta(days=30))
+    cid = customer(db, workspace_id, first_name="Lou")
+    order(
+        db, workspace_id, cid, now - dt.timedelta(days=6), delivered_at=now - dt.timedelta(days=4)
+    )
+    with db.session() as session:
+        service.plan(session, workspace_id, now)
+        invitation = session.scalars(select(Invitation).where(Invitation.customer_id == cid)).one()
+        service.mark_sent(session, invitation, now)
+        return service.record_answer(
+            session,
+            invitation,
+            score,
+            confirmed=True,
+            comment=comment,
+            now=now,
+            tag=tagging.tags_for,
+            on_confirmed=alert_after_commit,
+        ).response.id

@@ -16,11 +16,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from cxloop.alerts.service import alert_after_commit
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
-from cxloop.surveys import AnswerTags, service
-from cxloop.surveys.models import Invitation, Response, Survey
+from cxloop.surveys import AnswerTags
+from cxloop.surveys.models import Response
 from cxloop.themes import Tagger, Taxonomy
 from cxloop.themes import service as tagging
 from cxloop.themes.models import ThemeCorrection
@@ -36,25 +35,7 @@ CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 
 def answer(db: Database, ws: str, score: int, comment: str) -> int:
     """A confirmed answer with a comment, recorded as the survey page records it."""
-    with db.session() as session:
-        if session.scalar(select(Survey.id)) is None:
-            f.survey(db, ws, created_at=NOW - dt.timedelta(days=30))
-    cid = f.customer(db, ws, first_name="Lou")
-    f.order(db, ws, cid, NOW - dt.timedelta(days=6), delivered_at=NOW - dt.timedelta(days=4))
-    with db.session() as session:
-        service.plan(session, ws, NOW)
-        invitation = session.scalars(select(Invitation).where(Invitation.customer_id == cid)).one()
-        service.mark_sent(session, invitation, NOW)
-        return service.record_answer(
-            session,
-            invitation,
-            score,
-            confirmed=True,
-            comment=comment,
-            now=NOW,
-            tag=tagging.tags_for,
-            on_confirmed=alert_after_commit,
-        ).response.id
+    return f.answer(db, ws, score, comment, NOW)
 
 
 def themes_of(db: Database, response_id: int) -> list[str]:

@@ -62,8 +62,9 @@ def test_a_text_with_no_clue_takes_the_default_language() -> None:
 def test_the_callers_language_overrides_detection(tagger: Tagger) -> None:
     tagging = tagger.tag("Fast delivery", lang="fr")
     assert tagging.lang == "fr"
+    assert tagger.tag("Fast delivery", lang="de").tagged is False
     with pytest.raises(ValueError, match="lang"):
-        tagger.tag("Fast delivery", lang="de")
+        tagger.tag("Fast delivery", lang="xx")
 
 
 @pytest.mark.parametrize(

@@ -93,8 +93,9 @@ def test_tag_prints_a_table_without_json(tmp_path: Path) -> None:
         ("text\nx\n", "{path}: no 'id' column in the header (found: text)"),
         ("", "{path}: empty file: a header with the 'id' and 'text' columns is needed"),
         (
-            "id,text,lang\n1,ok,fr\n2,hallo,de\n",
-            "{path}:3: lang must be fr or en (or empty to detect it), not 'de'",
+            "id,text,lang\n1,ok,fr\n2,hallo,xx\n",
+            "{path}:3: lang must be one of fr, en, de, it, es, nl, pt (or empty to detect it), "
+            "not 'xx'",
         ),
     ],
 )
@@ -120,3 +121,21 @@ def test_tag_refuses_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     result = run(tmp_path, "feedback", "tag", str(path), "--json")
     assert result.returncode == 2
     assert result.stderr == f"cxloop: {path}: not UTF-8 text\n"
+
+
+def test_tag_recognises_other_languages_and_leaves_them_untagged(tmp_path: Path) -> None:
+    # given a German comment to detect and an Italian one the file says is Italian
+    path = write(
+        tmp_path,
+        'id,text,lang\nd1,"Lieferung kam zu spät, Paket beschädigt",\ni1,Consegna veloce,it\n',
+    )
+    # when they are tagged
+    result = run(tmp_path, "feedback", "tag", str(path), "--json")
+    table = run(tmp_path, "feedback", "tag", str(path))
+    # then each keeps its language, with no themes and no sentiment
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"id": "d1", "lang": "de", "themes": [], "sentiment": None},
+        {"id": "i1", "lang": "it", "themes": [], "sentiment": None},
+    ]
+    assert table.stdout.splitlines()[1].split() == ["d1", "de", "-", "(not", "tagged:", "language)"]

@@ -38,9 +38,14 @@ def test_yaml_round_trips_without_loss() -> None:
             "blank",
         ),
         (
-            "themes:\n  - key: ok\n    labels: {fr: a, en: b}\n    seeds: {de: [x]}",
-            "themes.0.seeds.de",
-            "",
+            "themes:\n  - key: ok\n    labels: {fr: a, en: b}\n    seeds: {xx: [x]}",
+            "themes.0.seeds.xx",
+            "not an ISO 639-1 language code",
+        ),
+        (
+            "themes:\n  - key: ok\n    labels: {fr: a, en: b, DE: c}",
+            "themes.0.labels.DE",
+            "not an ISO 639-1 language code",
         ),
         (
             "themes:\n  - key: ok\n    labels: {fr: a, en: b}\n    colour: red",

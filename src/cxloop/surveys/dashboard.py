@@ -57,6 +57,11 @@ NO_FILTERS: Final = DashboardFilters()
 # Breakdowns on a column of the answer as it is (product_category is split into categories).
 DIRECT: Final[tuple[Dimension, ...]] = ("touchpoint", "channel", "locale", "country")
 
+# The languages the themes domain tags; an answer in another one is recognised, not tagged.
+TAGGED_LANGS: Final = ("fr", "en")
+# An answer whose text is in another language (NULL, not known, is not another language).
+OTHER_LANGUAGE: Final = Response.lang.not_in(TAGGED_LANGS)
+
 _PROMOTERS = func.count().filter(Response.score >= stats.PROMOTER_MIN)
 _PASSIVES_UP = func.count().filter(Response.score >= stats.PASSIVE_MIN)
 _ANSWERS = func.count()
@@ -264,6 +269,8 @@ def verbatims(
         where.append(Response.comment.ilike(f"%{_escape_like(which.text)}%", escape="\\"))
     if which.theme:
         where.append(_theme_condition(session, which.theme))
+    if which.other_languages:
+        where.append(OTHER_LANGUAGE)
     rows = session.scalars(
         select(Response)
         .where(*where)
@@ -282,6 +289,7 @@ def verbatims(
             followup=r.followup,
             channel=r.channel,
             locale=r.locale,
+            lang=r.lang,
             themes=list(r.themes or []),
             created_at=r.created_at,
         )
@@ -333,6 +341,8 @@ def funnel(session: Session, workspace_id: str, filters: DashboardFilters = NO_F
 __all__ = [
     "DIRECT",
     "FUNNEL_STEPS",
+    "OTHER_LANGUAGE",
+    "TAGGED_LANGS",
     "answer_conditions",
     "breakdown",
     "funnel",
@@ -361,15 +371,17 @@ def theme_groups(
     *,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-) -> list[tuple[Any, int, int, int, int, int]]:
+) -> list[tuple[Any, ...]]:
     """Confirmed answers in [since, until) per distinct theme list: (themes, detractors,
-    passives, promoters, Σ score, Σ score²), the dashboard's rule for what counts."""
+    passives, promoters, Σ score, Σ score²), the dashboard's rule for what counts; then the
+    same five figures for those of them in another language than French or English."""
     where = answer_conditions(workspace_id, filters)
     if since is not None:
         where.append(Response.created_at >= since)
     if until is not None:
         where.append(Response.created_at < until)
     score = Response.score
+    other = OTHER_LANGUAGE
     rows = session.execute(
         select(
             _THEMES,
@@ -378,11 +390,17 @@ def theme_groups(
             func.count().filter(score >= stats.PROMOTER_MIN),
             func.sum(score),
             func.sum(score * score),
+            # lang is in ix_responses_themes (0012): still read from the index alone
+            func.count().filter(other, score < stats.PASSIVE_MIN),
+            func.count().filter(other, score >= stats.PASSIVE_MIN, score < stats.PROMOTER_MIN),
+            func.count().filter(other, score >= stats.PROMOTER_MIN),
+            func.sum(score).filter(other),
+            func.sum(score * score).filter(other),
         )
         .where(*where)
         .group_by(_THEMES)
     ).all()
-    return [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4] or 0), int(r[5] or 0)) for r in rows]
+    return [(r[0], *(int(v or 0) for v in r[1:])) for r in rows]
 
 
 def theme_groups_by_period(
@@ -390,12 +408,12 @@ def theme_groups_by_period(
     workspace_id: str,
     filters: DashboardFilters,
     bounds: Sequence[tuple[dt.datetime, dt.datetime]],
-) -> list[tuple[dt.date, Any, int]]:
+) -> list[tuple[dt.date, Any, int, int]]:
     """Confirmed answers per period [low, high) and distinct theme list (JSON text):
-    (period start, themes, answers)."""
+    (period start, themes, answers, of which in another language than French or English)."""
     # One index range scan per period, as the dashboard's trend (SQLite sorts otherwise).
     query = (
-        select(_THEMES_TEXT, func.count())
+        select(_THEMES_TEXT, func.count(), func.count().filter(OTHER_LANGUAGE))
         .where(
             *answer_conditions(workspace_id, filters),
             Response.created_at >= bindparam("low"),
@@ -403,10 +421,10 @@ def theme_groups_by_period(
         )
         .group_by(_THEMES_TEXT)
     )
-    found: list[tuple[dt.date, Any, int]] = []
+    found: list[tuple[dt.date, Any, int, int]] = []
     for low, high in bounds:
-        for text, count in session.execute(query, {"low": low, "high": high}):
-            found.append((low.date(), text, int(count)))
+        for text, count, other in session.execute(query, {"low": low, "high": high}):
+            found.append((low.date(), text, int(count), int(other or 0)))
     return found
 
 

@@ -142,7 +142,8 @@ class Response(Base):
             "segment",
             "categories",
         ),
-        # Answers in themes order: key drivers group by theme set without a sort (0010).
+        # Answers in themes order: key drivers group by theme set without a sort (0010), and
+        # tell untagged answers in other languages apart from the index alone (0012).
         Index(
             "ix_responses_themes",
             "workspace_id",
@@ -154,6 +155,7 @@ class Response(Base):
             "channel",
             "touchpoint",
             "locale",
+            "lang",
         ),
         # Answers in categories order: the category breakdown groups without a sort.
         Index(
@@ -198,6 +200,10 @@ class Response(Base):
     # "returning", None without an order; the order's product categories as "|a|b|" (sorted).
     segment: Mapped[str | None] = mapped_column(String(12), nullable=True)
     categories: Mapped[str] = mapped_column(String(500), default="")
+    # The language of the comment as the tagger found it (ISO 639-1): fr or en, which it tags,
+    # or another it recognises and leaves untagged (de, it…); None without text, and for
+    # answers recorded before migration 0012 until they are re-tagged.
+    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
     themes: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     sentiment: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Per theme mentioned, its own sentiment: [{"theme": key, "sentiment": -1..1}].

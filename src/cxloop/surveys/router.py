@@ -485,6 +485,7 @@ def nps_dashboard(
     page: inputs.PageNumber = 1,
     by: str = "touchpoint",
     theme: str = "",
+    lang: str = "",
 ) -> Response:
     """The NPS dashboard: score and interval, trend, distribution, funnel, breakdowns, verbatims.
 
@@ -503,6 +504,7 @@ def nps_dashboard(
         category=category if category in ("detractor", "passive", "promoter") else None,
         text=q[:200] or None,
         theme=theme if theme in taxonomy.keys else None,
+        other_languages=lang == "other",
     )
     # Why they score so: each theme's cost among detractors and weight among promoters, and
     # its weekly share over the last twelve weeks with the spikes marked.
@@ -573,6 +575,7 @@ def nps_dashboard(
         themes_trend=themes_trend,
         spiked=spiked,
         theme=which.theme or "",
+        lang="other" if which.other_languages else "",
         can_edit=member.can_edit,
         here=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         period=period if period in PERIODS else "365d",

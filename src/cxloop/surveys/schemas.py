@@ -110,13 +110,15 @@ class Breakdown(BaseModel):
 
 
 class VerbatimFilters(BaseModel):
-    """Which comments to list: category, score range, words in the comment, theme."""
+    """Which comments to list: category, score range, words in the comment, theme, language."""
 
     category: Category | None = None
     min_score: int | None = Field(default=None, ge=0, le=10)
     max_score: int | None = Field(default=None, ge=0, le=10)
     text: str | None = Field(default=None, max_length=200)
     theme: str | None = Field(default=None, max_length=64)
+    # Only the comments in another language than French or English (recognised, not tagged).
+    other_languages: bool = False
 
 
 class Verbatim(BaseModel):
@@ -131,6 +133,8 @@ class Verbatim(BaseModel):
     followup: str
     channel: str
     locale: str
+    # The comment's language (ISO 639-1); not fr or en: recognised, not tagged. None: not known.
+    lang: str | None = None
     themes: list[str]
     created_at: dt.datetime
 
@@ -170,12 +174,16 @@ class Funnel(BaseModel):
 
 
 class AnswerTags(BaseModel):
-    """What the themes domain says of an answer's verbatim: themes, sentiment, per theme."""
+    """What the themes domain says of an answer's verbatim: language, themes, sentiment, per
+    theme. In another language than French or English it is recognised, not tagged: no themes,
+    no sentiment."""
 
     themes: list[str]
     sentiment: float | None
     # One per theme: {"theme": key, "sentiment": mean sentiment of its mentions}.
     mentions: list[dict[str, object]]
+    # ISO 639-1 code of the verbatim's language (None: not known).
+    lang: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------

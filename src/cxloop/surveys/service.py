@@ -811,7 +811,9 @@ def set_answer_tags(response: Response, tags: AnswerTags | None) -> None:
     """Store a verbatim's tags on its answer (None: no text, no themes)."""
     if tags is None:
         response.themes, response.sentiment, response.mentions = [], None, []
+        response.lang = None
         return
+    response.lang = tags.lang
     response.themes = list(tags.themes)
     response.sentiment = tags.sentiment
     response.mentions = list(tags.mentions)

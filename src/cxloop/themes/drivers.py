@@ -516,18 +516,26 @@ def drivers_for(
     touchpoint: str | None = None,
     theme_keys: Sequence[str] | None = None,
 ) -> DriversReport:
-    """The key drivers of the confirmed answers created in [since, until), ranked by impact."""
+    """The key drivers of the confirmed answers created in [since, until), ranked by impact.
+
+    ``n`` and ``nps`` count every answer; the drivers leave out those in another language than
+    French or English that no one gave themes to (``not_tagged``): their text was not read.
+    """
     if since is not None and until is not None and until <= since:
         raise InvalidInput("until", "must be after since")
     filters = DashboardFilters(survey_id=survey_id, channel=channel, touchpoint=touchpoint)
     rows = surveys.theme_groups(session, workspace_id, filters, since=since, until=until)
     decoded: dict[str, list[str]] = {}
-    encoded = _Encoded([_themes_of(r[0], decoded) for r in rows], theme_keys)
-    sums = np.array([r[1:] for r in rows], dtype=np.int64).reshape(len(rows), 5)
+    lists = [_themes_of(r[0], decoded) for r in rows]
+    sums = np.array([r[1:] for r in rows], dtype=np.int64).reshape(len(rows), 10)
+    # Answers in another language and without themes were not read (a person may still have
+    # set themes on one: those count): they weigh in the NPS, not in the drivers.
+    unread = sums[:, 5:] * np.array([not themes for themes in lists], dtype=np.int64)[:, None]
+    read = sums[:, :5] - unread
     detractors, passives, promoters = (int(v) for v in sums[:, :3].sum(axis=0))
     nps = surveys.summarize(promoters=promoters, passives=passives, detractors=detractors)
-    drivers = _drivers(encoded, sums[:, :3], sums[:, 3], sums[:, 4])
-    return DriversReport(n=nps.n, nps=nps, drivers=drivers)
+    drivers = _drivers(_Encoded(lists, theme_keys), read[:, :3], read[:, 3], read[:, 4])
+    return DriversReport(n=nps.n, nps=nps, not_tagged=int(unread[:, :3].sum()), drivers=drivers)
 
 
 def trend_for(
@@ -556,12 +564,14 @@ def trend_for(
     dates: list[dt.date] = []
     themes: list[list[str]] = []
     counts: list[int] = []
-    for start, text, count in surveys.theme_groups_by_period(
+    for start, text, count, other in surveys.theme_groups_by_period(
         session, workspace_id, filters, bounds
     ):
+        found = _themes_of(text, decoded)
         dates.append(start)
-        themes.append(_themes_of(text, decoded))
-        counts.append(count)
+        themes.append(found)
+        # as for the drivers: untagged answers in another language are not in the shares
+        counts.append(count if found else count - other)
     return theme_trend(
         dates,
         themes,

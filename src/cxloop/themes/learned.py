@@ -23,6 +23,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from cxloop.errors import InvalidInput
+from cxloop.themes.text import LANGS
 
 if TYPE_CHECKING:
     from cxloop.themes.taxonomy import Taxonomy
@@ -158,6 +159,8 @@ def train_model(taxonomy: Taxonomy, examples: Sequence[Example]) -> LearnedModel
                 raise InvalidInput(f"examples.{i}.themes.{j}", f"unknown theme {key!r}")
             right.add(resolved)
         tagging, feats = tagger.analyse(text, lang)
+        if not tagging.tagged:
+            continue  # another language: nothing the model could read
         rows.append(feats)
         labels.append(right)
         found.append(set(tagging.themes))
@@ -165,6 +168,8 @@ def train_model(taxonomy: Taxonomy, examples: Sequence[Example]) -> LearnedModel
     seeds: list[tuple[list[str], str]] = []
     for theme in taxonomy.themes:
         for lang_key, phrases in theme.seeds.items():
+            if lang_key not in LANGS:
+                continue  # a third language's seeds: kept in the taxonomy, not read yet
             for phrase in phrases:
                 seeds.append((tagger.analyse(phrase, lang_key)[1], theme.key))
 

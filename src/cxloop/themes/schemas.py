@@ -4,19 +4,50 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import functools
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from cxloop import inputs
 from cxloop.errors import InvalidInput
 from cxloop.surveys import NpsSummary
 
 Period = Literal["week", "month"]
+# The console's languages: every theme has a label in both.
 Locale = Literal["fr", "en"]
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 Phrase = str
+
+
+@functools.cache
+def iso_639_1() -> frozenset[str]:
+    """The ISO 639-1 language codes (two lowercase letters), from Babel's CLDR data."""
+    from babel import Locale as BabelLocale
+
+    names = BabelLocale("en").languages
+    codes = (str(code) for code in names)
+    return frozenset(code for code in codes if len(code) == 2 and code.isalpha() and code.islower())
+
+
+def _language_code(code: str) -> str:
+    if code not in iso_639_1():
+        raise ValueError(
+            f"{code!r} is not an ISO 639-1 language code (two lowercase letters: fr, en, de…)"
+        )
+    return code
+
+
+# A language in a taxonomy: fr and en, and room for others (de, it, nl…) by their ISO 639-1 code.
+LangCode = Annotated[str, AfterValidator(_language_code)]
 
 
 class Theme(BaseModel):
@@ -25,15 +56,16 @@ class Theme(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     key: str = Field(pattern=KEY_PATTERN)
-    labels: dict[Locale, str]
-    definitions: dict[Locale, str] = Field(default_factory=dict)
-    seeds: dict[Locale, tuple[Phrase, ...]] = Field(default_factory=dict)
-    excludes: dict[Locale, tuple[Phrase, ...]] = Field(default_factory=dict)
+    # Keyed by ISO 639-1 code: fr and en labels are required, other languages are optional.
+    labels: dict[LangCode, str]
+    definitions: dict[LangCode, str] = Field(default_factory=dict)
+    seeds: dict[LangCode, tuple[Phrase, ...]] = Field(default_factory=dict)
+    excludes: dict[LangCode, tuple[Phrase, ...]] = Field(default_factory=dict)
     merged_from: tuple[str, ...] = ()
 
     @field_validator("labels")
     @classmethod
-    def _both_labels(cls, value: dict[Locale, str]) -> dict[Locale, str]:
+    def _both_labels(cls, value: dict[str, str]) -> dict[str, str]:
         missing = {"fr", "en"} - {lang for lang, label in value.items() if label.strip()}
         if missing:
             raise ValueError(f"needs a label in {', '.join(sorted(missing))}")
@@ -43,14 +75,14 @@ class Theme(BaseModel):
 
     @field_validator("definitions")
     @classmethod
-    def _short_definitions(cls, value: dict[Locale, str]) -> dict[Locale, str]:
+    def _short_definitions(cls, value: dict[str, str]) -> dict[str, str]:
         if any(len(text) > 1000 for text in value.values()):
             raise ValueError("a definition is at most 1000 characters")
         return value
 
     @field_validator("seeds", "excludes")
     @classmethod
-    def _phrases(cls, value: dict[Locale, tuple[Phrase, ...]]) -> dict[Locale, tuple[Phrase, ...]]:
+    def _phrases(cls, value: dict[str, tuple[Phrase, ...]]) -> dict[str, tuple[Phrase, ...]]:
         for phrases in value.values():
             if len(phrases) > 500:
                 raise ValueError("at most 500 phrases per language")
@@ -70,8 +102,8 @@ class Theme(BaseModel):
         return value
 
     def label(self, lang: str) -> str:
-        """The label in ``lang`` (English unless ``fr``)."""
-        return self.labels["fr"] if lang == "fr" else self.labels["en"]
+        """The label in ``lang`` when the theme has one, else the English one."""
+        return self.labels.get(lang) or self.labels["en"]
 
     def seeds_in(self, lang: str) -> tuple[Phrase, ...]:
         """The seed phrases in ``lang``."""
@@ -184,7 +216,10 @@ class DriversReport(BaseModel):
 
     n: int
     nps: NpsSummary
-    # Most damaging first (impact), see ``key_drivers``.
+    # Of the n answers, those in another language than French or English and without themes:
+    # counted in the NPS, left out of every driver figure (their text was not read).
+    not_tagged: int = 0
+    # Most damaging first (impact), see ``key_drivers``; over the n − not_tagged other answers.
     drivers: list[Driver]
 
 

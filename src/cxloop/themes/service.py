@@ -146,8 +146,10 @@ def tags_for(session: Session, workspace_id: str, text: str) -> AnswerTags | Non
 
 def _tags(tagging: Tagging) -> AnswerTags:
     return AnswerTags(
+        lang=tagging.lang,
         themes=list(tagging.themes),
-        sentiment=round(tagging.sentiment, 3),
+        # In a language the tagger does not read, a sentiment of 0 would mean nothing.
+        sentiment=round(tagging.sentiment, 3) if tagging.tagged else None,
         mentions=mentions_of(tagging),
     )
 

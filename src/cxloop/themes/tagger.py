@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cxloop.themes import lexicon, sentiment
-from cxloop.themes.language import detect, function_words
+from cxloop.themes.language import ASKED, detect, function_words, is_tagged
 from cxloop.themes.learned import LearnedModel, features
 from cxloop.themes.taxonomy import Taxonomy, default_taxonomy
 
@@ -63,12 +63,17 @@ class Mention:
 
 @dataclass(frozen=True)
 class Tagging:
-    """A tagged verbatim: its language, themes (taxonomy order), sentiment and mentions."""
+    """A tagged verbatim: its language, themes (taxonomy order), sentiment and mentions.
+
+    ``tagged`` is False for a verbatim in a language the tagger does not read (German,
+    Italian…): it has no themes, no mentions and a sentiment of 0, which mean nothing.
+    """
 
     lang: str
     themes: tuple[str, ...]
     sentiment: float
     mentions: tuple[Mention, ...]
+    tagged: bool = True
 
 
 @dataclass
@@ -176,15 +181,17 @@ class Tagger:
     def _run_alone(
         self, text: str, lang: str | None, with_features: bool
     ) -> tuple[Tagging, list[str]]:
-        if lang is not None and lang not in LANGS:
-            raise ValueError(f"lang must be one of {', '.join(LANGS)}, not {lang!r}")
+        if lang is not None and lang not in ASKED:
+            raise ValueError(f"lang must be one of {', '.join(ASKED)}, not {lang!r}")
         if not text or text.isspace():
             return Tagging(lang or self.default_lang, (), 0.0, ()), []
-        scanned = _scan(text)
         mixed = False
         if lang is None:
             detection = detect(text, self.default_lang)
             lang, mixed = detection.lang, detection.mixed
+        if not is_tagged(lang):
+            return Tagging(lang, (), 0.0, (), tagged=False), []
+        scanned = _scan(text)
         grammar = self._grammars[lang]
         keys = [word if word[0] == SPECIAL else grammar.keys(word) for word in scanned.words]
         clauses, openers = _clauses(grammar, keys, scanned.breaks)

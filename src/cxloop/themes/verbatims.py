@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cxloop.csv_files import cell, read_table
 from cxloop.errors import InvalidInput
-from cxloop.themes.text import LANGS
+from cxloop.themes.language import ASKED
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,17 @@ class Verbatim:
 
 
 def read_verbatims(path: Path) -> list[Verbatim]:
-    """The rows of a CSV with ``id`` and ``text`` columns and an optional ``lang`` (fr, en)."""
+    """The rows of a CSV with ``id`` and ``text`` columns and an optional ``lang`` (fr, en, or
+    another language cxloop recognises without tagging it)."""
     table = read_table(path, ("id", "text"))
     id_at, text_at, lang_at = table.column("id"), table.column("text"), table.column("lang")
     rows: list[Verbatim] = []
     for line, row in table.rows:
         lang = cell(row, lang_at).strip().lower() or None
-        if lang is not None and lang not in LANGS:
+        if lang is not None and lang not in ASKED:
             raise InvalidInput(
                 f"{table.where}:{line}",
-                f"lang must be fr or en (or empty to detect it), not {lang!r}",
+                f"lang must be one of {', '.join(ASKED)} (or empty to detect it), not {lang!r}",
             )
         rows.append(Verbatim(id=cell(row, id_at).strip(), text=cell(row, text_at), lang=lang))
     return rows
