@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from cxloop import analytics
 from cxloop.analytics import clv
+from cxloop.cli import main
 from cxloop.errors import InvalidInput
 
 CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow"
@@ -324,3 +326,83 @@ def test_the_holdout_table_of_the_cdnow_sample(sample: clv.Summary) -> None:
 def test_the_facade_exports_the_public_functions() -> None:
     assert analytics.fit_bgnbd is clv.fit_bgnbd
     assert analytics.p_alive is clv.p_alive
+
+
+# --- The command line -------------------------------------------------------------------
+
+
+def cxloop(*args: str) -> int:
+    """Run the CLI in this process; its exit status."""
+    with pytest.raises(SystemExit) as stopped:
+        main(list(args))
+    return int(stopped.value.code or 0)
+
+
+def test_clv_fit_prints_the_estimates_and_the_holdout_as_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # when the sample is fitted from the command line
+    status = cxloop(
+        "clv", "fit", "--transactions", str(CDNOW / "cdnow_sample.csv"),
+        "--calibration-end", "1997-09-30", "--json",
+    )  # fmt: skip
+    # then one JSON document has the contract's shape and the papers' figures
+    out = capsys.readouterr()
+    assert status == 0 and out.err == ""
+    document = json.loads(out.out)
+    assert set(document) == {"bgnbd", "gamma_gamma", "customers", "holdout"}
+    assert set(document["bgnbd"]) == {"r", "alpha", "a", "b", "loglik"}
+    assert set(document["gamma_gamma"]) == {"p", "q", "gamma"}
+    assert document["customers"] == 2357
+    assert significant(document["bgnbd"]["alpha"], 4) == 4.414
+    assert significant(document["gamma_gamma"]["gamma"], 4) == 15.44
+    holdout = document["holdout"]
+    assert set(holdout) == {
+        "start", "end", "weeks", "groups", "customers", "actual", "predicted",
+    }  # fmt: skip
+    assert (holdout["start"], holdout["end"], holdout["weeks"]) == ("1997-10-01", "1998-06-30", 39)
+    assert holdout["groups"][0] == {
+        "frequency": "0",
+        "customers": 1411,
+        "actual_mean": pytest.approx(0.237, abs=5e-4),
+        "predicted_mean": pytest.approx(0.225, abs=5e-4),
+    }
+    assert holdout["actual"] == 1882
+
+
+def test_clv_fit_prints_a_readable_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cxloop(
+        "clv", "fit", "--transactions", str(CDNOW / "cdnow_sample.csv"),
+        "--calibration-end", "1997-09-30",
+    )  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert lines[1].startswith("BG/NBD       r 0.2426  alpha 4.414  a 0.7929  b 2.426")
+    assert lines[2].startswith("Gamma-Gamma  p 6.25  q 3.744  gamma 15.44")
+    assert lines[-1].split() == ["7+", "64", "6.359", "6.157"]
+
+
+@pytest.mark.parametrize(
+    ("text", "end", "expected"),
+    [
+        ("customer_id,date,amount\na,1997-01-01,3\na,1997-02-30,2\n", "1997-09-30", ":3: date"),
+        ("customer_id,date,amount\na,1997-01-01,-1\n", "1997-09-30", ":2: amount '-1'"),
+        ("", "1997-09-30", "transactions.csv: empty file"),
+        ("customer_id,date\na,1997-01-01\n", "1997-09-30", "no 'amount' column"),
+        (UNTIDY, "1996-12-31", "--calibration-end: 1996-12-31 is before the first purchase"),
+        (UNTIDY, "30/09/1997", "--calibration-end: '30/09/1997' is not a date"),
+        ("customer_id,date,amount\na,1997-01-01,3\n", "1997-09-30", "no customer bought again"),
+    ],
+)
+def test_clv_fit_refuses_bad_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, end: str, expected: str
+) -> None:
+    # given a file or a date with a fault
+    path = write(tmp_path, text)
+    # when fitted
+    status = cxloop("clv", "fit", "--transactions", str(path), "--calibration-end", end, "--json")
+    # then one line on stderr says what and where, exit status 2, nothing on stdout
+    out = capsys.readouterr()
+    assert status == 2 and out.out == ""
+    assert out.err.count("\n") == 1 and out.err.startswith("cxloop: ")
+    assert expected in out.err

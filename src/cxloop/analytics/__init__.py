@@ -6,11 +6,13 @@ This package's facade: what other domains may use. They import the package
 
 from cxloop.analytics.clv import (
     BgNbdFit,
+    Calibration,
     GammaGammaFit,
     Holdout,
     HoldoutGroup,
     Summary,
     Transactions,
+    calibrate,
     days_to_next_order,
     expected_days_to_next_order,
     expected_purchases,
@@ -28,11 +30,13 @@ from cxloop.analytics.clv import (
 
 __all__ = [
     "BgNbdFit",
+    "Calibration",
     "GammaGammaFit",
     "Holdout",
     "HoldoutGroup",
     "Summary",
     "Transactions",
+    "calibrate",
     "days_to_next_order",
     "expected_days_to_next_order",
     "expected_purchases",

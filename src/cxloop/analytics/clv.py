@@ -758,6 +758,32 @@ def holdout(fit: BgNbdFit, summary: Summary) -> Holdout:
     )
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """Both models fitted on a transactions file at a calibration end, and their holdout."""
+
+    summary: Summary
+    purchases: BgNbdFit
+    spend: GammaGammaFit | None  # None when no repeat customer spent anything
+    holdout: Holdout
+
+
+def calibrate(path: Path, calibration_end: dt.date) -> Calibration:
+    """Read a transactions CSV, fit BG/NBD and Gamma-Gamma at ``calibration_end``, check the
+    holdout (``cxloop clv fit``)."""
+    summary = summarise(read_transactions(path), calibration_end)
+    if not np.any(summary.x > 0):
+        raise InvalidInput(
+            str(path),
+            f"no customer bought again by {calibration_end}: the purchase model needs repeat "
+            "purchases",
+        )
+    purchases = fit_bgnbd(summary.x, summary.t_x, summary.T)
+    x, m = spend_inputs(summary)
+    spend = fit_gamma_gamma(x, m) if x.size else None
+    return Calibration(summary, purchases, spend, holdout(purchases, summary))
+
+
 def simulate_bgnbd(
     params: Sequence[float],
     T: FloatArray,  # noqa: N803
@@ -786,12 +812,14 @@ def simulate_bgnbd(
 
 __all__ = [
     "BgNbdFit",
+    "Calibration",
     "GammaGammaFit",
     "Holdout",
     "HoldoutGroup",
     "Summary",
     "Transactions",
     "bgnbd_loglik",
+    "calibrate",
     "days_to_next_order",
     "expected_days_to_next_order",
     "expected_purchases",
