@@ -331,7 +331,7 @@ def _minimise(
     if hessian is None:
         hessian = _fd_hessian(counted, theta)
     for _ in range(40):
-        if np.max(np.abs(g)) < 1e-15:
+        if np.max(np.abs(g)) < 1e-14:  # round-off level: the mean's terms are near 1
             break
         step = _newton_step(hessian, g)
         if step is None and not fresh:
@@ -341,7 +341,7 @@ def _minimise(
             step = -g / max(float(np.linalg.norm(g)), 1.0)
         accepted = None
         size = 1.0
-        for _ in range(30):
+        for _ in range(12):
             candidate = np.clip(theta + size * step, -bound, bound)
             fc, gc = counted(candidate)
             # Near the optimum f moves at round-off level: a step that does not raise f beyond
@@ -360,6 +360,8 @@ def _minimise(
         s, y = accepted[0] - theta, accepted[2] - g
         theta, f, g = accepted
         fresh = False
+        if np.max(np.abs(s)) < 1e-10:  # parameters settled to 1e-10: more is round-off
+            break
         if float(s @ y) > 1e-300:
             hs = hessian @ s
             hessian = hessian - np.outer(hs, hs) / float(s @ hs) + np.outer(y, y) / float(y @ s)
