@@ -113,9 +113,10 @@ def run_clv(args: argparse.Namespace) -> None:
         print(
             f"lifetimes {theirs['versions']['lifetimes']}: BG/NBD "
             + ", ".join(f"{v:.6f}" for v in theirs["bgnbd"])
-            + f" (log-likelihood {bg.loglik - their_bg:.1e} below cxloop's); Gamma-Gamma "
+            + f" (log-likelihood, cxloop's minus lifetimes': {bg.loglik - their_bg:.1e}); "
+            + "Gamma-Gamma "
             + ", ".join(f"{v:.6f}" for v in theirs["gamma_gamma"])
-            + f" ({gg.loglik - their_gg:.1e} below)"
+            + f" ({gg.loglik - their_gg:.1e})"
         )
         ratio = (theirs["seconds"]["bgnbd"] + theirs["seconds"]["gamma_gamma"]) / (
             ours_bg_s + ours_gg_s
