@@ -76,14 +76,23 @@ messages: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F babel.cfg -k _ -o /tmp/cxloop-messages.pot --no-location .
 	$(BIN)/pybabel update -i /tmp/cxloop-messages.pot -d src/cxloop/locale --no-fuzzy-matching
 
+# The baseline of bench/analytics.py --part clv: lifetimes, in its own environment; it is no
+# dependency of cxloop and stays out of the locks.
+LIFETIMES := .venv-lifetimes
+$(LIFETIMES)/.installed:
+	$(PYTHON) -m venv $(LIFETIMES)
+	$(LIFETIMES)/bin/pip install --quiet lifetimes==0.11.3
+	touch $@
+
 # Every figure of docs/benchmarks.md, at the sizes it quotes, each beside its baseline (about
 # 10 minutes on 2 cores). Timings are noisy on a shared machine: the scripts print the load.
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(LIFETIMES)/.installed
 	$(BIN)/python bench/feedback_quality.py
 	$(BIN)/python bench/feedback_speed.py --texts 50000 --repeat 3
 	$(BIN)/python bench/demo_build.py --customers 2000,10000,100000
 	$(BIN)/python bench/ingest.py --seconds 10 --rates 250,500,1000,1500
 	$(BIN)/python bench/nps.py --deliveries 100000 --answers 1000000 --repeat 5
+	$(BIN)/python bench/analytics.py --part clv --customers 1000000 --repeat 3
 
 clean:
-	rm -rf $(VENV) .cxloop .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LIFETIMES) .cxloop .mypy_cache .ruff_cache .pytest_cache

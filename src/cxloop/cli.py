@@ -35,6 +35,10 @@ nps_app = typer.Typer(help="NPS statistics.", no_args_is_help=True)
 app.add_typer(nps_app, name="nps")
 feedback_app = typer.Typer(help="Feedback verbatims: themes and sentiment.", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
+clv_app = typer.Typer(
+    help="Customer lifetime value: BG/NBD purchases, Gamma-Gamma spend.", no_args_is_help=True
+)
+app.add_typer(clv_app, name="clv")
 
 
 def fail(field: str, message: str) -> NoReturn:
@@ -416,6 +420,98 @@ def feedback_retag(
         emit({"workspace": workspace, "retagged": count})
         return
     typer.echo(f"{count} answers tagged again in {workspace}")
+
+
+@clv_app.command("fit")
+def clv_fit(
+    transactions: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV with 'customer_id', 'date' (YYYY-MM-DD) and 'amount' columns (others "
+            "ignored).",
+        ),
+    ],
+    calibration_end: Annotated[
+        str,
+        typer.Option(
+            help="Last day of the calibration period (YYYY-MM-DD); the holdout runs from the "
+            "next day to the file's last."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the estimates as JSON.")] = False,
+) -> None:
+    """Fit BG/NBD and Gamma-Gamma to transactions and compare the holdout (docs/analytics.md)."""
+    import datetime as dt
+
+    from cxloop import analytics
+
+    try:
+        end = dt.date.fromisoformat(calibration_end)
+    except ValueError:
+        fail("--calibration-end", f"{calibration_end!r} is not a date (YYYY-MM-DD)")
+    try:
+        result = analytics.calibrate(transactions, end)
+    except InvalidInput as exc:
+        if exc.field == "calibration_end":
+            fail("--calibration-end", exc.message)
+        raise
+    bg, gg, holdout = result.purchases, result.spend, result.holdout
+    document = {
+        "bgnbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b, "loglik": bg.loglik},
+        "gamma_gamma": {
+            "p": gg.p if gg else None,
+            "q": gg.q if gg else None,
+            "gamma": gg.gamma if gg else None,
+        },
+        "customers": int(result.summary.x.size),
+        "holdout": {
+            "start": holdout.start.isoformat(),
+            "end": holdout.end.isoformat(),
+            "weeks": holdout.weeks,
+            "groups": [
+                {
+                    "frequency": group.frequency,
+                    "customers": group.customers,
+                    "actual_mean": group.actual_mean,
+                    "predicted_mean": group.predicted_mean,
+                }
+                for group in holdout.groups
+            ],
+            "customers": holdout.customers,
+            "actual": holdout.actual,
+            "predicted": holdout.predicted,
+        },
+    }
+    if as_json:
+        emit(document)
+        return
+    repeat = int((result.summary.x > 0).sum())
+    typer.echo(f"customers    {document['customers']:>7}  ({repeat} bought again by {end})")
+    converged = "" if bg.converged else "  (not converged)"
+    typer.echo(
+        f"BG/NBD       r {bg.r:.4g}  alpha {bg.alpha:.4g}  a {bg.a:.4g}  b {bg.b:.4g}  "
+        f"log-likelihood {bg.loglik:.2f}{converged}"
+    )
+    if gg is None:
+        typer.echo("Gamma-Gamma  not fitted: no repeat customer spent anything")
+    else:
+        typer.echo(
+            f"Gamma-Gamma  p {gg.p:.4g}  q {gg.q:.4g}  gamma {gg.gamma:.4g}  "
+            f"({gg.customers} customers)"
+        )
+    typer.echo(
+        f"holdout      {holdout.start} to {holdout.end} ({holdout.weeks:.3g} weeks): "
+        f"{holdout.actual:.0f} repeat purchases, {holdout.predicted:.1f} predicted"
+    )
+    typer.echo("frequency  customers  actual  predicted  (mean repeat purchases in the holdout)")
+    for group in holdout.groups:
+        typer.echo(
+            f"{group.frequency:<9}  {group.customers:>9}  {group.actual_mean:>6.3f}  "
+            f"{group.predicted_mean:>9.3f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
