@@ -9,7 +9,8 @@ and when the last sync started. A sync then asks each owner for
 - the rows changed since: for orders and answers, ``updated_at`` from the last sync's start less
   ``OVERLAP`` (a refund or a cancellation moves the order's ``updated_at``; stores stamp it with
   their own clock and their webhooks come late, hence the overlap); parcels carry no update time,
-  so those still open (pending, in transit) and those delivered since are served again;
+  so those delivered since, and those the warehouse holds as still on their way (pending, in
+  transit, promised less than ``warehouse.OPEN_FOR`` ago), are served again;
 
 and upserts them: a row loaded again replaces its copy, so a re-run loads nothing twice and a
 row seen twice in an overlap counts once. An order's items travel with it and replace its lines
@@ -37,25 +38,32 @@ OVERLAP = dt.timedelta(days=2)
 MERGES = "customer_merges"
 
 Report = Callable[[str, int, int], None]
-Served = Callable[[Session, str, int, dt.datetime | None], pa.Table]
+# (session, workspace, ids above, changed since, ids to serve again) -> the owner's batch
+Served = Callable[[Session, str, int, dt.datetime | None, list[int]], pa.Table]
 
 
-def _orders(session: Session, workspace_id: str, after: int, since: dt.datetime | None) -> pa.Table:
+def _orders(
+    session: Session, workspace_id: str, after: int, since: dt.datetime | None, again: list[int]
+) -> pa.Table:
     return commerce.export_orders(session, workspace_id, after_id=after, changed_since=since)
 
 
 def _shipments(
-    session: Session, workspace_id: str, after: int, since: dt.datetime | None
+    session: Session, workspace_id: str, after: int, since: dt.datetime | None, again: list[int]
 ) -> pa.Table:
-    return commerce.export_shipments(session, workspace_id, after_id=after, changed_since=since)
+    return commerce.export_shipments(
+        session, workspace_id, after_id=after, changed_since=since, again=again
+    )
 
 
-def _events(session: Session, workspace_id: str, after: int, since: dt.datetime | None) -> pa.Table:
+def _events(
+    session: Session, workspace_id: str, after: int, since: dt.datetime | None, again: list[int]
+) -> pa.Table:
     return ingest.export_events(session, workspace_id, after_id=after)
 
 
 def _answers(
-    session: Session, workspace_id: str, after: int, since: dt.datetime | None
+    session: Session, workspace_id: str, after: int, since: dt.datetime | None, again: list[int]
 ) -> pa.Table:
     return surveys.export_answers(session, workspace_id, after_id=after, changed_since=since)
 
@@ -111,7 +119,8 @@ def sync(
             mark = warehouse.watermark(workspace_id, table)
             after = mark.last_id if mark else 0
             since = mark.synced_at - OVERLAP if mark else None
-            batch = serve(session, workspace_id, after, since)
+            again = warehouse.open_parcels(workspace_id, started) if table == "shipments" else []
+            batch = serve(session, workspace_id, after, since, again)
             rows[table] = warehouse.upsert(table, workspace_id, batch, fresh=mark is None)
             if table == "orders":
                 items = commerce.export_order_items(

@@ -77,6 +77,8 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("updated_at", "TIMESTAMPTZ"),
     ),
 }
+# Parcels on their way are asked for again at each sync, for this long after their promised date.
+OPEN_FOR = dt.timedelta(days=90)
 # Tables whose customer_id a merge of two customers re-points.
 CUSTOMER_TABLES = ("orders", "events", "answers")
 
@@ -238,6 +240,17 @@ class Warehouse:
         ):
             copy.write(buffer.getbuffer())
         return "stage_keys"
+
+    def open_parcels(self, workspace_id: str, now: dt.datetime) -> list[int]:
+        """Ids of the parcels loaded as still on their way (pending, in transit), but for those
+        promised more than ``OPEN_FOR`` ago: lost without word."""
+        rows = self._run(
+            f"SELECT id FROM {self.name('shipments')} WHERE workspace_id = ?"
+            " AND status IN ('pending', 'in_transit')"
+            " AND (promised_at IS NULL OR promised_at >= ?)",
+            (workspace_id, now - OPEN_FOR),
+        )
+        return [int(row[0]) for row in rows]
 
     def repoint(self, workspace_id: str, from_id: int, into_id: int) -> None:
         """A merge of two customers: facts of ``from_id`` become ``into_id``'s."""

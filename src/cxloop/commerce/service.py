@@ -299,8 +299,6 @@ def order_items_for_export(workspace_id: str, since: dt.datetime | None) -> tupl
 # status, cancellation and refunds. An order travels with all its items, so that a warehouse
 # can replace an order's lines whole.
 
-OPEN_PARCELS = ("pending", "in_transit")
-
 
 def _orders_changed(workspace_id: str, after_id: int, changed_since: dt.datetime | None) -> Any:
     fresh = Order.id > after_id
@@ -347,16 +345,21 @@ def export_order_items(
 
 
 def export_shipments(
-    session: Session, workspace_id: str, *, after_id: int = 0, changed_since: dt.datetime | None
+    session: Session,
+    workspace_id: str,
+    *,
+    after_id: int = 0,
+    changed_since: dt.datetime | None,
+    again: Sequence[int] = (),
 ) -> pa.Table:
-    """Parcels with an id above ``after_id``, delivered since ``changed_since`` or still on
-    their way (a parcel has no update time: the open ones are served again), as Arrow."""
-    fresh = Shipment.id > after_id
-    changed = (
-        fresh
-        if changed_since is None
-        else or_(fresh, Shipment.delivered_at >= changed_since, Shipment.status.in_(OPEN_PARCELS))
-    )
+    """Parcels with an id above ``after_id``, delivered since ``changed_since``, or among
+    ``again`` (a parcel has no update time: the caller names those it saw on their way), as
+    Arrow."""
+    changed: Any = Shipment.id > after_id
+    if changed_since is not None:
+        changed = or_(changed, Shipment.delivered_at >= changed_since)
+    if again:
+        changed = or_(changed, Shipment.id.in_(list(again)))
     fields: list[Field] = [
         ("id", Shipment.id, pa.int64()),
         ("order_id", Shipment.order_id, pa.int64()),
