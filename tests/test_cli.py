@@ -86,6 +86,7 @@ def test_user_create_reads_the_password_from_stdin_and_joins_the_workspace(
         (["init"], {"CXLOOP_QUEUE_URL": "amqp://x"}, "CXLOOP_QUEUE_URL"),
         (["init"], {"CXLOOP_EMBEDDINGS_MODEL": "/no/such/model"}, "CXLOOP_EMBEDDINGS_MODEL"),
         (["feedback", "retag", "--workspace", "ws_nowhere"], {}, "no workspace 'ws_nowhere'"),
+        (["analytics", "run", "--workspace", "ws_nowhere"], {}, "no workspace 'ws_nowhere'"),
     ],
 )
 def test_refusals_are_one_line_on_stderr_with_exit_2(

@@ -39,6 +39,8 @@ clv_app = typer.Typer(
     help="Customer lifetime value: BG/NBD purchases, Gamma-Gamma spend.", no_args_is_help=True
 )
 app.add_typer(clv_app, name="clv")
+analytics_app = typer.Typer(help="Warehouse, RFM scores and segments.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
 
 
 def fail(field: str, message: str) -> NoReturn:
@@ -247,6 +249,31 @@ def webhook_secret(
         typer.echo(f"{platform.value} webhook secret set; deliveries go to POST {path}")
 
 
+@analytics_app.command("run")
+def analytics_run(
+    workspace: Annotated[str, typer.Option(help="Workspace id.")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Forget the warehouse's copy and load everything again.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Load what changed into the warehouse, score every customer (RFM), write the scores back."""
+    from cxloop import analytics
+    from cxloop.progress import progress_bar
+
+    db = _database()
+    url = get_settings().resolved_analytics_url
+    with progress_bar(transient=as_json) as report:
+        summary = analytics.run_analytics(db, url, workspace, full=full, progress=report)
+    if as_json:
+        emit(summary.as_dict())
+        return
+    typer.echo(f"loaded: {summary.sync.rows}")
+    typer.echo(f"customers scored: {summary.customers}")
+    for name, count in summary.segments.items():
+        typer.echo(f"  {name}: {count}")
+
+
 FileArg = Annotated[
     Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The file to import.")
 ]
@@ -270,6 +297,11 @@ def _import(kind: str, file: Path, workspace: str, skip_bad_rows: bool, as_json:
         )
         with db.session() as session:
             report = imports.apply(session, workspace, parsed, progress=progress)
+    if kind == "orders":
+        # A large import re-scores its workspace in the worker (incrementally).
+        from cxloop.analytics.tasks import after_import
+
+        after_import(workspace, report.imported + report.updated)
     if as_json:
         emit(report.as_dict())
         return

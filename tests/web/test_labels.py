@@ -9,7 +9,7 @@ from functools import cache
 import pytest
 from babel.messages.pofile import read_po
 
-from cxloop import commerce, i18n
+from cxloop import analytics, commerce, i18n
 from cxloop.alerts import service as alerts
 from cxloop.channels.router import STATUSES as OUTBOX_STATUSES
 from cxloop.ingest.models import EVENT_TYPES
@@ -32,6 +32,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "alert_kind": alerts.KINDS,
     "alert_target": alerts.TARGETS,
     "delivery_status": alerts.DELIVERY_STATUSES,
+    "rfm_segment": analytics.SEGMENTS,
 }
 
 

@@ -1,4 +1,5 @@
-"""Analytics: customer lifetime value (BG/NBD, Gamma-Gamma) and what it predicts.
+"""Analytics: the warehouse sync, RFM scores and segments, customer lifetime value (BG/NBD,
+Gamma-Gamma) and what it predicts, and the scores written back to each customer.
 
 This package's facade: what other domains may use. They import the package
 (``from cxloop import analytics``), never one of its modules (checked by import-linter).
@@ -27,13 +28,23 @@ from cxloop.analytics.clv import (
     spend_inputs,
     summarise,
 )
+from cxloop.analytics.models import CustomerScore
+from cxloop.analytics.rfm import SEGMENTS
+from cxloop.analytics.runs import RunSummary, run_analytics
+from cxloop.analytics.schemas import CustomerScores, RfmOverview
+from cxloop.analytics.service import rfm_overview, scores_of, segment_counts
 
 __all__ = [
+    "SEGMENTS",
     "BgNbdFit",
     "Calibration",
+    "CustomerScore",
+    "CustomerScores",
     "GammaGammaFit",
     "Holdout",
     "HoldoutGroup",
+    "RfmOverview",
+    "RunSummary",
     "Summary",
     "Transactions",
     "calibrate",
@@ -48,6 +59,10 @@ __all__ = [
     "lifetime_value",
     "p_alive",
     "read_transactions",
+    "rfm_overview",
+    "run_analytics",
+    "scores_of",
+    "segment_counts",
     "spend_inputs",
     "summarise",
 ]

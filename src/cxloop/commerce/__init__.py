@@ -28,6 +28,9 @@ from cxloop.commerce.records import (
     upsert_shipment,
 )
 from cxloop.commerce.service import (
+    export_order_items,
+    export_orders,
+    export_shipments,
     get_order,
     order_facets,
     order_figures,
@@ -54,6 +57,9 @@ __all__ = [
     "Shipment",
     "ShipmentData",
     "cancel_order",
+    "export_order_items",
+    "export_orders",
+    "export_shipments",
     "get_order",
     "order_facets",
     "order_figures",

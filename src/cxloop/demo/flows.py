@@ -10,6 +10,8 @@ import sys
 from rich.console import Console
 from sqlalchemy import select
 
+from cxloop import analytics
+from cxloop.config import get_settings
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.browsing import send_browsing
 from cxloop.demo.generator import history_end
@@ -55,6 +57,14 @@ def run_demo(
         demo_nps.run_history(
             db, result.workspace_id, seed=seed, end=history_end(today), progress=report
         )
+        scored = analytics.run_analytics(
+            db,
+            get_settings().resolved_analytics_url,
+            result.workspace_id,
+            as_of=history_end(today),
+            actor="demo",
+            progress=report,
+        )
     nps = demo_nps.summary(db, result.workspace_id)
     summary = {
         **result.summary(),
@@ -65,6 +75,7 @@ def run_demo(
             "responses": nps.n,
         },
         "top_drivers": demo_nps.top_drivers(db, result.workspace_id),
+        "rfm_segments": scored.segments,
     }
     login = demo_login(db, result.workspace_id)
     if as_json:

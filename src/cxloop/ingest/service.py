@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from cxloop import profiles
 from cxloop.ingest.models import Event
 from cxloop.ingest.segment import Message
+from cxloop.store.arrow import TIMESTAMP, Field, arrow_table
 from cxloop.store.base import utcnow
 
 # Core table, not the ORM class: a multi-row insert through Core reports its row count.
@@ -208,3 +210,17 @@ def latest_events(
         query = query.where(Event.workspace_id == workspace_id)
     rows = session.execute(query.order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit))
     return [(m, t, e, ts, p) for m, t, e, ts, p in rows]
+
+
+def export_events(session: Session, workspace_id: str, *, after_id: int = 0) -> pa.Table:
+    """Events with an id above ``after_id`` (the log only grows), as Arrow: who did what, when.
+    Properties stay in the log and in the Parquet export."""
+    fields: list[Field] = [
+        ("id", Event.id, pa.int64()),
+        ("customer_id", Event.customer_id, pa.int64()),
+        ("type", Event.type, pa.string()),
+        ("event", Event.event, pa.string()),
+        ("timestamp", Event.timestamp, TIMESTAMP),
+    ]
+    query = select(Event.id).where(Event.workspace_id == workspace_id, Event.id > after_id)
+    return arrow_table(session, query, fields)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from cxloop import commerce, ingest, surveys, workspaces
+from cxloop import analytics, commerce, ingest, surveys, workspaces
 from cxloop.profiles.models import Customer, CustomerMerge, Identity
 from cxloop.profiles.schemas import (
     Customer360,
@@ -69,8 +69,31 @@ def customer_360(
             )
             for m in merges
         ],
-        scores=Scores(),
+        scores=_scores_of(session, workspace_id, customer.id),
         nps=_nps_of(session, customer.id),
+    )
+
+
+def _scores_of(session: Session, workspace_id: str, customer_id: int) -> Scores:
+    found = analytics.scores_of(session, workspace_id, customer_id)
+    if found is None:
+        return Scores()
+    return Scores(
+        rfm_segment=found.rfm_segment,
+        clv=found.clv_12m,
+        churn_risk=None if found.p_alive is None else round(1 - found.p_alive, 4),
+        r=found.r,
+        f=found.f,
+        m=found.m,
+        recency_days=found.recency_days,
+        frequency=found.frequency,
+        monetary=found.monetary,
+        p_alive=found.p_alive,
+        expected_orders_90d=found.expected_orders_90d,
+        churn_band=found.churn_band,
+        propensity=found.propensity,
+        persona=found.persona,
+        computed_at=found.computed_at,
     )
 
 

@@ -49,11 +49,27 @@ class NpsSummary(BaseModel):
 
 
 class Scores(BaseModel):
-    """Model scores (filled by the analytics issues)."""
+    """Model scores from the last analytics run (``cxloop analytics run``); null until then, and
+    for a customer without an order. ``rfm_segment`` is a code (docs/rfm.md): champions, loyal,
+    potential_loyalist, new, promising, need_attention, about_to_sleep, at_risk, cant_lose,
+    hibernating or lost."""
 
     rfm_segment: str | None = None
     clv: float | None = None
     churn_risk: float | None = None
+    # RFM scores, 1 to 5 by quintiles, and the figures behind them.
+    r: int | None = None
+    f: int | None = None
+    m: int | None = None
+    recency_days: int | None = None
+    frequency: int | None = None
+    monetary: float | None = None
+    p_alive: float | None = None
+    expected_orders_90d: float | None = None
+    churn_band: str | None = None
+    propensity: float | None = None
+    persona: str | None = None
+    computed_at: dt.datetime | None = None
 
 
 class Customer360(BaseModel):

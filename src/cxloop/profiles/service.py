@@ -18,11 +18,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Table, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cxloop.errors import InvalidInput
 from cxloop.profiles.models import ConsentChange, Customer, CustomerMerge, Identity
+from cxloop.store.arrow import arrow_table
 from cxloop.store.base import utcnow
 from cxloop.store.registry import referencing_tables
 
@@ -534,3 +536,24 @@ def newest_customer_id(session: Session, workspace_id: str) -> int:
         session.scalar(select(func.max(Customer.id)).where(Customer.workspace_id == workspace_id))
         or 0
     )
+
+
+def merges_after(session: Session, workspace_id: str, after_id: int) -> list[tuple[int, int, int]]:
+    """Merges recorded after ``after_id``, oldest first: (merge id, from customer, into customer).
+    Copies of a customer's facts elsewhere (the warehouse) re-point theirs the same way."""
+    rows = session.execute(
+        select(CustomerMerge.id, CustomerMerge.from_customer_id, CustomerMerge.into_customer_id)
+        .where(CustomerMerge.workspace_id == workspace_id, CustomerMerge.id > after_id)
+        .order_by(CustomerMerge.id)
+    )
+    return [(int(i), int(f), int(t)) for i, f, t in rows]
+
+
+def customer_ids(session: Session, workspace_id: str) -> pa.Array:
+    """The ids of the workspace's customers, as an Arrow array (to check ids in bulk)."""
+    table = arrow_table(
+        session,
+        select(Customer.id).where(Customer.workspace_id == workspace_id),
+        [("id", Customer.id, pa.int64())],
+    )
+    return table.column("id").combine_chunks()

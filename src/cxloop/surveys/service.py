@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pyarrow as pa
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from cxloop import commerce, profiles
 from cxloop.errors import InvalidInput
 from cxloop.profiles import Customer
+from cxloop.store.arrow import TIMESTAMP, Field, arrow_table
 from cxloop.store.base import utcnow
 from cxloop.surveys import stats
 from cxloop.surveys.definitions import SurveyDefinition, parse_definition
@@ -895,3 +897,25 @@ def customer_answers(
     if last is None:
         return int(count), None
     return int(count), (int(last[0]), str(last[1]), list(last[2] or []), last[3])
+
+
+def export_answers(
+    session: Session, workspace_id: str, *, after_id: int = 0, changed_since: dt.datetime | None
+) -> pa.Table:
+    """Answers with an id above ``after_id`` or updated since ``changed_since`` (a confirmation,
+    new themes), as Arrow: the NPS facts of the analytics warehouse."""
+    fresh = Response.id > after_id
+    changed = fresh if changed_since is None else or_(fresh, Response.updated_at >= changed_since)
+    fields: list[Field] = [
+        ("id", Response.id, pa.int64()),
+        ("customer_id", Response.customer_id, pa.int64()),
+        ("survey_id", Response.survey_id, pa.int64()),
+        ("score", Response.score, pa.int64()),
+        ("category", Response.category, pa.string()),
+        ("status", Response.status, pa.string()),
+        ("sentiment", Response.sentiment, pa.float64()),
+        ("created_at", Response.created_at, TIMESTAMP),
+        ("updated_at", Response.updated_at, TIMESTAMP),
+    ]
+    query = select(Response.id).where(Response.workspace_id == workspace_id, changed)
+    return arrow_table(session, query, fields)

@@ -128,6 +128,26 @@ LABELS: dict[str, dict[str, str]] = {
         "customer_missing": N_("customer gone"),
         "survey_inactive": N_("survey switched off"),
     },
+    # RFM segments (cxloop.analytics, docs/rfm.md), best first.
+    "rfm_segment": {
+        "champions": N_("Champions"),
+        "loyal": N_("Loyal"),
+        "potential_loyalist": N_("Potential loyalists"),
+        "new": N_("New customers"),
+        "promising": N_("Promising"),
+        "need_attention": N_("Need attention"),
+        "about_to_sleep": N_("About to sleep"),
+        "at_risk": N_("At risk"),
+        "cant_lose": N_("Can't lose them"),
+        "hibernating": N_("Hibernating"),
+        "lost": N_("Lost"),
+    },
+    # The three RFM measures, as the customer page names its scores.
+    "rfm_score": {
+        "r": N_("Recency"),
+        "f": N_("Frequency"),
+        "m": N_("Monetary value"),
+    },
 }
 
 

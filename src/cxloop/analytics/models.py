@@ -1,0 +1,43 @@
+"""The scores the analytics write back to the operational store, one row per customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cxloop.store.base import Base, BigId, UTCDateTime
+
+
+class CustomerScore(Base):
+    """A customer's RFM figures, scores (1 to 5) and segment, and the model scores that later
+    steps fill (CLV, P(alive), churn band, propensity, persona); NULL until a step sets them.
+
+    Rewritten whole for a workspace by each analytics run (``service.write_scores``).
+    """
+
+    __tablename__ = "customer_scores"
+    __table_args__ = (Index("ix_customer_scores_segment", "workspace_id", "rfm_segment"),)
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    recency_days: Mapped[int] = mapped_column(Integer)
+    frequency: Mapped[int] = mapped_column(Integer)
+    monetary_cents: Mapped[int] = mapped_column(BigInteger)
+    r: Mapped[int] = mapped_column(SmallInteger)
+    f: Mapped[int] = mapped_column(SmallInteger)
+    m: Mapped[int] = mapped_column(SmallInteger)
+    rfm_segment: Mapped[str] = mapped_column(String(24))
+    clv_12m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p_alive: Mapped[float | None] = mapped_column(Float, nullable=True)
+    expected_orders_90d: Mapped[float | None] = mapped_column(Float, nullable=True)
+    next_order_days: Mapped[float | None] = mapped_column(Float, nullable=True)
+    churn_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    propensity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    persona: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

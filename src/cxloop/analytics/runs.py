@@ -1,0 +1,124 @@
+"""One analytics run of a workspace: sync the warehouse, compute the scores step by step, write
+them back to the operational store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from cxloop import workspaces
+from cxloop.analytics import rfm, service
+from cxloop.analytics.sync import Report, SyncSummary, sync
+from cxloop.analytics.warehouse import Warehouse
+from cxloop.errors import InvalidInput
+from cxloop.store.db import Database
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """What a scoring step gets: the warehouse, the workspace, the moment scores are as of, and
+    the scores so far (customer_id first)."""
+
+    warehouse: Warehouse
+    workspace_id: str
+    as_of: dt.datetime
+    scores: pa.Table
+
+
+# A step returns an Arrow table keyed by customer_id with some of the model-score columns of
+# customer_scores (clv_12m, p_alive, expected_orders_90d, next_order_days, churn_band,
+# propensity, persona); they are joined onto the RFM scores before the write-back.
+Step = Callable[[StepInput], pa.Table]
+
+# The steps after RFM, in order. CLV (BG/NBD + Gamma-Gamma, analytics/clv.py) plugs in here:
+# ("clv", clv_step) filling clv_12m, p_alive, expected_orders_90d and next_order_days.
+STEPS: list[tuple[str, Step]] = []
+
+
+@dataclass
+class RunSummary:
+    """What a run did: rows loaded, customers scored, segments, and seconds per stage."""
+
+    workspace_id: str
+    sync: SyncSummary
+    customers: int
+    segments: dict[str, int]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as ``cxloop analytics run --json`` prints it."""
+        return {
+            "workspace_id": self.workspace_id,
+            "loaded": self.sync.rows,
+            "merges": self.sync.merges,
+            "customers": self.customers,
+            "rfm_segments": self.segments,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _join(scores: pa.Table, extra: pa.Table) -> pa.Table:
+    added = [name for name in extra.column_names if name != "customer_id"]
+    kept = scores.drop_columns([name for name in added if name in scores.column_names])
+    return kept.join(extra, "customer_id", join_type="left outer")
+
+
+def compute_scores(
+    warehouse: Warehouse, workspace_id: str, as_of: dt.datetime, steps: list[tuple[str, Step]]
+) -> pa.Table:
+    """RFM from the warehouse's orders, then each step's columns joined on."""
+    scores: pa.Table = rfm.rfm(warehouse.table("orders"), workspace_id, as_of).to_pyarrow()
+    for _, step in steps:
+        scores = _join(scores, step(StepInput(warehouse, workspace_id, as_of, scores)))
+    return scores
+
+
+def run_analytics(
+    db: Database,
+    url: str,
+    workspace_id: str,
+    *,
+    full: bool = False,
+    as_of: dt.datetime | None = None,
+    actor: str = "analytics",
+    progress: Report | None = None,
+) -> RunSummary:
+    """Sync the workspace's facts into the warehouse at ``url``, score its customers and write
+    the scores back (the same run from the CLI, the worker and the demo)."""
+    report = progress or _silent
+    with db.session() as session:
+        if workspaces.get_workspace(session, workspace_id) is None:
+            raise InvalidInput("workspace", f"no workspace {workspace_id!r}")
+    moment = as_of or dt.datetime.now(dt.UTC)
+    warehouse = Warehouse(url)
+    seconds: dict[str, float] = {}
+    try:
+        start = time.perf_counter()
+        loaded = sync(db, warehouse, workspace_id, full=full, progress=report)
+        seconds["sync"] = time.perf_counter() - start
+        stages = 1 + len(STEPS)
+        report("scores", 0, stages)
+        start = time.perf_counter()
+        scores = compute_scores(warehouse, workspace_id, moment, STEPS)
+        seconds["scores"] = time.perf_counter() - start
+        report("scores", stages, stages)
+    finally:
+        warehouse.close()
+    report("write", 0, 1)
+    start = time.perf_counter()
+    with db.session() as session:
+        written = service.write_scores(session, workspace_id, scores, at=moment, actor=actor)
+    seconds["write"] = time.perf_counter() - start
+    report("write", 1, 1)
+    with db.session() as session:
+        segments = service.segment_counts(session, workspace_id)
+    return RunSummary(workspace_id, loaded, written.written, segments, seconds)

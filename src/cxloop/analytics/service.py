@@ -1,0 +1,194 @@
+"""The analytics' scores in the operational store: written in bulk by a run, read in real time
+by the customer 360, segments and journeys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from cxloop import profiles, workspaces
+from cxloop.analytics.models import CustomerScore
+from cxloop.analytics.rfm import COLUMNS, SEGMENT_GRID, SEGMENTS
+from cxloop.analytics.schemas import CustomerScores, GridCell, RfmOverview, SegmentFigures
+
+OPTIONAL = {
+    "clv_12m": pa.float64(),
+    "p_alive": pa.float64(),
+    "expected_orders_90d": pa.float64(),
+    "next_order_days": pa.float64(),
+    "churn_band": pa.string(),
+    "propensity": pa.float64(),
+    "persona": pa.string(),
+}
+# The columns a run writes; the model scores are NULL until the step that makes them is wired.
+SCORE_COLUMNS = (*COLUMNS, *OPTIONAL)
+CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    """What ``write_scores`` did: rows written, rows of unknown customers left out, when."""
+
+    written: int
+    skipped: int
+    computed_at: dt.datetime
+
+
+def _complete(scores: pa.Table, known: pa.Array) -> pa.Table:
+    """The scores of known customers, with every column (missing model scores as NULL)."""
+    for name, kind in OPTIONAL.items():
+        if name not in scores.column_names:
+            scores = scores.append_column(name, pa.nulls(scores.num_rows, kind))
+    kept = scores.filter(pc.is_in(scores.column("customer_id"), value_set=known))
+    return kept.select(list(SCORE_COLUMNS))
+
+
+def _copy_postgres(session: Session, workspace_id: str, rows: pa.Table, at: dt.datetime) -> None:
+    rows = rows.add_column(0, "workspace_id", pa.array([workspace_id] * rows.num_rows))
+    rows = rows.append_column(
+        "computed_at", pa.array([at] * rows.num_rows, pa.timestamp("us", "UTC"))
+    )
+    names = ", ".join(rows.column_names)
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(
+        f"COPY customer_scores ({names}) FROM STDIN (FORMAT csv, HEADER true)"
+    ) as copy:
+        for start in range(0, rows.num_rows, CHUNK * 4):
+            buffer = io.BytesIO()
+            pacsv.write_csv(
+                rows.slice(start, CHUNK * 4),
+                buffer,
+                pacsv.WriteOptions(include_header=start == 0),
+            )
+            copy.write(buffer.getbuffer())
+
+
+def _insert_many(session: Session, workspace_id: str, rows: pa.Table, at: dt.datetime) -> None:
+    # SQLite: one prepared INSERT run over plain tuples (no ORM objects): about a million a second
+    # stamp, the way SQLAlchemy stores a UTC time there (naive text).
+    stamp = at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    names = ", ".join(("workspace_id", *rows.column_names, "computed_at"))
+    marks = ", ".join("?" * (len(rows.column_names) + 2))
+    sql = f"INSERT INTO customer_scores ({names}) VALUES ({marks})"
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    for batch in rows.to_batches(CHUNK):
+        columns = [column.to_pylist() for column in batch.columns]
+        n = batch.num_rows
+        cursor.executemany(sql, zip([workspace_id] * n, *columns, [stamp] * n, strict=True))
+
+
+def write_scores(
+    session: Session, workspace_id: str, scores: pa.Table, *, at: dt.datetime, actor: str
+) -> WriteSummary:
+    """Replace the workspace's scores by ``scores`` (an Arrow table keyed by customer_id, with the
+    RFM columns and any model scores), in bulk; audited. Customers merged or deleted since the
+    facts were loaded are left out."""
+    known = profiles.customer_ids(session, workspace_id)
+    rows = _complete(scores, known)
+    session.execute(delete(CustomerScore).where(CustomerScore.workspace_id == workspace_id))
+    session.flush()
+    if rows.num_rows:
+        if session.get_bind().dialect.name == "postgresql":
+            _copy_postgres(session, workspace_id, rows, at)
+        else:
+            _insert_many(session, workspace_id, rows, at)
+    counts = pc.value_counts(rows.column("rfm_segment")).to_pylist() if rows.num_rows else []
+    workspaces.audit(
+        session,
+        actor=actor,
+        action="analytics.scores_written",
+        workspace_id=workspace_id,
+        data={
+            "customers": rows.num_rows,
+            "skipped": scores.num_rows - rows.num_rows,
+            "segments": {c["values"]: c["counts"] for c in counts},
+        },
+    )
+    return WriteSummary(rows.num_rows, scores.num_rows - rows.num_rows, at)
+
+
+def scores_of(session: Session, workspace_id: str, customer_id: int) -> CustomerScores | None:
+    """A customer's scores from the last run (None: not scored, e.g. no order yet)."""
+    row = session.get(CustomerScore, (workspace_id, customer_id))
+    if row is None:
+        return None
+    return CustomerScores(
+        recency_days=row.recency_days,
+        frequency=row.frequency,
+        monetary=round(row.monetary_cents / 100, 2),
+        r=row.r,
+        f=row.f,
+        m=row.m,
+        rfm_segment=row.rfm_segment,
+        clv_12m=row.clv_12m,
+        p_alive=row.p_alive,
+        expected_orders_90d=row.expected_orders_90d,
+        next_order_days=row.next_order_days,
+        churn_band=row.churn_band,
+        propensity=row.propensity,
+        persona=row.persona,
+        computed_at=row.computed_at,
+    )
+
+
+def segment_counts(session: Session, workspace_id: str) -> dict[str, int]:
+    """Customers per RFM segment, every segment listed (0 when empty), best first."""
+    rows = session.execute(
+        select(CustomerScore.rfm_segment, func.count())
+        .where(CustomerScore.workspace_id == workspace_id)
+        .group_by(CustomerScore.rfm_segment)
+    ).all()
+    found = {str(name): int(n) for name, n in rows}
+    return {name: found.get(name, 0) for name in SEGMENTS}
+
+
+def rfm_overview(session: Session, workspace_id: str) -> RfmOverview:
+    """Segments and the 5 × 5 recency × frequency grid: customers and revenue per cell."""
+    rows = session.execute(
+        select(
+            CustomerScore.r,
+            CustomerScore.f,
+            func.count(),
+            func.coalesce(func.sum(CustomerScore.monetary_cents), 0),
+            func.max(CustomerScore.computed_at),
+        )
+        .where(CustomerScore.workspace_id == workspace_id)
+        .group_by(CustomerScore.r, CustomerScore.f)
+    ).all()
+    cells: dict[tuple[int, int], tuple[int, int]] = {}
+    computed: Any = None
+    for r, f, n, cents, at in rows:
+        cells[(int(r), int(f))] = (int(n), int(cents))
+        computed = at if computed is None or (at is not None and at > computed) else computed
+    segments = {name: [0, 0] for name in SEGMENTS}
+    grid = []
+    for r in range(5, 0, -1):
+        for f in range(1, 6):
+            n, cents = cells.get((r, f), (0, 0))
+            name = SEGMENT_GRID[r][f]
+            segments[name][0] += n
+            segments[name][1] += cents
+            grid.append(
+                GridCell(r=r, f=f, segment=name, customers=n, revenue=round(cents / 100, 2))
+            )
+    workspace = workspaces.get_workspace(session, workspace_id)
+    if isinstance(computed, str):  # SQLite's max() comes back as text
+        computed = dt.datetime.fromisoformat(computed).replace(tzinfo=dt.UTC)
+    return RfmOverview(
+        computed_at=computed,
+        customers=sum(n for n, _ in cells.values()),
+        currency=(workspace.currency if workspace else None) or "EUR",
+        segments={
+            name: SegmentFigures(customers=n, revenue=round(c / 100, 2))
+            for name, (n, c) in segments.items()
+        },
+        grid=grid,
+    )

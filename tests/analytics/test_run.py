@@ -1,0 +1,131 @@
+"""The warehouse sync and the analytics run, on SQLite and PostgreSQL stores, with the
+warehouse in DuckDB, and on PostgreSQL in place (the operational database itself)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from cxloop import analytics
+from cxloop.analytics.sync import sync
+from cxloop.analytics.warehouse import Warehouse
+from cxloop.commerce.models import Order, Shipment
+from cxloop.store.db import Database
+from cxloop.workspaces import service as workspaces
+from cxloop.workspaces.models import AuditEntry
+from cxloop.workspaces.schemas import WorkspaceCreate
+from tests.helpers import factories
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def _warehouse_url(db: Database, tmp_path: Path, engine: str) -> str:
+    return db.url if engine == "postgresql" else f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+
+
+def _store(db: Database) -> tuple[str, dict[str, int]]:
+    """A workspace with four customers: a frequent recent buyer, a one-time recent buyer, an
+    old buyer with a parcel still on its way, and one who never bought."""
+    with db.session() as session:
+        workspace_id = workspaces.create_workspace(
+            session, WorkspaceCreate(name="Shop")
+        ).workspace_id
+    ids = {name: factories.customer(db, workspace_id) for name in ("fan", "newbie", "old", "none")}
+    # Each order was last updated when placed (a history, as imported): outside the overlap.
+    for name, days in [("fan", 3), ("fan", 40), ("fan", 80), ("fan", 120), ("fan", 200)]:
+        placed = NOW - dt.timedelta(days=days)
+        factories.order(db, workspace_id, ids[name], placed, updated_at=placed)
+    placed = NOW - dt.timedelta(days=2.5)
+    factories.order(db, workspace_id, ids["newbie"], placed, updated_at=placed)
+    placed = NOW - dt.timedelta(days=300)
+    factories.order(db, workspace_id, ids["old"], placed, updated_at=placed, promised_at=NOW)
+    return workspace_id, ids
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
+def test_a_second_sync_loads_nothing_twice_and_picks_up_changed_rows(
+    any_db: Database, tmp_path: Path, engine: str
+) -> None:
+    if engine == "postgresql" and any_db.dialect != "postgresql":
+        pytest.skip("the in-place warehouse runs on the operational PostgreSQL")
+    # Given a store synced once
+    workspace_id, ids = _store(any_db)
+    warehouse = Warehouse(_warehouse_url(any_db, tmp_path, engine))
+    try:
+        first = sync(any_db, warehouse, workspace_id)
+        assert first.rows["orders"] == 7
+        assert warehouse.count("orders", workspace_id) == 7
+        # When nothing changes, a second sync loads no order and keeps one copy of everything
+        again = sync(any_db, warehouse, workspace_id)
+        assert again.rows["orders"] == 0
+        assert again.rows["events"] == 0
+        assert warehouse.count("orders", workspace_id) == 7
+        assert warehouse.count("shipments", workspace_id) == 1
+        # When an order is refunded and the parcel arrives after the first load
+        with any_db.session() as session:
+            session.execute(
+                update(Order)
+                .where(Order.customer_id == ids["newbie"])
+                .values(refunded_cents=1000, updated_at=dt.datetime.now(dt.UTC))
+            )
+            # delivered days ago, as the carrier says, but heard of only now
+            late_news = NOW - dt.timedelta(days=5)
+            session.execute(update(Shipment).values(status="delivered", delivered_at=late_news))
+        changed = sync(any_db, warehouse, workspace_id)
+        # Then only the refunded order and the parcel come again, and their copies are replaced
+        assert (changed.rows["orders"], changed.rows["shipments"]) == (1, 1)
+        assert warehouse.count("orders", workspace_id) == 7
+        orders = warehouse.table("orders")
+        refunded = orders.filter(orders.customer_id == ids["newbie"]).refunded_cents.sum()
+        assert refunded.execute() == 1000
+        parcels = warehouse.table("shipments").to_pyarrow().to_pylist()
+        assert [p["status"] for p in parcels] == ["delivered"]
+        # and a parcel that arrived is not served again
+        assert sync(any_db, warehouse, workspace_id).rows["shipments"] == 0
+    finally:
+        warehouse.close()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
+def test_a_run_writes_each_buyers_scores_back_and_audits_it(
+    any_db: Database, tmp_path: Path, engine: str
+) -> None:
+    if engine == "postgresql" and any_db.dialect != "postgresql":
+        pytest.skip("the in-place warehouse runs on the operational PostgreSQL")
+    # Given the store
+    workspace_id, ids = _store(any_db)
+    url = _warehouse_url(any_db, tmp_path, engine)
+    # When the analytics run
+    summary = analytics.run_analytics(any_db, url, workspace_id, as_of=NOW)
+    # Then the three buyers are scored, the one who never bought is not
+    assert summary.customers == 3
+    with any_db.session() as session:
+        fan = analytics.scores_of(session, workspace_id, ids["fan"])
+        newbie = analytics.scores_of(session, workspace_id, ids["newbie"])
+        old = analytics.scores_of(session, workspace_id, ids["old"])
+        assert analytics.scores_of(session, workspace_id, ids["none"]) is None
+        counts = analytics.segment_counts(session, workspace_id)
+        audit = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "analytics.scores_written")
+        ).one()
+    assert fan is not None and newbie is not None and old is not None
+    # the fan: 5 orders, 3 days ago, 249.50 €; with three buyers a score is 1 + floor(5 × b / 3)
+    # for b buyers strictly worse: two have fewer orders (F 4), less money (M 4), one is older (R 2)
+    assert (fan.frequency, fan.recency_days, fan.monetary) == (5, 3, 249.5)
+    assert (newbie.recency_days, old.recency_days) == (2, 300)
+    assert (fan.r, fan.f, fan.m, fan.rfm_segment) == (2, 4, 4, "at_risk")
+    # the two single buyers tie on F (1) and on M (1); the newbie is the most recent (R 4)
+    assert (newbie.r, newbie.f, newbie.m, newbie.rfm_segment) == (4, 1, 1, "promising")
+    assert (old.r, old.f, old.m, old.rfm_segment) == (1, 1, 1, "lost")
+    assert fan.clv_12m is None and fan.computed_at == NOW
+    assert counts["at_risk"] == counts["promising"] == counts["lost"] == 1
+    assert sum(counts.values()) == 3
+    assert audit.data["customers"] == 3
+    # When run again, the scores are replaced, not added to
+    again = analytics.run_analytics(any_db, url, workspace_id, as_of=NOW)
+    assert again.sync.rows["orders"] == 0
+    with any_db.session() as session:
+        assert sum(analytics.segment_counts(session, workspace_id).values()) == 3
