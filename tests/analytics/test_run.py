@@ -4,6 +4,7 @@ warehouse in DuckDB, and on PostgreSQL in place (the operational database itself
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,19 @@ from tests.helpers import factories
 NOW = dt.datetime.now(dt.UTC)
 
 
-def _warehouse_url(db: Database, tmp_path: Path, engine: str) -> str:
-    return db.url if engine == "postgresql" else f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+# (operational store, warehouse): a DuckDB warehouse beside either store, and the warehouse in
+# place on PostgreSQL (the operational database itself; SQLite has no in-place warehouse).
+SETUPS = [("sqlite", "duckdb"), ("postgresql", "duckdb"), ("postgresql", "postgresql")]
+
+
+@pytest.fixture(params=SETUPS, ids=["-".join(s) for s in SETUPS])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Database, str]]:
+    """A migrated store and the URL of its warehouse."""
+    store, warehouse = request.param
+    db = Database(request.getfixturevalue("sqlite_url" if store == "sqlite" else "pg_url"))
+    url = db.url if warehouse == "postgresql" else f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+    yield db, url
+    db.dispose()
 
 
 def _store(db: Database) -> tuple[str, dict[str, int]]:
@@ -45,15 +57,13 @@ def _store(db: Database) -> tuple[str, dict[str, int]]:
     return workspace_id, ids
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
 def test_a_second_sync_loads_nothing_twice_and_picks_up_changed_rows(
-    any_db: Database, tmp_path: Path, engine: str
+    stores: tuple[Database, str],
 ) -> None:
-    if engine == "postgresql" and any_db.dialect != "postgresql":
-        pytest.skip("the in-place warehouse runs on the operational PostgreSQL")
+    any_db, url = stores
     # Given a store synced once
     workspace_id, ids = _store(any_db)
-    warehouse = Warehouse(_warehouse_url(any_db, tmp_path, engine))
+    warehouse = Warehouse(url)
     try:
         first = sync(any_db, warehouse, workspace_id)
         assert first.rows["orders"] == 7
@@ -89,15 +99,10 @@ def test_a_second_sync_loads_nothing_twice_and_picks_up_changed_rows(
         warehouse.close()
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
-def test_a_run_writes_each_buyers_scores_back_and_audits_it(
-    any_db: Database, tmp_path: Path, engine: str
-) -> None:
-    if engine == "postgresql" and any_db.dialect != "postgresql":
-        pytest.skip("the in-place warehouse runs on the operational PostgreSQL")
+def test_a_run_writes_each_buyers_scores_back_and_audits_it(stores: tuple[Database, str]) -> None:
+    any_db, url = stores
     # Given the store
     workspace_id, ids = _store(any_db)
-    url = _warehouse_url(any_db, tmp_path, engine)
     # When the analytics run
     summary = analytics.run_analytics(any_db, url, workspace_id, as_of=NOW)
     # Then the three buyers are scored, the one who never bought is not
