@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from cxloop import workspaces
-from cxloop.analytics import rfm, service
+from cxloop.analytics import rfm, service, value
 from cxloop.analytics.sync import Report, SyncSummary, sync
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.errors import InvalidInput
@@ -35,9 +35,14 @@ class StepInput:
 # propensity, persona); they are joined onto the RFM scores before the write-back.
 Step = Callable[[StepInput], pa.Table]
 
-# The steps after RFM, in order. CLV (BG/NBD + Gamma-Gamma, analytics/clv.py) plugs in here:
-# ("clv", clv_step) filling clv_12m, p_alive, expected_orders_90d and next_order_days.
-STEPS: list[tuple[str, Step]] = []
+
+def _value(step: StepInput) -> pa.Table:
+    """CLV, P(alive), next order and churn band (BG/NBD + Gamma-Gamma on the history)."""
+    return value.value_scores(step.warehouse.table("orders"), step.workspace_id, step.as_of)
+
+
+# The steps after RFM, in order.
+STEPS: list[tuple[str, Step]] = [("value", _value)]
 
 
 @dataclass
