@@ -14,8 +14,9 @@ from cxloop import analytics
 from cxloop.analytics import clv
 from cxloop.cli import main
 from cxloop.errors import InvalidInput
+from tests.helpers.data import shared_data
 
-CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow"
+CDNOW = shared_data("cdnow")
 CALIBRATION_END = dt.date(1997, 9, 30)
 
 

@@ -19,8 +19,9 @@ from cxloop.commerce.models import Order
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
 from tests.helpers import factories
+from tests.helpers.data import shared_data
 
-CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow" / "cdnow_sample.csv"
+CDNOW = shared_data("cdnow", "cdnow_sample.csv")
 CALIBRATION_END = dt.date(1997, 9, 30)
 AS_OF = dt.datetime(1997, 9, 30, 23, 59, tzinfo=dt.UTC)
 
