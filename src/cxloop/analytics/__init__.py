@@ -41,6 +41,7 @@ from cxloop.analytics.service import (
     scores_of,
     segment_counts,
     segment_values,
+    usual_gap_days,
 )
 
 __all__ = [
@@ -79,4 +80,5 @@ __all__ = [
     "segment_values",
     "spend_inputs",
     "summarise",
+    "usual_gap_days",
 ]

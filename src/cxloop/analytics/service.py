@@ -153,6 +153,14 @@ def scores_of(session: Session, workspace_id: str, customer_id: int) -> Customer
     return None if row is None else _public(row)
 
 
+def usual_gap_days(first: dt.datetime, last: dt.datetime, orders: int) -> float | None:
+    """The usual days between two orders of a customer (None with a single order): the time
+    from the first to the last order, shared among the gaps between them."""
+    if orders < 2:
+        return None
+    return round((last - first).total_seconds() / 86400 / (orders - 1), 1)
+
+
 def score_table(workspace_id: str) -> Subquery:
     """The workspace's scores as a subquery keyed by ``customer_id``, with ``churn_rank`` (0 for
     the high band, 3 when there is none): the customer list joins it to filter and sort."""
@@ -174,7 +182,7 @@ def score_table(workspace_id: str) -> Subquery:
 
 
 def ranked_scores(
-    session: Session, workspace_id: str, *, by: str, limit: int
+    session: Session, workspace_id: str, *, by: str, limit: int | None
 ) -> list[tuple[int, CustomerScores]]:
     """Customers with their scores, ``by="clv"`` the highest 12-month value first, ``by="churn"``
     those of the high then the medium churn band, the least likely alive first. Empty until the
@@ -188,7 +196,22 @@ def ranked_scores(
         query = query.where(CustomerScore.churn_band.in_(("high", "medium"))).order_by(
             CHURN_RANK, CustomerScore.p_alive.asc().nulls_last(), CustomerScore.customer_id
         )
-    return [(row.customer_id, _public(row)) for row in session.scalars(query.limit(limit))]
+    if limit is not None:
+        query = query.limit(limit)
+    return [(row.customer_id, _public(row)) for row in session.scalars(query)]
+
+
+def model_coverage(session: Session, workspace_id: str) -> dict[str, int]:
+    """How many customers have each model score (``clv_12m``, ``p_alive``, ``churn_band``):
+    0 until the step that makes it has run."""
+    row = session.execute(
+        select(
+            func.count(CustomerScore.clv_12m),
+            func.count(CustomerScore.p_alive),
+            func.count(CustomerScore.churn_band),
+        ).where(CustomerScore.workspace_id == workspace_id)
+    ).one()
+    return {"clv_12m": int(row[0]), "p_alive": int(row[1]), "churn_band": int(row[2])}
 
 
 def segment_values(session: Session, workspace_id: str) -> dict[str, float | None]:

@@ -81,7 +81,9 @@ def _scores_of(session: Session, workspace_id: str, customer_id: int) -> Scores:
     found = analytics.scores_of(session, workspace_id, customer_id)
     if found is None:
         return Scores()
+    span = commerce.order_spans(session, [customer_id]).get(customer_id)
     return Scores(
+        usual_gap_days=analytics.usual_gap_days(*span, found.frequency) if span else None,
         rfm_segment=found.rfm_segment,
         clv=found.clv_12m,
         churn_risk=None if found.p_alive is None else round(1 - found.p_alive, 4),

@@ -67,6 +67,9 @@ class Scores(BaseModel):
     p_alive: float | None = None
     expected_orders_90d: float | None = None
     next_order_days: float | None = None
+    # The usual days between two orders (None with a single order): what a churn risk is read
+    # against.
+    usual_gap_days: float | None = None
     churn_band: str | None = None
     propensity: float | None = None
     persona: str | None = None
