@@ -144,6 +144,12 @@ def test_the_customer_list_filters_by_grid_cell_segment_and_nps(store: Store) ->
     assert detractors
     exported = client.get(f"/w/{ws}/customers?nps=detractor&format=csv").text
     assert {int(row["id"]) for row in _csv(exported)} == detractors
+    # and a page (its answers asked for its rows only) shows what the export holds
+    everyone = _csv(client.get(f"/w/{ws}/customers?format=csv").text)[:50]
+    page = client.get(f"/w/{ws}/customers").text
+    shown = re.findall(r'<span class="(\w+)" title="[^"]*">(\d+)</span>', page)
+    assert shown == [(r["nps_category"], r["nps_score"]) for r in everyone if r["nps_score"]]
+    assert shown
 
 
 def test_the_csv_export_has_a_header_and_plain_values(store: Store) -> None:

@@ -125,12 +125,14 @@ def search_customers(
 ) -> list[CustomerRow]:
     """Customers matching ``query`` (email, name, user id, phone) and ``filters``, with their
     latest NPS answer and scores, most recently seen first unless sorted otherwise; every match
-    when ``limit`` is None (an export). One statement, joined to the owners' subqueries."""
+    when ``limit`` is None (an export). One statement joined to the owners' subqueries; a page
+    that neither filters nor sorts on answers or orders asks for its rows' ones afterwards."""
     wanted = filters or CustomerFilter(q=query)
     scores = analytics.score_table(workspace_id)
     answers = surveys.last_answers(workspace_id)
     totals = commerce.order_totals(workspace_id)
     joined_totals = limit is None or wanted.sort in ("orders", "revenue")
+    joined_answers = limit is None or wanted.nps is not None
     where = [Customer.workspace_id == workspace_id]
     text = (query or wanted.q).strip().lower()
     if text:
@@ -159,29 +161,37 @@ def search_customers(
         "clv": [scores.c.clv_12m.desc().nulls_last()],
         "churn": [scores.c.churn_rank.asc().nulls_last(), scores.c.p_alive.asc().nulls_last()],
     }.get(wanted.sort, [Customer.last_seen_at.desc().nulls_last()])
-    columns: list[Any] = [Customer, answers.c.score, answers.c.category]
-    columns += [scores.c[name] for name in ("rfm_segment", "r", "f", "clv_12m", "p_alive")]
-    columns += [scores.c.churn_band]
+    columns: list[Any] = [Customer, scores.c.rfm_segment, scores.c.r, scores.c.f]
+    columns += [scores.c.clv_12m, scores.c.p_alive, scores.c.churn_band]
+    statement = select(*columns).select_from(Customer)
+    statement = statement.outerjoin(scores, scores.c.customer_id == Customer.id)
+    if joined_answers:
+        statement = statement.add_columns(answers.c.score, answers.c.category)
+        statement = statement.outerjoin(answers, answers.c.customer_id == Customer.id)
     if joined_totals:
-        columns += [totals.c.orders, totals.c.revenue_cents]
-    statement = (
-        select(*columns)
-        .select_from(Customer)
-        .outerjoin(scores, scores.c.customer_id == Customer.id)
-        .outerjoin(answers, answers.c.customer_id == Customer.id)
-    )
-    if joined_totals:
+        statement = statement.add_columns(totals.c.orders, totals.c.revenue_cents)
         statement = statement.outerjoin(totals, totals.c.customer_id == Customer.id)
     statement = statement.where(and_(*where)).order_by(*order, Customer.id.desc()).offset(offset)
     rows = session.execute(statement if limit is None else statement.limit(limit)).all()
+    ids = [row[0].id for row in rows]
     if joined_totals:
-        figures = {row[0].id: (row[-2] or 0, row[-1] or 0) for row in rows}
+        figures = {row[0].id: (row.orders or 0, row.revenue_cents or 0) for row in rows}
     else:
-        figures = commerce.order_figures(session, [row[0].id for row in rows])
-    return [_row(row._mapping, figures.get(row[0].id, (0, 0))) for row in rows]
+        figures = commerce.order_figures(session, ids)
+    if joined_answers:
+        nps = {row[0].id: (row.score, row.category) for row in rows}
+    else:
+        page = surveys.last_answers(workspace_id, ids)
+        nps = {cid: (score, category) for cid, score, category in session.execute(select(page))}
+    return [
+        _row(row._mapping, figures.get(row[0].id, (0, 0)), nps.get(row[0].id, (None, None)))
+        for row in rows
+    ]
 
 
-def _row(found: RowMapping, figures: tuple[int, int]) -> CustomerRow:
+def _row(
+    found: RowMapping, figures: tuple[int, int], nps: tuple[int | None, str | None]
+) -> CustomerRow:
     c: Customer = found[Customer]
     return CustomerRow(
         id=c.id,
@@ -191,8 +201,8 @@ def _row(found: RowMapping, figures: tuple[int, int]) -> CustomerRow:
         orders_count=figures[0],
         revenue=round(figures[1] / 100, 2),
         last_seen_at=c.last_seen_at,
-        nps_score=found["score"],
-        nps_category=found["category"],
+        nps_score=nps[0],
+        nps_category=nps[1],
         rfm_segment=found["rfm_segment"],
         r=found["r"],
         f=found["f"],

@@ -900,9 +900,10 @@ def customer_answers(
     return int(count), (int(last[0]), str(last[1]), list(last[2] or []), last[3])
 
 
-def last_answers(workspace_id: str) -> Subquery:
+def last_answers(workspace_id: str, customer_ids: Sequence[int] | None = None) -> Subquery:
     """Each customer's latest confirmed answer (``customer_id``, ``score``, ``category``), as a
-    subquery the customer list joins: one statement for a whole page or an export."""
+    subquery the customer list joins to filter or export in one statement; narrowed to
+    ``customer_ids`` for a page's customers."""
     rank = (
         func.row_number()
         .over(
@@ -916,7 +917,9 @@ def last_answers(workspace_id: str) -> Subquery:
         .where(
             Response.workspace_id == workspace_id,
             Response.status == "confirmed",
-            Response.customer_id.is_not(None),
+            Response.customer_id.is_not(None)
+            if customer_ids is None
+            else Response.customer_id.in_(list(customer_ids)),
         )
         .subquery("ranked_answers")
     )
