@@ -65,7 +65,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     folder = tmp_path_factory.mktemp("warehouse")
     analytics.run_analytics(db, f"duckdb://{folder / 'w.duckdb'}", ws, as_of=end, actor="test")
     with db.session() as session:
-        _model_scores(session, ws)
+        scored_id = _model_scores(session, ws)
         surveys.plan(session, ws)
         answer = session.scalars(
             select(Response).where(Response.workspace_id == ws, Response.comment != "")
@@ -97,6 +97,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             (
                 f"{base}/w/{ws}/customers/{customer_id}",
                 f"{base}/w/{ws}/customers/{asked[0].customer_id}",
+                f"{base}/w/{ws}/customers/{scored_id}",
             ),
             f"{base}/w/{ws}/outbox/{message_id}",
             mentions.most_common(1)[0][0],
@@ -105,9 +106,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     db.dispose()
 
 
-def _model_scores(session: Session, ws: str) -> None:
+def _model_scores(session: Session, ws: str) -> int:
     """Value and churn scores for some customers, one band each in turn, as the CLV step writes
-    them (the segments page then shows its chart, top customers and churn risks)."""
+    them (the segments page then shows its chart, top customers and churn risks); the first
+    one's id."""
     ids = session.scalars(
         select(CustomerScore.customer_id)
         .where(CustomerScore.workspace_id == ws)
@@ -127,6 +129,7 @@ def _model_scores(session: Session, ws: str) -> None:
                 churn_band=("high", "medium", "low")[n % 3],
             )
         )
+    return ids[0]
 
 
 def _alert_rules(session: Session, ws: str) -> int:
