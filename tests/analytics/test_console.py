@@ -292,6 +292,12 @@ def test_with_model_scores_the_page_shows_value_and_risks_high_band_first(store:
         assert churn[0]["p_alive"] == "0.1"
         values = _csv(client.get(f"/w/{ws}/segments?export=clv").text)
         assert [float(row["clv_12m"]) for row in values] == [1500.0, 300.0, 80.0, 20.0]
+        bands = _csv(client.get(f"/w/{ws}/segments?export=clv_bands").text)
+        assert [(b["from"], b["up_to"], b["customers"]) for b in bands] == [
+            ("0.0", "25.0", "1"), ("25.0", "50.0", "0"), ("50.0", "100.0", "1"),
+            ("100.0", "250.0", "0"), ("250.0", "500.0", "1"), ("500.0", "1000.0", "0"),
+            ("1000.0", "2500.0", "1"), ("2500.0", "", "0"),
+        ]  # fmt: skip
 
 
 def test_the_customer_page_explains_the_scores_in_both_languages(store: Store) -> None:

@@ -79,6 +79,12 @@ def _export(session: Session, workspace_id: str, table: str) -> Response | None:
             ("r", "f", "segment", "customers", "revenue"),
             ((c.r, c.f, c.segment, c.customers, c.revenue) for c in overview.grid),
         )
+    if table == "clv_bands":
+        return templating.csv_response(
+            "customer_value_bands",
+            ("from", "up_to", "customers"),
+            service.clv_distribution(session, workspace_id),
+        )
     if table == "churn":
         rows = flows.scored_customers(session, workspace_id, by="churn", limit=None)
         return _scored_csv("churn_risks", rows)
@@ -94,7 +100,7 @@ def segments(
 ) -> Response:
     """RFM segments: the 5 × 5 grid, each cell linked to its customers, the segments with their
     share, revenue and average value, the rules, customer value and the churn risks; each table
-    as CSV (``export=segments|grid|clv|churn``)."""
+    as CSV (``export=segments|grid|clv_bands|clv|churn``)."""
     workspace_id = member.workspace.id
     if export and (answer := _export(session, workspace_id, export)) is not None:
         return answer
