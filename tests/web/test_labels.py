@@ -33,6 +33,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "alert_target": alerts.TARGETS,
     "delivery_status": alerts.DELIVERY_STATUSES,
     "rfm_segment": analytics.SEGMENTS,
+    "churn_band": analytics.CHURN_BANDS,
 }
 
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Browser, Page
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cxloop import analytics
 from cxloop.alerts import service as alerts
 from cxloop.alerts.models import AlertDelivery
+from cxloop.analytics.models import CustomerScore
 from cxloop.channels import email
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.browsing import send_browsing
@@ -60,7 +62,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     ws = build_demo(db, customers=300, seed=7, as_of=today).workspace_id
     send_browsing(db, ws, seed=7, end=end)
     demo_nps.run_history(db, ws, seed=7, end=end)
+    folder = tmp_path_factory.mktemp("warehouse")
+    analytics.run_analytics(db, f"duckdb://{folder / 'w.duckdb'}", ws, as_of=end, actor="test")
     with db.session() as session:
+        scored_id = _model_scores(session, ws)
         surveys.plan(session, ws)
         answer = session.scalars(
             select(Response).where(Response.workspace_id == ws, Response.comment != "")
@@ -92,12 +97,39 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             (
                 f"{base}/w/{ws}/customers/{customer_id}",
                 f"{base}/w/{ws}/customers/{asked[0].customer_id}",
+                f"{base}/w/{ws}/customers/{scored_id}",
             ),
             f"{base}/w/{ws}/outbox/{message_id}",
             mentions.most_common(1)[0][0],
             (f"{base}/w/{ws}/alerts/new", f"{base}/w/{ws}/alerts/{rule_id}/delete"),
         )
     db.dispose()
+
+
+def _model_scores(session: Session, ws: str) -> int:
+    """Value and churn scores for some customers, one band each in turn, as the CLV step writes
+    them (the segments page then shows its chart, top customers and churn risks); the first
+    one's id."""
+    ids = session.scalars(
+        select(CustomerScore.customer_id)
+        .where(CustomerScore.workspace_id == ws)
+        .order_by(CustomerScore.customer_id)
+        .limit(60)
+    ).all()
+    for n, customer_id in enumerate(ids):
+        alive = (n % 10 + 0.5) / 10
+        session.execute(
+            update(CustomerScore)
+            .where(CustomerScore.workspace_id == ws, CustomerScore.customer_id == customer_id)
+            .values(
+                clv_12m=37.5 * (n + 1),
+                p_alive=alive,
+                expected_orders_90d=alive * 2,
+                next_order_days=40 / alive,
+                churn_band=("high", "medium", "low")[n % 3],
+            )
+        )
+    return ids[0]
 
 
 def _alert_rules(session: Session, ws: str) -> int:

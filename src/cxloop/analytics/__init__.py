@@ -32,9 +32,20 @@ from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.rfm import SEGMENTS
 from cxloop.analytics.runs import RunSummary, run_analytics
 from cxloop.analytics.schemas import CustomerScores, RfmOverview
-from cxloop.analytics.service import rfm_overview, scores_of, segment_counts
+from cxloop.analytics.service import (
+    CHURN_BANDS,
+    clv_distribution,
+    ranked_scores,
+    rfm_overview,
+    score_table,
+    scores_of,
+    segment_counts,
+    segment_values,
+    usual_gap_days,
+)
 
 __all__ = [
+    "CHURN_BANDS",
     "SEGMENTS",
     "BgNbdFit",
     "Calibration",
@@ -48,6 +59,7 @@ __all__ = [
     "Summary",
     "Transactions",
     "calibrate",
+    "clv_distribution",
     "days_to_next_order",
     "expected_days_to_next_order",
     "expected_purchases",
@@ -58,11 +70,15 @@ __all__ = [
     "holdout",
     "lifetime_value",
     "p_alive",
+    "ranked_scores",
     "read_transactions",
     "rfm_overview",
     "run_analytics",
+    "score_table",
     "scores_of",
     "segment_counts",
+    "segment_values",
     "spend_inputs",
     "summarise",
+    "usual_gap_days",
 ]

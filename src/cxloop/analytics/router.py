@@ -1,15 +1,40 @@
-"""Analytics over HTTP: the RFM overview in the admin API."""
+"""Analytics over HTTP: the RFM overview in the admin API, and the segments page of the console
+(the recency × frequency grid, segments, customer value, churn risks), each table also as CSV."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from cxloop.analytics import service
-from cxloop.analytics.schemas import RfmOverview
-from cxloop.web.deps import AdminDep, SessionDep
+from cxloop.analytics import flows, service
+from cxloop.analytics.schemas import RfmOverview, ScoredCustomer
+from cxloop.web import templating
+from cxloop.web.deps import AdminDep, MemberDep, SessionDep
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
-routers = (api,)
+pages = APIRouter(include_in_schema=False)
+routers = (api, pages)
+
+# The customers the segments page lists: the most valuable, the most at risk.
+LISTED = 50
+SCORED_HEADER = (
+    "customer_id",
+    "name",
+    "rfm_segment",
+    "r",
+    "f",
+    "m",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "usual_gap_days",
+    "clv_12m",
+    "p_alive",
+    "expected_orders_90d",
+    "next_order_days",
+    "churn_band",
+)
 
 
 @api.get("/analytics/rfm", response_model=RfmOverview)
@@ -17,3 +42,78 @@ def rfm_overview(owner: AdminDep, session: SessionDep) -> RfmOverview:
     """RFM segments (customers, revenue) and the 5 × 5 recency × frequency grid, as of the last
     analytics run (``cxloop analytics run``, nightly in the worker)."""
     return service.rfm_overview(session, owner.workspace_id)
+
+
+def _scored_csv(name: str, rows: list[ScoredCustomer]) -> Response:
+    return templating.csv_response(
+        name,
+        SCORED_HEADER,
+        (
+            (c.customer_id, c.name, s.rfm_segment, s.r, s.f, s.m, s.recency_days, s.frequency,
+             s.monetary, c.usual_gap_days, s.clv_12m, s.p_alive, s.expected_orders_90d,
+             s.next_order_days, s.churn_band)
+            for c in rows
+            for s in (c.scores,)
+        ),
+    )  # fmt: skip
+
+
+def _export(session: Session, workspace_id: str, table: str) -> Response | None:
+    """One of the page's tables as CSV, every row; None for an unknown table."""
+    if table == "segments":
+        overview = service.rfm_overview(session, workspace_id)
+        values = service.segment_values(session, workspace_id)
+        total = overview.customers or 1
+        return templating.csv_response(
+            "rfm_segments",
+            ("segment", "customers", "share", "revenue", "average_clv_12m"),
+            (
+                (name, f.customers, round(f.customers / total, 4), f.revenue, values[name])
+                for name, f in overview.segments.items()
+            ),
+        )
+    if table == "grid":
+        overview = service.rfm_overview(session, workspace_id)
+        return templating.csv_response(
+            "rfm_grid",
+            ("r", "f", "segment", "customers", "revenue"),
+            ((c.r, c.f, c.segment, c.customers, c.revenue) for c in overview.grid),
+        )
+    if table == "clv_bands":
+        return templating.csv_response(
+            "customer_value_bands",
+            ("from", "up_to", "customers"),
+            service.clv_distribution(session, workspace_id),
+        )
+    if table == "churn":
+        rows = flows.scored_customers(session, workspace_id, by="churn", limit=None)
+        return _scored_csv("churn_risks", rows)
+    if table == "clv":
+        rows = flows.scored_customers(session, workspace_id, by="clv", limit=None)
+        return _scored_csv("customer_value", rows)
+    return None
+
+
+@pages.get("/w/{workspace_id}/segments")
+def segments(
+    request: Request, session: SessionDep, member: MemberDep, export: str = ""
+) -> Response:
+    """RFM segments: the 5 × 5 grid, each cell linked to its customers, the segments with their
+    share, revenue and average value, the rules, customer value and the churn risks; each table
+    as CSV (``export=segments|grid|clv_bands|clv|churn``)."""
+    workspace_id = member.workspace.id
+    if export and (answer := _export(session, workspace_id, export)) is not None:
+        return answer
+    overview = service.rfm_overview(session, workspace_id)
+    return templating.page(
+        request,
+        "segments.html",
+        member,
+        overview=overview,
+        rows=[overview.grid[i : i + 5] for i in range(0, 25, 5)],
+        values=service.segment_values(session, workspace_id),
+        coverage=service.model_coverage(session, workspace_id),
+        distribution=service.clv_distribution(session, workspace_id),
+        top=flows.scored_customers(session, workspace_id, by="clv", limit=LISTED),
+        risks=flows.scored_customers(session, workspace_id, by="churn", limit=LISTED),
+    )

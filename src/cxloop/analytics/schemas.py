@@ -52,3 +52,13 @@ class RfmOverview(BaseModel):
     currency: str
     segments: dict[str, SegmentFigures]
     grid: list[GridCell]
+
+
+class ScoredCustomer(BaseModel):
+    """A customer of a console list (the highest values, the churn risks): who, the scores, and
+    the usual days between two orders (None with a single order)."""
+
+    customer_id: int
+    name: str
+    scores: CustomerScores
+    usual_gap_days: float | None = None

@@ -8,11 +8,13 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from cxloop import profiles, workspaces
 from cxloop.analytics.models import CustomerScore
@@ -30,6 +32,16 @@ OPTIONAL = {
 }
 # The columns a run writes; the model scores are NULL until the step that makes them is wired.
 SCORE_COLUMNS = (*COLUMNS, *OPTIONAL)
+# The churn bands a run may write, the safest first; the console lists the riskiest first.
+CHURN_BANDS = ("low", "medium", "high")
+CHURN_RANK = case(
+    (CustomerScore.churn_band == "high", 0),
+    (CustomerScore.churn_band == "medium", 1),
+    (CustomerScore.churn_band == "low", 2),
+    else_=3,
+)
+# Lower edges of the bands of 12-month value the console's chart counts customers in.
+CLV_BANDS = (0.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0)
 CHUNK = 50_000
 
 
@@ -115,11 +127,7 @@ def write_scores(
     return WriteSummary(rows.num_rows, scores.num_rows - rows.num_rows, at)
 
 
-def scores_of(session: Session, workspace_id: str, customer_id: int) -> CustomerScores | None:
-    """A customer's scores from the last run (None: not scored, e.g. no order yet)."""
-    row = session.get(CustomerScore, (workspace_id, customer_id))
-    if row is None:
-        return None
+def _public(row: CustomerScore) -> CustomerScores:
     return CustomerScores(
         recency_days=row.recency_days,
         frequency=row.frequency,
@@ -137,6 +145,102 @@ def scores_of(session: Session, workspace_id: str, customer_id: int) -> Customer
         persona=row.persona,
         computed_at=row.computed_at,
     )
+
+
+def scores_of(session: Session, workspace_id: str, customer_id: int) -> CustomerScores | None:
+    """A customer's scores from the last run (None: not scored, e.g. no order yet)."""
+    row = session.get(CustomerScore, (workspace_id, customer_id))
+    return None if row is None else _public(row)
+
+
+def usual_gap_days(first: dt.datetime, last: dt.datetime, orders: int) -> float | None:
+    """The usual days between two orders of a customer (None with a single order): the time
+    from the first to the last order, shared among the gaps between them."""
+    if orders < 2:
+        return None
+    return round((last - first).total_seconds() / 86400 / (orders - 1), 1)
+
+
+def score_table(workspace_id: str) -> Subquery:
+    """The workspace's scores as a subquery keyed by ``customer_id``, with ``churn_rank`` (0 for
+    the high band, 3 when there is none): the customer list joins it to filter and sort."""
+    return (
+        select(
+            CustomerScore.customer_id,
+            CustomerScore.rfm_segment,
+            CustomerScore.r,
+            CustomerScore.f,
+            CustomerScore.m,
+            CustomerScore.clv_12m,
+            CustomerScore.p_alive,
+            CustomerScore.churn_band,
+            CHURN_RANK.label("churn_rank"),
+        )
+        .where(CustomerScore.workspace_id == workspace_id)
+        .subquery("scores")
+    )
+
+
+def ranked_scores(
+    session: Session, workspace_id: str, *, by: str, limit: int | None
+) -> list[tuple[int, CustomerScores]]:
+    """Customers with their scores, ``by="clv"`` the highest 12-month value first, ``by="churn"``
+    those of the high then the medium churn band, the least likely alive first. Empty until the
+    model scores are computed."""
+    query = select(CustomerScore).where(CustomerScore.workspace_id == workspace_id)
+    if by == "clv":
+        query = query.where(CustomerScore.clv_12m.is_not(None)).order_by(
+            CustomerScore.clv_12m.desc(), CustomerScore.customer_id
+        )
+    else:
+        query = query.where(CustomerScore.churn_band.in_(("high", "medium"))).order_by(
+            CHURN_RANK, CustomerScore.p_alive.asc().nulls_last(), CustomerScore.customer_id
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    return [(row.customer_id, _public(row)) for row in session.scalars(query)]
+
+
+def model_coverage(session: Session, workspace_id: str) -> dict[str, int]:
+    """How many customers have each model score (``clv_12m``, ``p_alive``, ``churn_band``):
+    0 until the step that makes it has run."""
+    row = session.execute(
+        select(
+            func.count(CustomerScore.clv_12m),
+            func.count(CustomerScore.p_alive),
+            func.count(CustomerScore.churn_band),
+        ).where(CustomerScore.workspace_id == workspace_id)
+    ).one()
+    return {"clv_12m": int(row[0]), "p_alive": int(row[1]), "churn_band": int(row[2])}
+
+
+def segment_values(session: Session, workspace_id: str) -> dict[str, float | None]:
+    """Average 12-month customer value per RFM segment (None where no CLV is computed)."""
+    rows = session.execute(
+        select(CustomerScore.rfm_segment, func.avg(CustomerScore.clv_12m))
+        .where(CustomerScore.workspace_id == workspace_id)
+        .group_by(CustomerScore.rfm_segment)
+    ).all()
+    found = {str(name): (None if avg is None else round(float(avg), 2)) for name, avg in rows}
+    return {name: found.get(name) for name in SEGMENTS}
+
+
+def clv_distribution(session: Session, workspace_id: str) -> list[tuple[float, float | None, int]]:
+    """Customers per band of 12-month value: (from, up to or None for the last band, count);
+    empty when no CLV is computed."""
+    values = session.scalars(
+        select(CustomerScore.clv_12m).where(
+            CustomerScore.workspace_id == workspace_id, CustomerScore.clv_12m.is_not(None)
+        )
+    ).all()
+    if not values:
+        return []
+    edges = (*CLV_BANDS, float("inf"))
+    counts = np.histogram(np.asarray(values, dtype=float).clip(min=0), bins=edges)[0]
+    return [
+        (edges[i], None if i == len(CLV_BANDS) - 1 else edges[i + 1], int(n))
+        for i, n in enumerate(counts)
+    ]
 
 
 def segment_counts(session: Session, workspace_id: str) -> dict[str, int]:

@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Subquery
 
 from cxloop import profiles
 from cxloop.commerce.models import Order, OrderItem, Product, Shipment
@@ -212,6 +213,33 @@ def order_figures(session: Session, customer_ids: Sequence[int]) -> dict[int, tu
         .group_by(Order.customer_id)
     ).all()
     return {int(cid): (int(n), int(cents)) for cid, n, cents in rows if cid is not None}
+
+
+def order_totals(workspace_id: str) -> Subquery:
+    """Per customer of the workspace (``customer_id``): ``orders`` not cancelled and
+    ``revenue_cents`` (less refunds), as a subquery the customer list joins to sort on."""
+    return (
+        select(
+            Order.customer_id.label("customer_id"),
+            func.count().label("orders"),
+            func.coalesce(func.sum(NET_CENTS), 0).label("revenue_cents"),
+        )
+        .where(Order.workspace_id == workspace_id, Order.status != "cancelled")
+        .group_by(Order.customer_id)
+        .subquery("order_totals")
+    )
+
+
+def order_spans(
+    session: Session, customer_ids: Sequence[int]
+) -> dict[int, tuple[dt.datetime, dt.datetime]]:
+    """Per customer: the first and the last order not cancelled (when placed)."""
+    rows = session.execute(
+        select(Order.customer_id, func.min(Order.placed_at), func.max(Order.placed_at))
+        .where(Order.customer_id.in_(list(customer_ids)), Order.status != "cancelled")
+        .group_by(Order.customer_id)
+    ).all()
+    return {int(cid): (first, last) for cid, first, last in rows if cid is not None}
 
 
 def orders_of(

@@ -6,13 +6,16 @@ gathers them is here, above, and asks each one through its facade.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from typing import Any
+
+from sqlalchemy import RowMapping, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxloop import analytics, commerce, ingest, surveys, workspaces
 from cxloop.profiles.models import Customer, CustomerMerge, Identity
 from cxloop.profiles.schemas import (
     Customer360,
+    CustomerFilter,
     CustomerRow,
     EventSummary,
     IdentityPublic,
@@ -78,7 +81,9 @@ def _scores_of(session: Session, workspace_id: str, customer_id: int) -> Scores:
     found = analytics.scores_of(session, workspace_id, customer_id)
     if found is None:
         return Scores()
+    span = commerce.order_spans(session, [customer_id]).get(customer_id)
     return Scores(
+        usual_gap_days=analytics.usual_gap_days(*span, found.frequency) if span else None,
         rfm_segment=found.rfm_segment,
         clv=found.clv_12m,
         churn_risk=None if found.p_alive is None else round(1 - found.p_alive, 4),
@@ -90,6 +95,7 @@ def _scores_of(session: Session, workspace_id: str, customer_id: int) -> Scores:
         monetary=found.monetary,
         p_alive=found.p_alive,
         expected_orders_90d=found.expected_orders_90d,
+        next_order_days=found.next_order_days,
         churn_band=found.churn_band,
         propensity=found.propensity,
         persona=found.persona,
@@ -109,11 +115,26 @@ def _nps_of(session: Session, customer_id: int) -> NpsSummary:
 
 
 def search_customers(
-    session: Session, workspace_id: str, query: str = "", *, limit: int = 50, offset: int = 0
+    session: Session,
+    workspace_id: str,
+    query: str = "",
+    *,
+    limit: int | None = 50,
+    offset: int = 0,
+    filters: CustomerFilter | None = None,
 ) -> list[CustomerRow]:
-    """Customers matching ``query`` (email, name, user id, phone), most recently seen first."""
+    """Customers matching ``query`` (email, name, user id, phone) and ``filters``, with their
+    latest NPS answer and scores, most recently seen first unless sorted otherwise; every match
+    when ``limit`` is None (an export). One statement joined to the owners' subqueries; a page
+    that neither filters nor sorts on answers or orders asks for its rows' ones afterwards."""
+    wanted = filters or CustomerFilter(q=query)
+    scores = analytics.score_table(workspace_id)
+    answers = surveys.last_answers(workspace_id)
+    totals = commerce.order_totals(workspace_id)
+    joined_totals = limit is None or wanted.sort in ("orders", "revenue")
+    joined_answers = limit is None or wanted.nps is not None
     where = [Customer.workspace_id == workspace_id]
-    text = query.strip().lower()
+    text = (query or wanted.q).strip().lower()
     if text:
         like = f"%{text.replace('%', '').replace('_', '')}%"
         where.append(
@@ -125,26 +146,72 @@ def search_customers(
                 Customer.phone.like(like),
             )
         )
-    customers = session.scalars(
-        select(Customer)
-        .where(and_(*where))
-        .order_by(Customer.last_seen_at.desc().nulls_last(), Customer.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    figures = commerce.order_figures(session, [c.id for c in customers])
+    for column, value in (
+        (scores.c.rfm_segment, wanted.segment),
+        (scores.c.churn_band, wanted.churn_band),
+        (scores.c.r, wanted.r),
+        (scores.c.f, wanted.f),
+        (answers.c.category, wanted.nps),
+    ):
+        if value is not None:
+            where.append(column == value)
+    order = {
+        "orders": [totals.c.orders.desc().nulls_last()],
+        "revenue": [totals.c.revenue_cents.desc().nulls_last()],
+        "clv": [scores.c.clv_12m.desc().nulls_last()],
+        "churn": [scores.c.churn_rank.asc().nulls_last(), scores.c.p_alive.asc().nulls_last()],
+    }.get(wanted.sort, [Customer.last_seen_at.desc().nulls_last()])
+    # Plain columns, not entities: an export of 100,000 rows would spend its time building them.
+    columns: list[Any] = [Customer.id, Customer.user_id, Customer.email, Customer.first_name]
+    columns += [Customer.last_name, Customer.last_seen_at]
+    columns += [scores.c.rfm_segment, scores.c.r, scores.c.f]
+    columns += [scores.c.clv_12m, scores.c.p_alive, scores.c.churn_band]
+    statement = select(*columns).select_from(Customer)
+    statement = statement.outerjoin(scores, scores.c.customer_id == Customer.id)
+    if joined_answers:
+        statement = statement.add_columns(answers.c.score, answers.c.category)
+        statement = statement.outerjoin(answers, answers.c.customer_id == Customer.id)
+    if joined_totals:
+        statement = statement.add_columns(totals.c.orders, totals.c.revenue_cents)
+        statement = statement.outerjoin(totals, totals.c.customer_id == Customer.id)
+    statement = statement.where(and_(*where)).order_by(*order, Customer.id.desc()).offset(offset)
+    rows = session.execute(statement if limit is None else statement.limit(limit)).all()
+    ids = [row.id for row in rows]
+    if joined_totals:
+        figures = {row.id: (row.orders or 0, row.revenue_cents or 0) for row in rows}
+    else:
+        figures = commerce.order_figures(session, ids)
+    if joined_answers:
+        nps = {row.id: (row.score, row.category) for row in rows}
+    else:
+        page = surveys.last_answers(workspace_id, ids)
+        nps = {cid: (score, category) for cid, score, category in session.execute(select(page))}
     return [
-        CustomerRow(
-            id=c.id,
-            user_id=c.user_id,
-            email=c.email,
-            name=" ".join(p for p in (c.first_name, c.last_name) if p),
-            orders_count=figures.get(c.id, (0, 0))[0],
-            revenue=round(figures.get(c.id, (0, 0))[1] / 100, 2),
-            last_seen_at=c.last_seen_at,
-        )
-        for c in customers
+        _row(row._mapping, figures.get(row.id, (0, 0)), nps.get(row.id, (None, None)))
+        for row in rows
     ]
+
+
+def _row(
+    found: RowMapping, figures: tuple[int, int], nps: tuple[int | None, str | None]
+) -> CustomerRow:
+    return CustomerRow(
+        id=found["id"],
+        user_id=found["user_id"],
+        email=found["email"],
+        name=" ".join(p for p in (found["first_name"], found["last_name"]) if p),
+        orders_count=figures[0],
+        revenue=round(figures[1] / 100, 2),
+        last_seen_at=found["last_seen_at"],
+        nps_score=nps[0],
+        nps_category=nps[1],
+        rfm_segment=found["rfm_segment"],
+        r=found["r"],
+        f=found["f"],
+        clv=found["clv_12m"],
+        p_alive=found["p_alive"],
+        churn_band=found["churn_band"],
+    )
 
 
 def timeline(

@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cxloop import inputs, surveys, themes
+from cxloop import analytics, inputs, surveys, themes
 from cxloop.errors import InvalidInput
 from cxloop.profiles import flows
 from cxloop.profiles import service as profiles
-from cxloop.profiles.schemas import Customer360, CustomerRow
+from cxloop.profiles.schemas import SORTS, Customer360, CustomerFilter, CustomerRow
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, MemberDep, SessionDep
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
 pages = APIRouter(include_in_schema=False)
 routers = (api, pages)
+CATEGORIES = ("detractor", "passive", "promoter")
 
 
 @api.get("/customers", response_model=list[CustomerRow])
@@ -43,25 +44,97 @@ def get_customer(owner: AdminDep, session: SessionDep, user_id: str) -> Customer
     return flows.customer_360(session, owner.workspace_id, customer)
 
 
+CSV_HEADER = (
+    "id",
+    "user_id",
+    "email",
+    "name",
+    "orders",
+    "revenue",
+    "last_seen_at",
+    "nps_score",
+    "nps_category",
+    "rfm_segment",
+    "r",
+    "f",
+    "clv_12m",
+    "p_alive",
+    "churn_band",
+)
+
+
+def _pick(value: str, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed else None
+
+
+def _grade(value: str) -> int | None:
+    return int(value) if value in ("1", "2", "3", "4", "5") else None
+
+
 @pages.get("/w/{workspace_id}/customers")
 def customers(
     request: Request,
     session: SessionDep,
     member: MemberDep,
     q: str = "",
+    segment: str = "",
+    churn: str = "",
+    r: str = "",
+    f: str = "",
+    nps: str = "",
+    sort: str = "",
     page: inputs.PageNumber = 1,
+    format: str = "",
 ) -> Response:
-    """The customer list, searchable by email, name, user id or phone."""
+    """The customer list, searchable by email, name, user id or phone, filtered by RFM segment
+    or cell, churn band and NPS category, sorted, and as CSV (``format=csv``: every match)."""
+    filters = CustomerFilter(
+        q=q[:200],
+        segment=_pick(segment, analytics.SEGMENTS),
+        churn_band=_pick(churn, analytics.CHURN_BANDS),
+        r=_grade(r),
+        f=_grade(f),
+        nps=_pick(nps, CATEGORIES),
+        sort=_pick(sort, SORTS) or "last_seen",
+    )
+    workspace_id = member.workspace.id
+    if format == "csv":
+        found = flows.search_customers(session, workspace_id, limit=None, filters=filters)
+        return templating.csv_response(
+            "customers",
+            CSV_HEADER,
+            (
+                (c.id, c.user_id, c.email, c.name, c.orders_count, c.revenue, c.last_seen_at,
+                 c.nps_score, c.nps_category, c.rfm_segment, c.r, c.f, c.clv, c.p_alive,
+                 c.churn_band)
+                for c in found
+            ),
+        )  # fmt: skip
     number = max(page, 1)
     rows = flows.search_customers(
-        session, member.workspace.id, q[:200], limit=51, offset=(number - 1) * 50
+        session, workspace_id, limit=51, offset=(number - 1) * 50, filters=filters
     )
+    query = {
+        "q": filters.q,
+        "segment": filters.segment or "",
+        "churn": filters.churn_band or "",
+        "r": filters.r or "",
+        "f": filters.f or "",
+        "nps": filters.nps or "",
+        "sort": filters.sort,
+    }
     return templating.page(
         request,
         "customers.html",
         member,
         rows=rows[:50],
-        q=q,
+        q=filters.q,
+        filters=filters,
+        query={k: v for k, v in query.items() if v},
+        segments=analytics.SEGMENTS,
+        churn_bands=analytics.CHURN_BANDS,
+        categories=CATEGORIES,
+        sorts=SORTS,
         page=number,
         has_next=len(rows) > 50,
     )

@@ -66,6 +66,10 @@ class Scores(BaseModel):
     monetary: float | None = None
     p_alive: float | None = None
     expected_orders_90d: float | None = None
+    next_order_days: float | None = None
+    # The usual days between two orders (None with a single order): what a churn risk is read
+    # against.
+    usual_gap_days: float | None = None
     churn_band: str | None = None
     propensity: float | None = None
     persona: str | None = None
@@ -103,6 +107,34 @@ class CustomerRow(BaseModel):
     orders_count: int
     revenue: float
     last_seen_at: dt.datetime | None
+    # The latest answer's score and category, and the last analytics run's scores (None when
+    # the customer has none, or the model behind them has not run yet).
+    nps_score: int | None = None
+    nps_category: str | None = None
+    rfm_segment: str | None = None
+    r: int | None = None
+    f: int | None = None
+    clv: float | None = None
+    p_alive: float | None = None
+    churn_band: str | None = None
+
+
+# How the customer list can be sorted: most recently seen, most orders, most revenue, highest
+# 12-month value, highest churn risk first.
+SORTS = ("last_seen", "orders", "revenue", "clv", "churn")
+
+
+class CustomerFilter(BaseModel):
+    """What narrows and orders the customer list: a search, an RFM segment or cell, a churn
+    band, the category of the latest NPS answer, and a sort (one of ``SORTS``)."""
+
+    q: str = ""
+    segment: str | None = None
+    churn_band: str | None = None
+    r: int | None = None
+    f: int | None = None
+    nps: str | None = None
+    sort: str = "last_seen"
 
 
 class TimelineEntry(BaseModel):

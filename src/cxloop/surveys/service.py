@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from cxloop import commerce, profiles
 from cxloop.errors import InvalidInput
@@ -897,6 +898,36 @@ def customer_answers(
     if last is None:
         return int(count), None
     return int(count), (int(last[0]), str(last[1]), list(last[2] or []), last[3])
+
+
+def last_answers(workspace_id: str, customer_ids: Sequence[int] | None = None) -> Subquery:
+    """Each customer's latest confirmed answer (``customer_id``, ``score``, ``category``), as a
+    subquery the customer list joins to filter or export in one statement; narrowed to
+    ``customer_ids`` for a page's customers."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Response.customer_id,
+            order_by=(Response.created_at.desc(), Response.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(Response.customer_id, Response.score, Response.category, rank)
+        .where(
+            Response.workspace_id == workspace_id,
+            Response.status == "confirmed",
+            Response.customer_id.is_not(None)
+            if customer_ids is None
+            else Response.customer_id.in_(list(customer_ids)),
+        )
+        .subquery("ranked_answers")
+    )
+    return (
+        select(ranked.c.customer_id, ranked.c.score, ranked.c.category)
+        .where(ranked.c.rank == 1)
+        .subquery("last_answers")
+    )
 
 
 def export_answers(

@@ -148,6 +148,12 @@ LABELS: dict[str, dict[str, str]] = {
         "f": N_("Frequency"),
         "m": N_("Monetary value"),
     },
+    # How likely a customer is to have stopped buying (the analytics' churn band).
+    "churn_band": {
+        "low": N_("low risk"),
+        "medium": N_("medium risk"),
+        "high": N_("high risk"),
+    },
 }
 
 

@@ -3,7 +3,10 @@ rendering with the common context, and the sign-in and not-found answers."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from cxloop.web.deps import Member, Named, PageNotFound, SignInRequired
 from cxloop.workspaces.models import User
 
 TEMPLATES = Path(__file__).parent / "templates"
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _money(value: float, currency: str = "EUR") -> str:
@@ -121,6 +125,31 @@ def page(
         editor=member.can_edit,
         **context,
     )
+
+
+def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
+    """A CSV download ``name``.csv: a header row, then plain values (codes, dots for decimals,
+    ISO dates, empty for none), whatever the reader's language."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(_plain(value) for value in row)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _plain(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA):
+        return "'" + value  # a spreadsheet would run a cell starting so as a formula
+    return value
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -93,3 +93,21 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   document.body.dataset.npsReady = "true";
 });
+
+// Segments page: customers per band of 12-month value.
+document.addEventListener("DOMContentLoaded", () => {
+  const block = document.getElementById("clv-data");
+  if (!block || !window.Chart) return;
+  const data = JSON.parse(block.textContent);
+  const canvas = document.getElementById("clv-chart");
+  canvas.chart = new window.Chart(canvas, {
+    type: "bar",
+    data: {
+      labels: data.labels,
+      datasets: [{ label: data.countLabel, data: data.counts, backgroundColor: "#3b6fb6" }],
+    },
+    options: { responsive: true, maintainAspectRatio: false, animation: false,
+      plugins: { legend: { display: false } } },
+  });
+  document.body.dataset.clvReady = "true";
+});
