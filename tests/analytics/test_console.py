@@ -84,13 +84,21 @@ def _scores(db: Database, workspace_id: str) -> list[CustomerScore]:
 
 @contextmanager
 def model_scores(db: Database, workspace_id: str, filled: dict[int, tuple[float, float, str]]):
-    """Customers given a 12-month value, P(alive) and churn band (the others left NULL), as the
-    CLV step would write them; all NULL again afterwards."""
+    """Only these customers given a 12-month value, P(alive) and churn band (the run's own
+    model scores set aside, the others NULL); the run's scores back afterwards."""
+    columns = ("clv_12m", "p_alive", "churn_band", "expected_orders_90d", "next_order_days")
+    mine = CustomerScore.workspace_id == workspace_id
     with db.session() as session:
+        kept = session.execute(
+            select(CustomerScore.customer_id, *(getattr(CustomerScore, c) for c in columns)).where(
+                mine
+            )
+        ).all()
+        session.execute(update(CustomerScore).where(mine).values(dict.fromkeys(columns)))
         for cid, (clv, alive, band) in filled.items():
             session.execute(
                 update(CustomerScore)
-                .where(CustomerScore.workspace_id == workspace_id, CustomerScore.customer_id == cid)
+                .where(mine, CustomerScore.customer_id == cid)
                 .values(
                     clv_12m=clv,
                     p_alive=alive,
@@ -103,17 +111,12 @@ def model_scores(db: Database, workspace_id: str, filled: dict[int, tuple[float,
         yield
     finally:
         with db.session() as session:
-            session.execute(
-                update(CustomerScore)
-                .where(CustomerScore.workspace_id == workspace_id)
-                .values(
-                    clv_12m=None,
-                    p_alive=None,
-                    churn_band=None,
-                    expected_orders_90d=None,
-                    next_order_days=None,
+            for cid, *values in kept:
+                session.execute(
+                    update(CustomerScore)
+                    .where(mine, CustomerScore.customer_id == cid)
+                    .values(dict(zip(columns, values, strict=True)))
                 )
-            )
 
 
 def test_the_customer_list_filters_by_grid_cell_segment_and_nps(store: Store) -> None:
@@ -228,11 +231,15 @@ def test_the_grid_cells_count_and_link_to_exactly_their_customers(store: Store) 
         assert int(shown.replace(",", "")) == counts[(int(r), int(f))]
         listed = _csv(client.get(link.replace("&amp;", "&") + "&format=csv").text)
         assert len(listed) == counts[(int(r), int(f))]
-    # and the last run's time, the rules and the model scores' absence are said
+    # and the last run's time and the rules are said; the run's value and churn scores shown
     assert "as of the last analytics run" in html
     assert "bought very recently and often (R 5, F 4–5)" in html
-    assert 'data-not-computed="clv"' in html and 'data-not-computed="churn"' in html
-    assert "not computed yet" in html
+    assert 'data-not-computed="clv"' not in html and 'id="clv-data"' in html
+    # and without model scores, their absence is said
+    with model_scores(store.db, ws, {}):
+        bare = client.get(f"/w/{ws}/segments").text
+    assert 'data-not-computed="clv"' in bare and 'data-not-computed="churn"' in bare
+    assert "not computed yet" in bare
 
 
 def test_the_segments_page_exports_each_table(store: Store) -> None:
@@ -248,12 +255,16 @@ def test_the_segments_page_exports_each_table(store: Store) -> None:
         name: s.customers for name, s in overview.segments.items()
     }
     assert abs(sum(float(row["share"]) for row in rows) - 1) < 0.01
-    assert {row["average_clv_12m"] for row in rows} == {""}
+    # the run's values averaged per segment; empty without model scores
+    assert any(row["average_clv_12m"] for row in rows)
+    with model_scores(store.db, ws, {}):
+        bare = _csv(client.get(f"/w/{ws}/segments?export=segments").text)
+        header = client.get(f"/w/{ws}/segments?export=churn").text.splitlines()
+    assert {row["average_clv_12m"] for row in bare} == {""}
     grid = _csv(client.get(f"/w/{ws}/segments?export=grid").text)
     assert [(int(g["r"]), int(g["f"]), int(g["customers"])) for g in grid] == [
         (c.r, c.f, c.customers) for c in overview.grid
     ]
-    header = client.get(f"/w/{ws}/segments?export=churn").text.splitlines()
     assert header[0].startswith("customer_id,name,rfm_segment,r,f,m,recency_days")
     assert len(header) == 1
     # an unknown table is the page itself
@@ -305,7 +316,8 @@ def test_the_customer_page_explains_the_scores_in_both_languages(store: Store) -
     scored = next(s for s in _scores(store.db, ws) if s.frequency > 1)
     url = f"/w/{ws}/customers/{scored.customer_id}"
     # given no model score yet: the RFM scores in words, the others not computed yet
-    page = client.get(url).text
+    with model_scores(store.db, ws, {}):
+        page = client.get(url).text
     assert f"last order {scored.recency_days:,} day" in page
     assert f"{scored.frequency} orders" in page
     assert page.count("not computed yet") == 4

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
 from cxloop import profiles, workspaces
+from cxloop.analytics import value
 from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.rfm import COLUMNS, SEGMENT_GRID, SEGMENTS
 from cxloop.analytics.schemas import CustomerScores, GridCell, RfmOverview, SegmentFigures
@@ -33,7 +34,7 @@ OPTIONAL = {
 # The columns a run writes; the model scores are NULL until the step that makes them is wired.
 SCORE_COLUMNS = (*COLUMNS, *OPTIONAL)
 # The churn bands a run may write, the safest first; the console lists the riskiest first.
-CHURN_BANDS = ("low", "medium", "high")
+CHURN_BANDS = value.BANDS
 CHURN_RANK = case(
     (CustomerScore.churn_band == "high", 0),
     (CustomerScore.churn_band == "medium", 1),
