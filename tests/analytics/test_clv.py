@@ -248,7 +248,8 @@ def test_p_alive_is_one_without_repeat_purchases_and_falls_with_silence() -> Non
     alive = clv.p_alive(FIT, x, t_x, age)
     # then p_alive is 1 for the first two and falls as the last purchase recedes
     assert alive[:2].tolist() == [1.0, 1.0]
-    assert 1 > alive[2] > alive[3] > alive[4] > 0
+    assert alive[2] < 1 and alive[4] > 0
+    assert alive[2] > alive[3] > alive[4]
     # and it is eq. 13 of the paper, computed by hand for x=2, t_x=30, T=39
     by_hand = 1 / (1 + 0.793 / (2.426 + 2 - 1) * ((4.414 + 39) / (4.414 + 30)) ** (0.243 + 2))
     assert alive[2] == pytest.approx(by_hand, rel=1e-12)
