@@ -7,10 +7,13 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import select, update
 
 from cxloop import analytics
+from cxloop.analytics.rfm import COLUMNS
+from cxloop.analytics.service import write_scores
 from cxloop.analytics.sync import sync
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.commerce.models import Order, Shipment
@@ -134,3 +137,34 @@ def test_a_run_writes_each_buyers_scores_back_and_audits_it(stores: tuple[Databa
     assert again.sync.rows["orders"] == 0
     with any_db.session() as session:
         assert sum(analytics.segment_counts(session, workspace_id).values()) == 3
+
+
+def test_a_runs_reports_are_kept_by_kind_and_replaced_whole_by_the_next(
+    any_db: Database,
+) -> None:
+    # Given a workspace whose scores are written with two reports
+    with any_db.session() as session:
+        workspace_id = workspaces.create_workspace(
+            session, WorkspaceCreate(name="Shop")
+        ).workspace_id
+    # (no customer scored: the reports stand alone)
+    empty = pa.table(
+        {n: pa.array([], pa.string() if n == "rfm_segment" else pa.int64()) for n in COLUMNS}
+    )
+    first = NOW - dt.timedelta(days=1)
+    reports = {"clv": {"auc": 0.71, "bins": [1, 2]}, "personas": {"k": 3}}
+    with any_db.session() as session:
+        write_scores(session, workspace_id, empty, at=first, actor="t", reports=reports)
+    # Then each is read back by kind, as written, with its time
+    with any_db.session() as session:
+        clv = analytics.report(session, workspace_id, "clv")
+        assert analytics.report(session, workspace_id, "experience") is None
+    assert clv is not None and clv.body == {"auc": 0.71, "bins": [1, 2]}
+    assert clv.computed_at == first
+    # When the next run writes only one kind, the other is gone (reports are the last run's)
+    with any_db.session() as session:
+        write_scores(session, workspace_id, empty, at=NOW, actor="t", reports={"clv": {"auc": 0.8}})
+    with any_db.session() as session:
+        clv = analytics.report(session, workspace_id, "clv")
+        assert analytics.report(session, workspace_id, "personas") is None
+    assert clv is not None and clv.body == {"auc": 0.8} and clv.computed_at == NOW

@@ -34,8 +34,10 @@ from cxloop.analytics.runs import RunSummary, run_analytics
 from cxloop.analytics.schemas import CustomerScores, RfmOverview
 from cxloop.analytics.service import (
     CHURN_BANDS,
+    Report,
     clv_distribution,
     ranked_scores,
+    report,
     rfm_overview,
     score_table,
     scores_of,
@@ -54,6 +56,7 @@ __all__ = [
     "GammaGammaFit",
     "Holdout",
     "HoldoutGroup",
+    "Report",
     "RfmOverview",
     "RunSummary",
     "Summary",
@@ -72,6 +75,7 @@ __all__ = [
     "p_alive",
     "ranked_scores",
     "read_transactions",
+    "report",
     "rfm_overview",
     "run_analytics",
     "score_table",

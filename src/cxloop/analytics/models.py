@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxloop.store.base import Base, BigId, UTCDateTime
+from cxloop.store.base import Base, BigId, JsonDoc, UTCDateTime
 
 
 class CustomerScore(Base):
@@ -40,4 +41,19 @@ class CustomerScore(Base):
     churn_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
     propensity: Mapped[float | None] = mapped_column(Float, nullable=True)
     persona: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AnalyticsReport(Base):
+    """What a run learnt about the workspace as a whole, one document per kind (``clv`` holdout
+    calibration, ``propensity`` AUC and calibration, ``personas``, ``experience`` against
+    revenue): the latest run's, replaced by each run (``service.write_scores``)."""
+
+    __tablename__ = "analytics_reports"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

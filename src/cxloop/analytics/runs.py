@@ -30,15 +30,25 @@ class StepInput:
     scores: pa.Table
 
 
-# A step returns an Arrow table keyed by customer_id with some of the model-score columns of
-# customer_scores (clv_12m, p_alive, expected_orders_90d, next_order_days, churn_band,
-# propensity, persona); they are joined onto the RFM scores before the write-back.
-Step = Callable[[StepInput], pa.Table]
+@dataclass(frozen=True)
+class StepOutput:
+    """What a step makes: ``scores``, an Arrow table keyed by customer_id with some of the
+    model-score columns of customer_scores (clv_12m, p_alive, expected_orders_90d,
+    next_order_days, churn_band, propensity, persona), joined onto the RFM scores before the
+    write-back; and ``reports``, JSON documents on the workspace as a whole by kind (a model's
+    calibration, the personas), stored beside the scores (``service.report`` reads them)."""
+
+    scores: pa.Table | None = None
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _value(step: StepInput) -> pa.Table:
+Step = Callable[[StepInput], StepOutput]
+
+
+def _value(step: StepInput) -> StepOutput:
     """CLV, P(alive), next order and churn band (BG/NBD + Gamma-Gamma on the history)."""
-    return value.value_scores(step.warehouse.table("orders"), step.workspace_id, step.as_of)
+    orders = step.warehouse.table("orders")
+    return StepOutput(scores=value.value_scores(orders, step.workspace_id, step.as_of))
 
 
 # The steps after RFM, in order.
@@ -79,12 +89,17 @@ def _join(scores: pa.Table, extra: pa.Table) -> pa.Table:
 
 def compute_scores(
     warehouse: Warehouse, workspace_id: str, as_of: dt.datetime, steps: list[tuple[str, Step]]
-) -> pa.Table:
-    """RFM from the warehouse's orders, then each step's columns joined on."""
+) -> tuple[pa.Table, dict[str, dict[str, Any]]]:
+    """RFM from the warehouse's orders, then each step's columns joined on; and the steps'
+    reports."""
     scores: pa.Table = rfm.rfm(warehouse.table("orders"), workspace_id, as_of).to_pyarrow()
+    reports: dict[str, dict[str, Any]] = {}
     for _, step in steps:
-        scores = _join(scores, step(StepInput(warehouse, workspace_id, as_of, scores)))
-    return scores
+        out = step(StepInput(warehouse, workspace_id, as_of, scores))
+        if out.scores is not None:
+            scores = _join(scores, out.scores)
+        reports.update(out.reports)
+    return scores, reports
 
 
 def run_analytics(
@@ -113,7 +128,7 @@ def run_analytics(
         stages = 1 + len(STEPS)
         report("scores", 0, stages)
         start = time.perf_counter()
-        scores = compute_scores(warehouse, workspace_id, moment, STEPS)
+        scores, reports = compute_scores(warehouse, workspace_id, moment, STEPS)
         seconds["scores"] = time.perf_counter() - start
         report("scores", stages, stages)
     finally:
@@ -121,7 +136,9 @@ def run_analytics(
     report("write", 0, 1)
     start = time.perf_counter()
     with db.session() as session:
-        written = service.write_scores(session, workspace_id, scores, at=moment, actor=actor)
+        written = service.write_scores(
+            session, workspace_id, scores, at=moment, actor=actor, reports=reports
+        )
     seconds["write"] = time.perf_counter() - start
     report("write", 1, 1)
     with db.session() as session:

@@ -18,7 +18,7 @@ from sqlalchemy.sql import Subquery
 
 from cxloop import profiles, workspaces
 from cxloop.analytics import value
-from cxloop.analytics.models import CustomerScore
+from cxloop.analytics.models import AnalyticsReport, CustomerScore
 from cxloop.analytics.rfm import COLUMNS, SEGMENT_GRID, SEGMENTS
 from cxloop.analytics.schemas import CustomerScores, GridCell, RfmOverview, SegmentFigures
 
@@ -98,12 +98,43 @@ def _insert_many(session: Session, workspace_id: str, rows: pa.Table, at: dt.dat
         cursor.executemany(sql, zip([workspace_id] * n, *columns, [stamp] * n, strict=True))
 
 
+@dataclass(frozen=True)
+class Report:
+    """What the last run learnt about the workspace as a whole, for one kind of report."""
+
+    kind: str
+    body: dict[str, Any]
+    computed_at: dt.datetime
+
+
+def _replace_reports(
+    session: Session, workspace_id: str, reports: dict[str, dict[str, Any]], at: dt.datetime
+) -> None:
+    session.execute(delete(AnalyticsReport).where(AnalyticsReport.workspace_id == workspace_id))
+    session.add_all(
+        AnalyticsReport(workspace_id=workspace_id, kind=kind, body=body, computed_at=at)
+        for kind, body in sorted(reports.items())
+    )
+
+
+def report(session: Session, workspace_id: str, kind: str) -> Report | None:
+    """The last run's report of a kind (None: no run made one yet)."""
+    row = session.get(AnalyticsReport, (workspace_id, kind))
+    return None if row is None else Report(row.kind, row.body, row.computed_at)
+
+
 def write_scores(
-    session: Session, workspace_id: str, scores: pa.Table, *, at: dt.datetime, actor: str
+    session: Session,
+    workspace_id: str,
+    scores: pa.Table,
+    *,
+    at: dt.datetime,
+    actor: str,
+    reports: dict[str, dict[str, Any]] | None = None,
 ) -> WriteSummary:
     """Replace the workspace's scores by ``scores`` (an Arrow table keyed by customer_id, with the
-    RFM columns and any model scores), in bulk; audited. Customers merged or deleted since the
-    facts were loaded are left out."""
+    RFM columns and any model scores), in bulk, and its reports by ``reports`` (JSON documents
+    by kind); audited. Customers merged or deleted since the facts were loaded are left out."""
     known = profiles.customer_ids(session, workspace_id)
     rows = _complete(scores, known)
     session.execute(delete(CustomerScore).where(CustomerScore.workspace_id == workspace_id))
@@ -113,6 +144,7 @@ def write_scores(
             _copy_postgres(session, workspace_id, rows, at)
         else:
             _insert_many(session, workspace_id, rows, at)
+    _replace_reports(session, workspace_id, reports or {}, at)
     counts = pc.value_counts(rows.column("rfm_segment")).to_pylist() if rows.num_rows else []
     workspaces.audit(
         session,
@@ -123,6 +155,7 @@ def write_scores(
             "customers": rows.num_rows,
             "skipped": scores.num_rows - rows.num_rows,
             "segments": {c["values"]: c["counts"] for c in counts},
+            "reports": sorted(reports or {}),
         },
     )
     return WriteSummary(rows.num_rows, scores.num_rows - rows.num_rows, at)
