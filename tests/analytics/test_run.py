@@ -16,7 +16,7 @@ from cxloop.analytics.rfm import COLUMNS
 from cxloop.analytics.service import write_scores
 from cxloop.analytics.sync import sync
 from cxloop.analytics.warehouse import Warehouse
-from cxloop.commerce.models import Order, Shipment
+from cxloop.commerce.models import Order, OrderItem, Product, Shipment
 from cxloop.store.db import Database
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.models import AuditEntry
@@ -168,3 +168,59 @@ def test_a_runs_reports_are_kept_by_kind_and_replaced_whole_by_the_next(
         clv = analytics.report(session, workspace_id, "clv")
         assert analytics.report(session, workspace_id, "personas") is None
     assert clv is not None and clv.body == {"auc": 0.8} and clv.computed_at == NOW
+
+
+def test_a_warehouse_made_with_older_columns_is_rebuilt_and_loaded_again_whole(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    db = Database(sqlite_url)
+    try:
+        workspace_id, ids = _store(db)
+        with db.session() as session:
+            product = Product(
+                workspace_id=workspace_id, sku="K1", title="Kite", category="toys", price_cents=4990
+            )
+            session.add(product)
+            session.flush()
+            order_id = session.scalars(
+                select(Order.id).where(Order.customer_id == ids["old"])
+            ).one()
+            session.add(
+                OrderItem(
+                    workspace_id=workspace_id,
+                    order_id=order_id,
+                    product_id=product.id,
+                    sku="K1",
+                    title="Kite",
+                    unit_price_cents=4990,
+                    total_cents=4990,
+                )
+            )
+            session.execute(update(Order).values(coupon_code="WELCOME", discount_cents=500))
+        url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+        # Given a warehouse whose orders were loaded by a version without the newer columns
+        warehouse = Warehouse(url)
+        try:
+            sync(db, warehouse, workspace_id)
+            warehouse._run(f"ALTER TABLE {warehouse.name('orders')} DROP COLUMN coupon_code")
+            warehouse._commit()
+        finally:
+            warehouse.close()
+        # When it is opened again and synced
+        warehouse = Warehouse(url)
+        try:
+            assert warehouse.count("orders", workspace_id) == 0
+            again = sync(db, warehouse, workspace_id)
+            # Then the orders and their items are loaded whole, with the new columns
+            assert again.rows["orders"] == 7
+            orders = warehouse.table("orders").to_pyarrow().to_pylist()
+            assert {(o["coupon_code"], o["discount_cents"]) for o in orders} == {("WELCOME", 500)}
+            items = warehouse.table("order_items").to_pyarrow().to_pylist()
+            assert [i["category"] for i in items] == ["toys"]
+            # and the tables it did not touch kept their rows and watermark
+            assert warehouse.count("shipments", workspace_id) == 1
+            assert warehouse.watermark(workspace_id, "shipments") is not None
+        finally:
+            warehouse.close()
+    finally:
+        db.dispose()

@@ -37,8 +37,14 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("customer_id", "BIGINT"),
         ("status", "VARCHAR"),
         ("currency", "VARCHAR"),
+        ("subtotal_cents", "BIGINT"),
+        ("shipping_cents", "BIGINT"),
+        ("discount_cents", "BIGINT"),
         ("total_cents", "BIGINT"),
         ("refunded_cents", "BIGINT"),
+        ("coupon_code", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("shipping_country", "VARCHAR"),
         ("placed_at", "TIMESTAMPTZ"),
         ("cancelled_at", "TIMESTAMPTZ"),
         ("updated_at", "TIMESTAMPTZ"),
@@ -49,6 +55,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("product_id", "BIGINT"),
         ("quantity", "BIGINT"),
         ("total_cents", "BIGINT"),
+        ("category", "VARCHAR"),
     ),
     "shipments": (
         ("id", "BIGINT"),
@@ -79,6 +86,8 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 # Parcels on their way are asked for again at each sync, for this long after their promised date.
 OPEN_FOR = dt.timedelta(days=90)
+# Tables loaded under another table's watermark (an order's items travel with it).
+LOADED_WITH = {"order_items": "orders"}
 # Tables whose customer_id a merge of two customers re-points.
 CUSTOMER_TABLES = ("orders", "events", "answers")
 
@@ -145,18 +154,40 @@ class Warehouse:
         return f"{self._prefix}{table}"
 
     def _create(self) -> None:
+        """Create the tables; a table made by an older cxloop with other columns is dropped and
+        its watermark forgotten, so the next sync loads it again whole."""
         if self.engine == "postgresql":
             self._run(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        for table, columns in TABLES.items():
-            body = ", ".join(f'"{c}" {kind}' for c, kind in columns)
-            self._run(
-                f"CREATE TABLE IF NOT EXISTS {self.name(table)} (workspace_id VARCHAR, {body})"
-            )
         self._run(
             f"CREATE TABLE IF NOT EXISTS {self.name('watermarks')} (workspace_id VARCHAR,"
             " table_name VARCHAR, last_id BIGINT, synced_at TIMESTAMPTZ)"
         )
+        stale = set()
+        for table, columns in TABLES.items():
+            found = self._columns(table)
+            if found and found != ["workspace_id", *(c for c, _ in columns)]:
+                stale.add(LOADED_WITH.get(table, table))
+        for table, columns in TABLES.items():
+            root = LOADED_WITH.get(table, table)
+            if root in stale:
+                # The table and those loaded with it go, and their watermark.
+                self._run(f"DROP TABLE IF EXISTS {self.name(table)}")
+                self._run(f"DELETE FROM {self.name('watermarks')} WHERE table_name = ?", (root,))
+            body = ", ".join(f'"{c}" {kind}' for c, kind in columns)
+            self._run(
+                f"CREATE TABLE IF NOT EXISTS {self.name(table)} (workspace_id VARCHAR, {body})"
+            )
         self._commit()
+
+    def _columns(self, table: str) -> list[str]:
+        """The columns of ``table`` as it stands, in order ([] if it does not exist)."""
+        schema = SCHEMA if self.engine == "postgresql" else "main"
+        rows = self._run(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ?"
+            " AND table_name = ? ORDER BY ordinal_position",
+            (schema, table),
+        )
+        return [str(name) for (name,) in rows]
 
     def _stage(self, table: str, batch: pa.Table) -> str:
         """Make ``batch`` readable in SQL as a staging table; returns its name."""

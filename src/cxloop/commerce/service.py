@@ -343,8 +343,14 @@ def export_orders(
         ("customer_id", Order.customer_id, pa.int64()),
         ("status", Order.status, pa.string()),
         ("currency", Order.currency, pa.string()),
+        ("subtotal_cents", Order.subtotal_cents, pa.int64()),
+        ("shipping_cents", Order.shipping_cents, pa.int64()),
+        ("discount_cents", Order.discount_cents, pa.int64()),
         ("total_cents", Order.total_cents, pa.int64()),
         ("refunded_cents", Order.refunded_cents, pa.int64()),
+        ("coupon_code", Order.coupon_code, pa.string()),
+        ("source", Order.source, pa.string()),
+        ("shipping_country", Order.shipping_country, pa.string()),
         ("placed_at", Order.placed_at, TIMESTAMP),
         ("cancelled_at", Order.cancelled_at, TIMESTAMP),
         ("updated_at", Order.updated_at, TIMESTAMP),
@@ -356,17 +362,20 @@ def export_orders(
 def export_order_items(
     session: Session, workspace_id: str, *, after_id: int = 0, changed_since: dt.datetime | None
 ) -> pa.Table:
-    """Every item of the orders ``export_orders`` serves for the same arguments, as Arrow."""
+    """Every item of the orders ``export_orders`` serves for the same arguments, with its
+    product's category ('' when the product is unknown), as Arrow."""
     fields: list[Field] = [
         ("id", OrderItem.id, pa.int64()),
         ("order_id", OrderItem.order_id, pa.int64()),
         ("product_id", OrderItem.product_id, pa.int64()),
         ("quantity", OrderItem.quantity, pa.int64()),
         ("total_cents", OrderItem.total_cents, pa.int64()),
+        ("category", func.coalesce(Product.category, ""), pa.string()),
     ]
     query = (
         select(OrderItem.id)
         .join(Order, Order.id == OrderItem.order_id)
+        .outerjoin(Product, Product.id == OrderItem.product_id)
         .where(_orders_changed(workspace_id, after_id, changed_since))
     )
     return arrow_table(session, query, fields)
