@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from cxloop.analytics import flows, service
-from cxloop.analytics.schemas import RfmOverview, ScoredCustomer
+from cxloop.analytics.schemas import ModelReports, RfmOverview, ScoredCustomer
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, MemberDep, SessionDep
 
@@ -116,4 +118,90 @@ def segments(
         distribution=service.clv_distribution(session, workspace_id),
         top=flows.scored_customers(session, workspace_id, by="clv", limit=LISTED),
         risks=flows.scored_customers(session, workspace_id, by="churn", limit=LISTED),
+    )
+
+
+@api.get("/analytics/models", response_model=ModelReports)
+def model_reports(owner: AdminDep, session: SessionDep) -> ModelReports:
+    """How the models did, as of the last analytics run: the propensity model's AUC, Brier score
+    and calibration on the held-out months against the first-order-value baseline, its features'
+    importance, and the purchase model's predicted against actual repeat purchases in a
+    holdout (``{"status": "too_little_data", "reason": ...}`` when history was too short)."""
+    return service.model_reports(session, owner.workspace_id)
+
+
+def _models_export(session: Session, workspace_id: str, table: str) -> Response | None:
+    """One of the predictions page's tables as CSV, every row; None for an unknown table."""
+    reports = service.model_reports(session, workspace_id)
+    fit = (
+        reports.propensity
+        if reports.propensity and reports.propensity.get("status") == "ok"
+        else {}
+    )
+    check = reports.clv if reports.clv and reports.clv.get("status") == "ok" else {}
+    if table == "calibration":
+        return templating.csv_response(
+            "propensity_calibration",
+            ("decile", "customers", "mean_predicted", "observed_rate"),
+            ((r["decile"], r["customers"], r["predicted"], r["observed"])
+             for r in fit.get("calibration", [])),
+        )  # fmt: skip
+    if table == "features":
+        return templating.csv_response(
+            "propensity_features",
+            ("feature", "auc_drop"),
+            ((r["feature"], r["auc_drop"]) for r in fit.get("importance", [])),
+        )
+    if table == "clv_holdout":
+        return templating.csv_response(
+            "clv_holdout",
+            ("repeat_purchases_before", "customers", "actual_mean", "predicted_mean"),
+            ((g["frequency"], g["customers"], g["actual_mean"], g["predicted_mean"])
+             for g in check.get("groups", [])),
+        )  # fmt: skip
+    if table == "new_customers":
+        rows = flows.scored_customers(session, workspace_id, by="propensity", limit=None)
+        return templating.csv_response(
+            "propensity_new_customers",
+            ("customer_id", "name", "propensity", "orders", "spent", "days_since_last_order"),
+            ((c.customer_id, c.name, c.scores.propensity, c.scores.frequency, c.scores.monetary,
+              c.scores.recency_days) for c in rows),
+        )  # fmt: skip
+    return None
+
+
+def _report_dates(reports: ModelReports) -> dict[str, dt.date]:
+    """The reports' dates (ISO text in JSON) as dates, for the page to show in the reader's
+    locale."""
+    fit, check = reports.propensity or {}, reports.clv or {}
+    texts = {
+        "train_from": fit.get("train", {}).get("first_from"),
+        "train_to": fit.get("train", {}).get("first_to"),
+        "test_from": fit.get("test", {}).get("first_from"),
+        "test_to": fit.get("test", {}).get("first_to"),
+        "calibration_end": check.get("calibration_end"),
+        "holdout_start": check.get("holdout_start"),
+        "holdout_end": check.get("holdout_end"),
+    }
+    return {name: dt.date.fromisoformat(text) for name, text in texts.items() if text}
+
+
+@pages.get("/w/{workspace_id}/models")
+def models(request: Request, session: SessionDep, member: MemberDep, export: str = "") -> Response:
+    """Predictions: how well the propensity model ranks new customers against the first order's
+    value, its calibration and features, the new customers likeliest to become top customers,
+    and the purchase model's holdout check; each table as CSV
+    (``export=calibration|features|new_customers|clv_holdout``)."""
+    workspace_id = member.workspace.id
+    if export and (answer := _models_export(session, workspace_id, export)) is not None:
+        return answer
+    reports = service.model_reports(session, workspace_id)
+    return templating.page(
+        request,
+        "models.html",
+        member,
+        reports=reports,
+        dates=_report_dates(reports),
+        currency=member.workspace.currency or "EUR",
+        promising=flows.scored_customers(session, workspace_id, by="propensity", limit=LISTED),
     )

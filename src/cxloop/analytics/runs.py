@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from cxloop import workspaces
-from cxloop.analytics import rfm, service, value
+from cxloop.analytics import calibration, propensity, rfm, service, value
 from cxloop.analytics.sync import Report, SyncSummary, sync
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.errors import InvalidInput
@@ -51,8 +51,26 @@ def _value(step: StepInput) -> StepOutput:
     return StepOutput(scores=value.value_scores(orders, step.workspace_id, step.as_of))
 
 
+def _clv(step: StepInput) -> StepOutput:
+    """The purchase model's holdout check: predicted against actual repeat purchases."""
+    orders = step.warehouse.table("orders")
+    return StepOutput(
+        reports={"clv": calibration.clv_holdout(orders, step.workspace_id, step.as_of)}
+    )
+
+
+def _propensity(step: StepInput) -> StepOutput:
+    """Each new customer's chance of a top-quintile first year, and the model's report."""
+    scores, report = propensity.propensity_scores(step.warehouse, step.workspace_id, step.as_of)
+    return StepOutput(scores=scores, reports={"propensity": report})
+
+
 # The steps after RFM, in order.
-STEPS: list[tuple[str, Step]] = [("value", _value)]
+STEPS: list[tuple[str, Step]] = [
+    ("value", _value),
+    ("clv", _clv),
+    ("propensity", _propensity),
+]
 
 
 @dataclass

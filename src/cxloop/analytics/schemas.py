@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -62,3 +63,14 @@ class ScoredCustomer(BaseModel):
     name: str
     scores: CustomerScores
     usual_gap_days: float | None = None
+
+
+class ModelReports(BaseModel):
+    """The models' reports of the last analytics run: ``propensity`` (AUC, Brier score and
+    calibration on the held-out months, against the first-order-value baseline; feature
+    importance) and ``clv`` (the purchase model's predicted against actual repeat purchases in a
+    holdout); each None before a run made it, or ``{"status": "too_little_data", "reason"}``."""
+
+    computed_at: dt.datetime | None
+    propensity: dict[str, Any] | None
+    clv: dict[str, Any] | None

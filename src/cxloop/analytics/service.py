@@ -20,7 +20,13 @@ from cxloop import profiles, workspaces
 from cxloop.analytics import value
 from cxloop.analytics.models import AnalyticsReport, CustomerScore
 from cxloop.analytics.rfm import COLUMNS, SEGMENT_GRID, SEGMENTS
-from cxloop.analytics.schemas import CustomerScores, GridCell, RfmOverview, SegmentFigures
+from cxloop.analytics.schemas import (
+    CustomerScores,
+    GridCell,
+    ModelReports,
+    RfmOverview,
+    SegmentFigures,
+)
 
 OPTIONAL = {
     "clv_12m": pa.float64(),
@@ -219,12 +225,17 @@ def ranked_scores(
     session: Session, workspace_id: str, *, by: str, limit: int | None
 ) -> list[tuple[int, CustomerScores]]:
     """Customers with their scores, ``by="clv"`` the highest 12-month value first, ``by="churn"``
-    those of the high then the medium churn band, the least likely alive first. Empty until the
-    model scores are computed."""
+    those of the high then the medium churn band, the least likely alive first, ``by="propensity"``
+    the new customers likeliest to become top customers first. Empty until the model scores are
+    computed."""
     query = select(CustomerScore).where(CustomerScore.workspace_id == workspace_id)
     if by == "clv":
         query = query.where(CustomerScore.clv_12m.is_not(None)).order_by(
             CustomerScore.clv_12m.desc(), CustomerScore.customer_id
+        )
+    elif by == "propensity":
+        query = query.where(CustomerScore.propensity.is_not(None)).order_by(
+            CustomerScore.propensity.desc(), CustomerScore.customer_id
         )
     else:
         query = query.where(CustomerScore.churn_band.in_(("high", "medium"))).order_by(
@@ -329,4 +340,14 @@ def rfm_overview(session: Session, workspace_id: str) -> RfmOverview:
             for name, (n, c) in segments.items()
         },
         grid=grid,
+    )
+
+
+def model_reports(session: Session, workspace_id: str) -> ModelReports:
+    """The propensity and CLV holdout reports of the last run (each None until one made it)."""
+    found = {kind: report(session, workspace_id, kind) for kind in ("propensity", "clv")}
+    times = [r.computed_at for r in found.values() if r is not None]
+    return ModelReports(
+        computed_at=max(times) if times else None,
+        **{kind: (None if r is None else r.body) for kind, r in found.items()},
     )

@@ -154,6 +154,22 @@ LABELS: dict[str, dict[str, str]] = {
         "medium": N_("medium risk"),
         "high": N_("high risk"),
     },
+    # The propensity model's inputs (analytics/propensity.py FEATURES).
+    "propensity_feature": {
+        "first_order_value": N_("first order's value"),
+        "first_order_items": N_("lines in the first order"),
+        "first_order_quantity": N_("items in the first order"),
+        "first_order_category": N_("first order's main category"),
+        "discount_share": N_("discount on the first order"),
+        "coupon_used": N_("coupon on the first order"),
+        "shipping_paid": N_("shipping paid on the first order"),
+        "channel": N_("channel of the first order"),
+        "delivery": N_("first delivery on time or late"),
+        "days_late": N_("days the first parcel was late"),
+        "early_orders": N_("orders in the first weeks"),
+        "early_spend": N_("spend in the first weeks"),
+        "nps_score": N_("NPS score in the first weeks"),
+    },
 }
 
 

@@ -111,3 +111,32 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.body.dataset.clvReady = "true";
 });
+
+// Predictions page: the propensity model's calibration, the purchase model's holdout check.
+document.addEventListener("DOMContentLoaded", () => {
+  if (!window.Chart) return;
+  const percent = (v) => `${Math.round(v * 100)} %`;
+  // Two series from a JSON block: [key, label key, colour] each.
+  const pair = (blockId, canvasId, type, series, scales) => {
+    const block = document.getElementById(blockId);
+    if (!block) return;
+    const data = JSON.parse(block.textContent);
+    const canvas = document.getElementById(canvasId);
+    canvas.chart = new window.Chart(canvas, {
+      type,
+      data: {
+        labels: data.labels,
+        datasets: series.map(([key, label, colour]) => ({
+          label: data[label], data: data[key], borderColor: colour, backgroundColor: colour,
+        })),
+      },
+      options: { responsive: true, maintainAspectRatio: false, animation: false, scales },
+    });
+  };
+  pair("calibration-data", "calibration-chart", "line",
+    [["predicted", "predictedLabel", "#3b6fb6"], ["observed", "observedLabel", "#e0803a"]],
+    { y: { min: 0, ticks: { callback: percent } } });
+  pair("holdout-data", "holdout-chart", "bar",
+    [["actual", "actualLabel", "#3b6fb6"], ["predicted", "predictedLabel", "#e0803a"]], {});
+  document.body.dataset.modelsReady = "true";
+});

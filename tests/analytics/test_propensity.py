@@ -1,0 +1,214 @@
+"""The propensity to become high-value: features from hand-built facts on DuckDB and on
+PostgreSQL in place, the report when history is short, the split, the calibration table (the
+demo's held-out months are in test_models.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from cxloop.analytics import propensity
+from cxloop.analytics.warehouse import Warehouse
+
+AS_OF = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+WS = "w1"
+TS = pa.timestamp("us", "UTC")
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse(request: pytest.FixtureRequest) -> Iterator[Warehouse]:
+    """An empty warehouse: DuckDB in memory, or PostgreSQL in place."""
+    url = "duckdb://:memory:" if request.param == "duckdb" else request.getfixturevalue("pg_url")
+    wh = Warehouse(url)
+    yield wh
+    wh.close()
+
+
+def _at(days_before: float) -> dt.datetime:
+    return AS_OF - dt.timedelta(days=days_before)
+
+
+def _load(warehouse: Warehouse, table: str, rows: list[dict[str, Any]]) -> None:
+    columns = {name: [row.get(name) for row in rows] for name in rows[0]}
+    types = {n: (TS if n.endswith("_at") else None) for n in columns}
+    batch = pa.table({n: pa.array(v, types[n]) for n, v in columns.items()})
+    warehouse.upsert(table, WS, batch, fresh=True)
+
+
+def _order(
+    oid: int, customer: int, days_before: float, euros: float, **more: Any
+) -> dict[str, Any]:
+    cents = round(euros * 100)
+    return {
+        "id": oid,
+        "customer_id": customer,
+        "status": "paid",
+        "subtotal_cents": cents,
+        "shipping_cents": 0,
+        "discount_cents": 0,
+        "total_cents": cents,
+        "refunded_cents": 0,
+        "coupon_code": None,
+        "source": "web",
+        "placed_at": _at(days_before),
+        **more,
+    }
+
+
+def test_features_read_the_first_order_and_first_weeks_only(warehouse: Warehouse) -> None:
+    # Given customer 1, first order 400 days ago (two lines of shoes, one of socks, a coupon,
+    # paid shipping, in the shop), a second order 10 days later, a third 100 days later and a
+    # fourth after her first year; her first parcel came 2 days late; she answered 9 then 3
+    _load(
+        warehouse,
+        "orders",
+        [
+            _order(1, 1, 400, 100, subtotal_cents=10500, shipping_cents=500,
+                   discount_cents=1050, coupon_code="WELCOME", source="pos"),
+            _order(2, 1, 390, 50),
+            _order(3, 1, 300, 30, refunded_cents=1000),
+            _order(4, 1, 20, 999),
+            # customer 2: a cancelled order first, then one 20 days ago whose parcel is due
+            _order(5, 2, 60, 500, status="cancelled"),
+            _order(6, 2, 20, 40),
+            # customer 3: a parcel due 5 days after the order, delivered after 40 days
+            _order(7, 3, 200, 80),
+            # customer 4: a parcel on time
+            _order(8, 4, 100, 20),
+        ],
+    )  # fmt: skip
+    _load(
+        warehouse,
+        "order_items",
+        [
+            {"id": 1, "order_id": 1, "quantity": 1, "total_cents": 4000, "category": "Shoes"},
+            {"id": 2, "order_id": 1, "quantity": 2, "total_cents": 4500, "category": "Shoes"},
+            {"id": 3, "order_id": 1, "quantity": 3, "total_cents": 2000, "category": "Socks"},
+            {"id": 4, "order_id": 2, "quantity": 9, "total_cents": 5000, "category": "Socks"},
+            {"id": 5, "order_id": 6, "quantity": 1, "total_cents": 4000, "category": "Socks"},
+        ],
+    )
+    _load(
+        warehouse,
+        "shipments",
+        [
+            {"id": 1, "order_id": 1, "promised_at": _at(397), "delivered_at": _at(395)},
+            {"id": 2, "order_id": 1, "promised_at": _at(390), "delivered_at": _at(389)},
+            {"id": 3, "order_id": 6, "promised_at": _at(-3), "delivered_at": None},
+            {"id": 4, "order_id": 7, "promised_at": _at(195), "delivered_at": _at(160)},
+            {"id": 5, "order_id": 8, "promised_at": _at(96), "delivered_at": _at(97)},
+        ],
+    )
+    _load(
+        warehouse,
+        "answers",
+        [
+            {"id": 1, "customer_id": 1, "score": 9, "created_at": _at(393)},
+            {"id": 2, "customer_id": 1, "score": 3, "created_at": _at(380)},
+            {"id": 3, "customer_id": 3, "score": 10, "created_at": _at(150)},  # after 50 days
+            {"id": 4, "customer_id": 4, "score": None, "created_at": _at(99)},
+        ],
+    )
+    # When the features are built
+    table, levels = propensity.customer_features(warehouse, WS, AS_OF)
+    got = {row["customer_id"]: row for row in table.to_pylist()}
+    # Then each customer is read from her first order and her first 30 days
+    assert sorted(got) == [1, 2, 3, 4]
+    one, two, three, four = got[1], got[2], got[3], got[4]
+    assert (one["first_order_value"], one["first_order_items"], one["first_order_quantity"]) == (
+        100.0,
+        3.0,
+        6.0,
+    )
+    assert levels["first_order_category"][one["first_order_category"]] == "Shoes"
+    assert levels["first_order_category"][two["first_order_category"]] == "Socks"
+    assert (one["discount_share"], one["coupon_used"], one["shipping_paid"]) == (0.1, 1.0, 5.0)
+    assert levels["channel"][one["channel"]] == "pos"
+    assert levels["channel"][two["channel"]] == "web"
+    assert (levels["delivery"][one["delivery"]], one["days_late"]) == ("late", 2.0)
+    assert (levels["delivery"][two["delivery"]], two["days_late"]) == ("unknown", 0.0)
+    # the third's parcel was 25 days late when her first 30 days ended (not 35)
+    assert (levels["delivery"][three["delivery"]], three["days_late"]) == ("late", 25.0)
+    assert (levels["delivery"][four["delivery"]], four["days_late"]) == ("on_time", 0.0)
+    assert (one["early_orders"], one["early_spend"]) == (1.0, 50.0)
+    assert (two["early_orders"], two["first_order_value"], two["coupon_used"]) == (0.0, 40.0, 0.0)
+    assert one["nps_score"] == 9.0
+    assert math.isnan(three["nps_score"]) and math.isnan(four["nps_score"])
+    # the first year: 100 + 50 + (30 - 10 refunded), not the order after it
+    assert one["first_year_value"] == 170.0
+    assert two["first_year_value"] == 40.0
+
+
+def _features(n: int, seed: int = 0) -> tuple[pa.Table, dict[str, list[str]]]:
+    """``n`` customers with first orders spread over the two years before AS_OF, whose first
+    year's value follows their early spend."""
+    rng = np.random.default_rng(seed)
+    first = [AS_OF - dt.timedelta(days=float(d)) for d in rng.uniform(1, 730, n)]
+    early = rng.exponential(30, n) * (rng.random(n) < 0.3)
+    columns: dict[str, Any] = {name: np.zeros(n) for name in propensity.FEATURES}
+    columns["first_order_value"] = rng.uniform(10, 200, n)
+    columns["early_spend"] = early
+    columns["nps_score"] = np.full(n, np.nan)
+    return (
+        pa.table(
+            {
+                "customer_id": pa.array(np.arange(1, n + 1)),
+                "first_at": pa.array(first, TS),
+                **columns,
+                "first_year_value": columns["first_order_value"] + 5 * early,
+            }
+        ),
+        {"first_order_category": ["other"], "channel": ["other"], "delivery": ["unknown"]},
+    )
+
+
+def test_too_few_labelled_customers_give_no_scores_and_say_why() -> None:
+    # Given 300 customers over two years: about 150 with a full first year
+    features, levels = _features(300)
+    # When the model is asked for
+    scores, report = propensity.fit_and_score(features, levels, AS_OF)
+    # Then nothing is scored and the report says why, with its figures
+    assert scores.num_rows == 0
+    assert report["status"] == "too_little_data"
+    assert report["reason"] == "few_labelled"
+    assert report["labelled"] < propensity.MIN_LABELLED
+    assert report["labelled"] + report["new_customers"] == 300
+
+
+def test_enough_customers_are_scored_when_new_and_reported_on_the_latest_months() -> None:
+    # Given 1,500 customers whose first-year value follows their early spend
+    features, levels = _features(1500)
+    # When the model is fitted
+    scores, report = propensity.fit_and_score(features, levels, AS_OF)
+    # Then the customers of the last 12 months are scored, the others not
+    first = features.column("first_at").to_pylist()
+    fresh = {i + 1 for i, at in enumerate(first) if at > AS_OF - dt.timedelta(days=365)}
+    assert set(scores.column("customer_id").to_pylist()) == fresh
+    assert all(0.0 <= p <= 1.0 for p in scores.column("propensity").to_pylist())
+    # the test months are the three latest with a full year; the early spend is what matters
+    assert report["status"] == "ok"
+    assert report["test"]["first_from"] >= (AS_OF - dt.timedelta(days=365 + 91)).date().isoformat()
+    assert report["train"]["first_to"] < report["test"]["first_from"]
+    assert report["importance"][0]["feature"] == "early_spend"
+    assert report["auc"] > report["baseline_auc"]
+    assert sum(row["customers"] for row in report["calibration"]) == report["test"]["customers"]
+    # and a second fit gives the same figures
+    assert propensity.fit_and_score(features, levels, AS_OF)[1] == report
+
+
+def test_the_calibration_table_groups_predictions_by_deciles() -> None:
+    # Given 20 predictions rising from 0 to 0.95, the upper half observed positive
+    predicted = np.arange(20) / 20
+    observed = (np.arange(20) >= 10).astype(float)
+    # When tabulated
+    table = propensity.calibration_table(predicted, observed)
+    # Then ten deciles of two, the mean prediction and rate of each
+    assert [row["customers"] for row in table] == [2] * 10
+    assert table[0] == {"decile": 1, "customers": 2, "predicted": 0.025, "observed": 0.0}
+    assert table[9] == {"decile": 10, "customers": 2, "predicted": 0.925, "observed": 1.0}
