@@ -1,20 +1,28 @@
 """The propensity to become high-value: features from hand-built facts on DuckDB and on
 PostgreSQL in place, the report when history is short, the split, the calibration table (the
-demo's held-out months are in test_models.py)."""
+demo's held-out months are in test_models.py), and the step's report alike on DuckDB and
+PostgreSQL in place."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from sqlalchemy import select
 
+from cxloop import analytics
 from cxloop.analytics import propensity
+from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.warehouse import Warehouse
+from cxloop.demo.generator import history_end
+from cxloop.demo.service import build_demo
+from cxloop.store.db import Database
 
 AS_OF = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 WS = "w1"
@@ -79,8 +87,9 @@ def test_features_read_the_first_order_and_first_weeks_only(warehouse: Warehouse
             _order(6, 2, 20, 40),
             # customer 3: a parcel due 5 days after the order, delivered after 40 days
             _order(7, 3, 200, 80),
-            # customer 4: a parcel on time
-            _order(8, 4, 100, 20),
+            # customer 4: a parcel on time (an order id below the others': ids and customers
+            # need not go in the same order)
+            _order(0, 4, 100, 20),
         ],
     )  # fmt: skip
     _load(
@@ -92,6 +101,7 @@ def test_features_read_the_first_order_and_first_weeks_only(warehouse: Warehouse
             {"id": 3, "order_id": 1, "quantity": 3, "total_cents": 2000, "category": "Socks"},
             {"id": 4, "order_id": 2, "quantity": 9, "total_cents": 5000, "category": "Socks"},
             {"id": 5, "order_id": 6, "quantity": 1, "total_cents": 4000, "category": "Socks"},
+            {"id": 6, "order_id": 0, "quantity": 4, "total_cents": 2000, "category": "Hats"},
         ],
     )
     _load(
@@ -102,7 +112,7 @@ def test_features_read_the_first_order_and_first_weeks_only(warehouse: Warehouse
             {"id": 2, "order_id": 1, "promised_at": _at(390), "delivered_at": _at(389)},
             {"id": 3, "order_id": 6, "promised_at": _at(-3), "delivered_at": None},
             {"id": 4, "order_id": 7, "promised_at": _at(195), "delivered_at": _at(160)},
-            {"id": 5, "order_id": 8, "promised_at": _at(96), "delivered_at": _at(97)},
+            {"id": 5, "order_id": 0, "promised_at": _at(96), "delivered_at": _at(97)},
         ],
     )
     _load(
@@ -136,6 +146,8 @@ def test_features_read_the_first_order_and_first_weeks_only(warehouse: Warehouse
     # the third's parcel was 25 days late when her first 30 days ended (not 35)
     assert (levels["delivery"][three["delivery"]], three["days_late"]) == ("late", 25.0)
     assert (levels["delivery"][four["delivery"]], four["days_late"]) == ("on_time", 0.0)
+    assert (four["first_order_items"], four["first_order_quantity"]) == (1.0, 4.0)
+    assert levels["first_order_category"][four["first_order_category"]] == "Hats"
     assert (one["early_orders"], one["early_spend"]) == (1.0, 50.0)
     assert (two["early_orders"], two["first_order_value"], two["coupon_used"]) == (0.0, 40.0, 0.0)
     assert one["nps_score"] == 9.0
@@ -212,3 +224,36 @@ def test_the_calibration_table_groups_predictions_by_deciles() -> None:
     assert [row["customers"] for row in table] == [2] * 10
     assert table[0] == {"decile": 1, "customers": 2, "predicted": 0.025, "observed": 0.0}
     assert table[9] == {"decile": 10, "customers": 2, "predicted": 0.925, "observed": 1.0}
+
+
+def test_the_step_gives_the_same_report_on_duckdb_and_on_postgresql_in_place(
+    sqlite_url: str, pg_url: str, tmp_path: Path
+) -> None:
+    # Given the same demo store of 700 customers on SQLite (warehouse in DuckDB) and on
+    # PostgreSQL (warehouse in place)
+    today = dt.date(2026, 12, 1)
+    found = []
+    for url, warehouse in (
+        (sqlite_url, f"duckdb://{tmp_path / 'w.duckdb'}"),
+        (pg_url, None),
+    ):
+        db = Database(url)
+        ws = build_demo(db, customers=700, seed=4, as_of=today).workspace_id
+        # When the analytics run
+        analytics.run_analytics(db, warehouse or db.url, ws, as_of=history_end(today), actor="test")
+        with db.session() as session:
+            report = analytics.report(session, ws, "propensity")
+            scores = session.scalars(
+                select(CustomerScore.propensity)
+                .where(CustomerScore.workspace_id == ws, CustomerScore.propensity.is_not(None))
+                .order_by(CustomerScore.customer_id)
+            ).all()
+        db.dispose()
+        assert report is not None
+        found.append((report.body, scores))
+    # Then the model is trained, tested and scores the same way on both engines
+    (duck, duck_scores), (pg, pg_scores) = found
+    assert duck["status"] == "ok", duck
+    assert pg == duck
+    assert len(pg_scores) == duck["scored"] > 0
+    assert pg_scores == pytest.approx(duck_scores)

@@ -174,6 +174,13 @@ def customer_features(
     }
 
 
+def _positions(keys: npt.NDArray[np.int64], found: Any) -> npt.NDArray[np.int64]:
+    """Where each of ``found`` (all among ``keys``, which need not be sorted) is in ``keys``."""
+    sorter = np.argsort(keys, kind="stable")
+    at = np.searchsorted(keys, np.asarray(found.to_numpy(), dtype=np.int64), sorter=sorter)
+    return np.asarray(sorter[at], dtype=np.int64)
+
+
 def _first_baskets(
     warehouse: Any, workspace_id: str, first: Any, order_ids: npt.NDArray[np.int64]
 ) -> tuple[FloatArray, FloatArray, list[str | None]]:
@@ -194,7 +201,7 @@ def _first_baskets(
     category: list[str | None] = [None] * order_ids.size
     if grouped.num_rows == 0:
         return lines, quantity, category
-    where = np.searchsorted(order_ids, np.asarray(grouped.column("order_id").to_numpy()))
+    where = _positions(order_ids, grouped.column("order_id"))
     np.add.at(lines, where, _cents(grouped.column("lines")))
     np.add.at(quantity, where, _cents(grouped.column("quantity")))
     cents = _cents(grouped.column("cents"))
@@ -228,7 +235,7 @@ def _first_parcels(
     late_days = np.zeros(order_ids.size)
     if parcels.num_rows == 0:
         return code, late_days
-    where = np.searchsorted(order_ids, np.asarray(parcels.column("order_id").to_numpy()))
+    where = _positions(order_ids, parcels.column("order_id"))
     parcel_id = np.asarray(parcels.column("id").to_numpy(), dtype=np.int64)
     order = np.lexsort((parcel_id, where))
     firsts = order[np.r_[True, where[order][1:] != where[order][:-1]]]
