@@ -24,7 +24,9 @@ from cxloop.demo.service import build_demo
 from cxloop.store.db import Database
 from cxloop.web.app import create_app
 from cxloop.workspaces import service as workspaces
+from tests.helpers.browser import chromium
 from tests.helpers.console import PASSWORD, login
+from tests.helpers.services import live_server
 
 TODAY = dt.date(2026, 12, 1)
 
@@ -236,3 +238,26 @@ def test_the_customer_page_gives_a_new_customers_chance_in_a_sentence(shop: Shop
     assert old is not None
     other = shop.client.get(f"/w/{shop.workspace_id}/customers/{old}").text
     assert 'data-score="propensity"' not in other
+
+
+@pytest.mark.browser
+def test_chromium_draws_both_charts_on_a_phone(shop: Shop) -> None:
+    # Given the French viewer on a phone-wide screen
+    with chromium() as browser, live_server(create_app(shop.db)) as base:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.fill("input[name=email]", "viewer@example.com")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        # When she opens the predictions page
+        page.goto(f"{base}/w/{shop.workspace_id}/models")
+        page.wait_for_selector("body[data-models-ready]")
+        # Then both charts are drawn, and the page does not scroll sideways
+        drawn = page.evaluate(
+            "['calibration-chart', 'holdout-chart'].map("
+            "(id) => document.getElementById(id).chart.data.datasets.length)"
+        )
+        assert drawn == [2, 2]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        context.close()

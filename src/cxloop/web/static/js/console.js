@@ -115,7 +115,8 @@ document.addEventListener("DOMContentLoaded", () => {
 // Predictions page: the propensity model's calibration, the purchase model's holdout check.
 document.addEventListener("DOMContentLoaded", () => {
   if (!window.Chart) return;
-  const percent = (v) => `${Math.round(v * 100)} %`;
+  const shares = new Intl.NumberFormat(document.documentElement.lang, { style: "percent" });
+  const percent = (v) => shares.format(v);
   // Two series from a JSON block: [key, label key, colour] each.
   const pair = (blockId, canvasId, type, series, scales) => {
     const block = document.getElementById(blockId);
