@@ -35,6 +35,7 @@ import ibis
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
 FIRST_WEEKS_DAYS = 30
@@ -51,6 +52,7 @@ MAX_IMPORTANCE = 20_000
 TOP_LEVELS = 12
 SEED = 0
 DECILES = 10
+FIRST_ORDERS = "propensity_first_orders"  # a temporary table while the features are built
 # The model's inputs, in the order of the matrix; CATEGORICAL ones are integer codes.
 FEATURES = (
     "first_order_value",
@@ -82,15 +84,18 @@ def _micros(column: Any) -> npt.NDArray[np.int64]:
     return np.asarray(cast.fill_null(np.iinfo(np.int64).min).to_numpy(), dtype=np.int64)
 
 
-def _codes(values: list[str | None], levels: int) -> tuple[npt.NDArray[np.int64], list[str]]:
+def _codes(values: Any, levels: int) -> tuple[npt.NDArray[np.int64], list[str]]:
     """Integer codes of the ``levels`` most frequent values (ties by name), then "other"."""
-    names = np.asarray(["" if v is None else v for v in values], dtype=object)
-    unique, inverse, counts = np.unique(names, return_inverse=True, return_counts=True)
-    ranked = sorted(range(unique.size), key=lambda i: (-counts[i], str(unique[i])))
-    kept = [i for i in ranked if unique[i] != ""][:levels]
-    mapping = np.full(unique.size, len(kept), dtype=np.int64)
+    column = pa.chunked_array([values]) if isinstance(values, pa.Array) else values
+    encoded = pc.dictionary_encode(pc.fill_null(column, "")).combine_chunks()
+    names = [str(n) for n in encoded.dictionary.to_pylist()]
+    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    counts = np.bincount(indices, minlength=len(names))
+    ranked = sorted(range(len(names)), key=lambda i: (-counts[i], names[i]))
+    kept = [i for i in ranked if names[i] != ""][:levels]
+    mapping = np.full(len(names), len(kept), dtype=np.int64)
     mapping[kept] = np.arange(len(kept))
-    return mapping[inverse], [str(unique[i]) for i in kept] + ["other"]
+    return mapping[indices], [names[i] for i in kept] + ["other"]
 
 
 def customer_features(
@@ -105,24 +110,31 @@ def customer_features(
         orders.customer_id.notnull(),
         orders.placed_at <= as_of,
     )
+    # Seconds since the epoch: adding an interval to a time zone-aware time costs DuckDB a
+    # calendar computation per row.
     live = live.mutate(
-        rank=ibis.row_number().over(group_by=live.customer_id, order_by=[live.placed_at, live.id]),
-        first_at=live.placed_at.min().over(group_by=live.customer_id),
         cents=live.total_cents - live.refunded_cents.fill_null(0),
+        second=live.placed_at.epoch_seconds(),
     )
-    early = (live.rank > 0) & (
-        live.placed_at <= live.first_at + ibis.interval(days=FIRST_WEEKS_DAYS)
+    # Group-bys and joins, not windows: a window sorts all the orders, a hash aggregate does not.
+    starts = live.group_by("customer_id").aggregate(
+        first_at=live.placed_at.min(), first_second=live.second.min()
     )
-    in_year = live.placed_at < live.first_at + ibis.interval(days=LABEL_DAYS)
-    per_customer = live.group_by("customer_id").aggregate(
+    joined = live.join(starts, "customer_id")
+    since = joined.second - joined.first_second
+    later = since > 0
+    early = later & (since <= FIRST_WEEKS_DAYS * 86_400)
+    in_year = since < LABEL_DAYS * 86_400
+    per_customer = joined.group_by("customer_id").aggregate(
+        first_at=joined.first_at.min(),
+        # the first order: the earliest, the lowest id among those placed at the same moment
+        order_id=ibis.ifelse(later, ibis.null("int64"), joined.id).min(),
         early_orders=ibis.ifelse(early, 1, 0).sum(),
-        early_cents=ibis.ifelse(early, live.cents, 0).sum(),
-        year_cents=ibis.ifelse(in_year, live.cents, 0).sum(),
+        early_cents=ibis.ifelse(early, joined.cents, 0).sum(),
+        year_cents=ibis.ifelse(in_year, joined.cents, 0).sum(),
     )
-    first = live.filter(live.rank == 0).select(
-        "customer_id",
-        "first_at",
-        order_id=live.id,
+    found = per_customer.join(live, per_customer.order_id == live.id).select(
+        per_customer,
         total=live.total_cents,
         subtotal=live.subtotal_cents,
         shipping=live.shipping_cents,
@@ -130,7 +142,21 @@ def customer_features(
         coupon=live.coupon_code,
         source=live.source,
     )
-    rows = first.join(per_customer, "customer_id").order_by("customer_id").to_pyarrow()
+    # Kept as a temporary table: the baskets, parcels and answers below join onto it.
+    con = warehouse.ibis
+    con.drop_table(FIRST_ORDERS, force=True)
+    first = con.create_table(FIRST_ORDERS, found, temp=True)
+    try:
+        return _features(warehouse, workspace_id, as_of, first)
+    finally:
+        con.drop_table(FIRST_ORDERS, force=True)
+
+
+def _features(
+    warehouse: Any, workspace_id: str, as_of: dt.datetime, first: Any
+) -> tuple[pa.Table, dict[str, list[str]]]:
+    """The features from the first orders (a table) and the facts joined onto them."""
+    rows = first.order_by("customer_id").to_pyarrow()
     ids = np.asarray(rows.column("customer_id").to_numpy(), dtype=np.int64)
     order_ids = np.asarray(rows.column("order_id").to_numpy(), dtype=np.int64)
     first_at = _micros(rows.column("first_at"))
@@ -141,10 +167,10 @@ def customer_features(
     delivery, days_late = _first_parcels(warehouse, workspace_id, first, order_ids, cutoff)
     nps = _early_answers(warehouse, workspace_id, first, ids, as_of)
     category_codes, categories = _codes(category, TOP_LEVELS)
-    channel_codes, channels = _codes(rows.column("source").to_pylist(), TOP_LEVELS)
+    channel_codes, channels = _codes(rows.column("source"), TOP_LEVELS)
     subtotal = _cents(rows.column("subtotal"))
     discount = _cents(rows.column("discount"))
-    coupons = rows.column("coupon").to_pylist()
+    coupons = pc.fill_null(pc.not_equal(rows.column("coupon"), ""), False)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(subtotal > 0, discount / subtotal, 0.0)
     table = pa.table(
@@ -156,7 +182,7 @@ def customer_features(
             "first_order_quantity": quantity,
             "first_order_category": category_codes,
             "discount_share": np.clip(share, 0.0, 1.0),
-            "coupon_used": np.asarray([1.0 if c else 0.0 for c in coupons]),
+            "coupon_used": np.asarray(coupons.to_numpy(zero_copy_only=False), dtype=np.float64),
             "shipping_paid": _cents(rows.column("shipping")) / 100,
             "channel": channel_codes,
             "delivery": delivery,
@@ -183,7 +209,7 @@ def _positions(keys: npt.NDArray[np.int64], found: Any) -> npt.NDArray[np.int64]
 
 def _first_baskets(
     warehouse: Any, workspace_id: str, first: Any, order_ids: npt.NDArray[np.int64]
-) -> tuple[FloatArray, FloatArray, list[str | None]]:
+) -> tuple[FloatArray, FloatArray, pa.Array]:
     """Lines, quantity and main category (the one most spent on) of each first order."""
     items = warehouse.table("order_items")
     items = items.filter(items.workspace_id == workspace_id)
@@ -198,9 +224,9 @@ def _first_baskets(
     )
     lines = np.zeros(order_ids.size)
     quantity = np.zeros(order_ids.size)
-    category: list[str | None] = [None] * order_ids.size
+    category = np.full(order_ids.size, None, dtype=object)
     if grouped.num_rows == 0:
-        return lines, quantity, category
+        return lines, quantity, pa.array(category, pa.string())
     where = _positions(order_ids, grouped.column("order_id"))
     np.add.at(lines, where, _cents(grouped.column("lines")))
     np.add.at(quantity, where, _cents(grouped.column("quantity")))
@@ -212,9 +238,8 @@ def _first_baskets(
     rank = np.unique(key, return_inverse=True)[1]
     order = np.lexsort((-rank, cents, where))
     last = order[np.r_[where[order][1:] != where[order][:-1], True]]
-    for row in last.tolist():
-        category[int(where[row])] = names[row]
-    return lines, quantity, category
+    category[where[last]] = names[last]
+    return lines, quantity, pa.array(category, pa.string())
 
 
 def _first_parcels(
