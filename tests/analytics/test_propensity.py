@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from cxloop import analytics
-from cxloop.analytics import propensity
+from cxloop.analytics import calibration, propensity
 from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.demo.generator import history_end
@@ -257,3 +257,24 @@ def test_the_step_gives_the_same_report_on_duckdb_and_on_postgresql_in_place(
     assert pg == duck
     assert len(pg_scores) == duck["scored"] > 0
     assert pg_scores == pytest.approx(duck_scores)
+
+
+def test_the_purchase_models_check_samples_customers_by_id_beyond_its_limit() -> None:
+    # Given 120 customers who bought one to six times on random days of the past year, after a
+    # first order a year ago
+    warehouse = Warehouse("duckdb://:memory:")
+    rng = np.random.default_rng(1)
+    rows = []
+    for c in range(1, 121):
+        days = [365.0 + c / 10, *rng.uniform(1, 360, int(rng.integers(0, 6)))]
+        rows += [_order(len(rows) + 1, c, d, 20 + c % 7) for d in days]
+    _load(warehouse, "orders", rows)
+    orders = warehouse.table("orders")
+    # When checked with few buyers, then with twice the limit
+    whole = calibration.clv_holdout(orders, WS, AS_OF, buyers=120)
+    half = calibration.clv_holdout(orders, WS, AS_OF, buyers=2 * calibration.MAX_CHECKED)
+    warehouse.close()
+    # Then the first counts every customer, the second one customer id in two (whether or not
+    # the purchase model finds a fit on such a small history)
+    assert (whole["customers"], whole["sampled_every"]) == (120, 1)
+    assert (half["customers"], half["sampled_every"]) == (60, 2)

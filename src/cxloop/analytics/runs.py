@@ -54,9 +54,8 @@ def _value(step: StepInput) -> StepOutput:
 def _clv(step: StepInput) -> StepOutput:
     """The purchase model's holdout check: predicted against actual repeat purchases."""
     orders = step.warehouse.table("orders")
-    return StepOutput(
-        reports={"clv": calibration.clv_holdout(orders, step.workspace_id, step.as_of)}
-    )
+    check = calibration.clv_holdout(orders, step.workspace_id, step.as_of, step.scores.num_rows)
+    return StepOutput(reports={"clv": check})
 
 
 def _propensity(step: StepInput) -> StepOutput:
