@@ -154,6 +154,14 @@ LABELS: dict[str, dict[str, str]] = {
         "medium": N_("medium risk"),
         "high": N_("high risk"),
     },
+    # The groups of the experience-against-revenue page (cxloop.analytics.experience).
+    "experience_group": {
+        "promoter": N_("Promoters"),
+        "passive": N_("Passives"),
+        "detractor": N_("Detractors"),
+        "on_time": N_("First parcel on time"),
+        "late": N_("First parcel late"),
+    },
 }
 
 
