@@ -31,6 +31,7 @@ from typing import Any
 
 import ibis
 import numpy as np
+import pyarrow as pa
 from babel.numbers import format_decimal
 from scipy import stats
 from sqlalchemy.orm import Session
@@ -155,9 +156,10 @@ def delivery_anchors(shipments: Any, orders: Any, workspace_id: str) -> Any:
     return first.select("customer_id", group=late.ifelse("late", "on_time"), at=first.delivered_at)
 
 
-def _outcomes(anchors: Any, orders: Any, workspace_id: str, days: int) -> dict[str, np.ndarray]:
-    """Per anchored customer: her group, and the revenue (cents, less refunds) and orders not
-    cancelled placed in the ``days`` after the anchor."""
+def outcomes(anchors: Any, orders: Any, workspace_id: str) -> dict[str, np.ndarray]:
+    """Per anchored customer, in one pass: her group, the anchor's moment (UTC, numpy), and for
+    each horizon of ``HORIZONS`` the revenue (in the currency's units, less refunds) and the
+    orders not cancelled placed in that many days after the anchor."""
     live = orders.filter(
         orders.workspace_id == workspace_id,
         orders.status != "cancelled",
@@ -169,25 +171,32 @@ def _outcomes(anchors: Any, orders: Any, workspace_id: str, days: int) -> dict[s
         order_id=live.id,
         cents=ibis.greatest(live.total_cents - live.refunded_cents, 0).cast("float64"),
     )
-    until = anchors.at + ibis.interval(days=days)
     joined = anchors.left_join(
         live,
         [
             anchors.customer_id == live.buyer,
             live.placed_at > anchors.at,
-            live.placed_at <= until,
+            live.placed_at <= anchors.at + ibis.interval(days=max(HORIZONS)),
         ],
     )
-    per_customer = joined.group_by(["customer_id", "group"]).aggregate(
-        cents=joined.cents.sum().fill_null(0.0).cast("float64"),
-        orders=joined.order_id.count().cast("int64"),
-    )
-    table = per_customer.to_pyarrow()
-    return {
+    sums: dict[str, Any] = {}
+    for days in HORIZONS:
+        inside = joined.placed_at <= joined.at + ibis.interval(days=days)
+        # PostgreSQL sums integers as numeric: everything is cast to float64 / int64 here.
+        sums[f"cents_{days}"] = joined.cents.sum(where=inside).fill_null(0.0).cast("float64")
+        sums[f"orders_{days}"] = joined.order_id.count(where=inside).cast("int64")
+    table = joined.group_by(["customer_id", "group", "at"]).aggregate(**sums).to_pyarrow()
+    out: dict[str, np.ndarray] = {
         "group": np.asarray(table.column("group").to_pylist(), dtype=object),
-        "revenue": table.column("cents").to_numpy(zero_copy_only=False).astype(np.float64) / 100,
-        "orders": table.column("orders").to_numpy(zero_copy_only=False).astype(np.int64),
+        "at": table.column("at").cast(pa.timestamp("us", "UTC")).to_numpy(zero_copy_only=False),
     }
+    for days in HORIZONS:
+        cents = table.column(f"cents_{days}").to_numpy(zero_copy_only=False)
+        out[f"revenue_{days}"] = cents.astype(np.float64) / 100
+        out[f"orders_{days}"] = (
+            table.column(f"orders_{days}").to_numpy(zero_copy_only=False).astype(np.int64)
+        )
+    return out
 
 
 # The figures -----------------------------------------------------------------------------------
@@ -252,11 +261,8 @@ def ratio_figures(first: dict[str, Any], second: dict[str, Any]) -> dict[str, An
     }
 
 
-def _counts(anchors: Any) -> dict[str, int]:
-    """Customers anchored per group."""
-    table = anchors.group_by("group").aggregate(n=anchors.customer_id.count()).to_pyarrow()
-    rows = table.to_pydict()
-    return {str(g): int(n) for g, n in zip(rows["group"], rows["n"], strict=True)}
+def _moment(moment: dt.datetime) -> np.datetime64:
+    return np.datetime64(moment.astimezone(dt.UTC).replace(tzinfo=None), "us")
 
 
 def breakdown(
@@ -265,28 +271,29 @@ def breakdown(
     """One breakdown's figures over the longest horizon of ``HORIZONS`` whose compared groups
     have ``MIN_GROUP`` customers each (else the one where the smaller group is largest)."""
     groups, (first, second) = BREAKDOWNS[name]
+    rows = outcomes(anchors, orders, workspace_id)
     chosen, best = HORIZONS[0], -1
     for days in HORIZONS:
-        found = _counts(anchors.filter(anchors.at <= as_of - dt.timedelta(days=days)))
-        smaller = min(found.get(first, 0), found.get(second, 0))
+        seen = rows["group"][rows["at"] <= _moment(as_of - dt.timedelta(days=days))]
+        smaller = min(int(np.count_nonzero(seen == first)), int(np.count_nonzero(seen == second)))
         if smaller > best:
             chosen, best = days, smaller
         if smaller >= MIN_GROUP:
             break
     cutoff = as_of - dt.timedelta(days=chosen)
-    rows = _outcomes(anchors.filter(anchors.at <= cutoff), orders, workspace_id, chosen)
+    kept = rows["at"] <= _moment(cutoff)
+    group = rows["group"][kept]
+    revenue, orders_in = rows[f"revenue_{chosen}"][kept], rows[f"orders_{chosen}"][kept]
     figures = [
-        group_figures(code, rows["revenue"][rows["group"] == code],
-                      rows["orders"][rows["group"] == code])
-        for code in groups
-    ]  # fmt: skip
+        group_figures(code, revenue[group == code], orders_in[group == code]) for code in groups
+    ]
     by_code = {f["code"]: f for f in figures}
     return {
         "horizon_days": chosen,
         "cutoff": cutoff.isoformat(),
         # Every customer with an answer (a parcel), however recent: 0 means no data at all.
-        "anchored": sum(_counts(anchors).values()),
-        "customers": int(rows["orders"].size),
+        "anchored": int(rows["group"].size),
+        "customers": int(group.size),
         "groups": figures,
         "ratio": ratio_figures(by_code[first], by_code[second]),
     }
