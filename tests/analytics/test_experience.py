@@ -190,6 +190,12 @@ def test_promoters_and_on_time_customers_spend_more_on_every_engine(
     assert [g["customers"] for g in delivery["groups"]] == [45, 40]
     assert delivery["ratio"]["established"] is True
     assert delivery["ratio"]["low"] > 1
+    # and by first order: every first order was 50 €, so all are in the top quarter and no
+    # difference can be claimed
+    first = body["first_order"]
+    assert first["edges"] == [50.0, 50.0, 50.0]
+    assert [g["customers"] for g in first["groups"]] == [0, 0, 0, 85]
+    assert (first["ratio"]["established"], first["ratio"]["reason"]) == (False, "small")
     # and the sentences say it, in each language, with the horizon from the data
     english = {s.topic: s for s in experience.sentences(body, "en")}
     french = {s.topic: s for s in experience.sentences(body, "fr")}
@@ -312,6 +318,13 @@ def test_the_api_and_the_page(
     assert rows[0]["horizon_days"] == "365"
     delivery = client.get(f"/w/{creds.workspace_id}/experience?export=delivery").text
     assert delivery.splitlines()[1].startswith("on_time,40,365,")
+    first = client.get(f"/w/{creds.workspace_id}/experience?export=first_order").text
+    assert [line.split(",")[:2] for line in first.splitlines()[1:]] == [
+        ["q1", "0"],
+        ["q2", "0"],
+        ["q3", "0"],
+        ["q4", "80"],
+    ]
     # and a French reader reads it in French, the workspace without answers nor parcels too
     page = reader.get(f"/w/{creds.workspace_id}/experience").text
     assert "Expérience et chiffre d’affaires" in page

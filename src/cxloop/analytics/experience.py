@@ -32,7 +32,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pyarrow as pa
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from scipy import stats
 from sqlalchemy.orm import Session
 
@@ -53,10 +53,13 @@ MIN_GROUP = 30
 CONFIDENCE = 0.95
 NPS_GROUPS = ("promoter", "passive", "detractor")
 DELIVERY_GROUPS = ("on_time", "late")
+# Quarters of the first order's value, the smallest first.
+FIRST_ORDER_GROUPS = ("q1", "q2", "q3", "q4")
 # Each breakdown: its groups in display order, and the ratio it quotes (first to second).
 BREAKDOWNS: dict[str, tuple[tuple[str, ...], tuple[str, str]]] = {
     "nps": (NPS_GROUPS, ("promoter", "detractor")),
     "delivery": (DELIVERY_GROUPS, ("on_time", "late")),
+    "first_order": (FIRST_ORDER_GROUPS, ("q4", "q1")),
 }
 _Z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
 
@@ -156,20 +159,47 @@ def delivery_anchors(shipments: Any, orders: Any, workspace_id: str) -> Any:
     return first.select("customer_id", group=late.ifelse("late", "on_time"), at=first.delivered_at)
 
 
-def outcomes(anchors: Any, orders: Any, workspace_id: str) -> dict[str, np.ndarray]:
-    """Per anchored customer, in one pass: her group, the anchor's moment (UTC, numpy), and for
-    each horizon of ``HORIZONS`` the revenue (in the currency's units, less refunds) and the
-    orders not cancelled placed in that many days after the anchor."""
+def _live(orders: Any, workspace_id: str) -> Any:
+    """The workspace's orders not cancelled, of a known customer, with their value in cents
+    less refunds (never below 0) as float64 (PostgreSQL sums integers as numeric)."""
     live = orders.filter(
         orders.workspace_id == workspace_id,
         orders.status != "cancelled",
         orders.customer_id.notnull(),
     )
+    return live.mutate(
+        cents=ibis.greatest(live.total_cents - live.refunded_cents, 0).cast("float64")
+    )
+
+
+def first_order_edges(orders: Any, workspace_id: str) -> list[float]:
+    """The quartiles of customers' first-order values, in the currency's units ([] without
+    orders)."""
+    first = _first(_live(orders, workspace_id), "placed_at")
+    values = first.select("cents").to_pyarrow().column("cents").to_numpy(zero_copy_only=False)
+    if values.size == 0:
+        return []
+    return [round(float(q) / 100, 2) for q in np.quantile(values, (0.25, 0.5, 0.75))]
+
+
+def first_order_anchors(orders: Any, workspace_id: str, edges: list[float]) -> Any:
+    """Each customer's first order: (customer_id, group = its quarter of value by ``edges``,
+    q1 the smallest, at = when it was placed)."""
+    first = _first(_live(orders, workspace_id), "placed_at")
+    value = first.cents / 100
+    group = ibis.cases(
+        (value < edges[0], "q1"), (value < edges[1], "q2"), (value < edges[2], "q3"), else_="q4"
+    )
+    return first.select("customer_id", group=group, at=first.placed_at)
+
+
+def outcomes(anchors: Any, orders: Any, workspace_id: str) -> dict[str, np.ndarray]:
+    """Per anchored customer, in one pass: her group, the anchor's moment (UTC, numpy), and for
+    each horizon of ``HORIZONS`` the revenue (in the currency's units, less refunds) and the
+    orders not cancelled placed in that many days after the anchor."""
+    live = _live(orders, workspace_id)
     live = live.select(
-        buyer=live.customer_id,
-        placed_at=live.placed_at,
-        order_id=live.id,
-        cents=ibis.greatest(live.total_cents - live.refunded_cents, 0).cast("float64"),
+        buyer=live.customer_id, placed_at=live.placed_at, order_id=live.id, cents=live.cents
     )
     joined = anchors.left_join(
         live,
@@ -302,7 +332,8 @@ def breakdown(
 def experience_report(
     orders: Any, shipments: Any, answers: Any, workspace_id: str, as_of: dt.datetime
 ) -> dict[str, Any]:
-    """The ``experience`` report: both breakdowns as of ``as_of`` (numbers and codes only)."""
+    """The ``experience`` report: the breakdowns as of ``as_of`` (numbers and codes only)."""
+    edges = first_order_edges(orders, workspace_id)
     return {
         "as_of": as_of.isoformat(),
         "confidence": CONFIDENCE,
@@ -314,6 +345,19 @@ def experience_report(
             orders,
             workspace_id,
             as_of,
+        ),
+        # By the first order's value: its quarters' edges, in the currency's units.
+        "first_order": (
+            breakdown(
+                "first_order",
+                first_order_anchors(orders, workspace_id, edges),
+                orders,
+                workspace_id,
+                as_of,
+            )
+            | {"edges": edges}
+            if edges
+            else None
         ),
     }
 
@@ -372,6 +416,31 @@ def _texts(topic: str) -> tuple[str, str, str, str]:
                 " after their answer is not established (%(first)s and %(second)s customers)."
             ),
         )
+    if topic == "first_order":
+        return (
+            i18n.gettext(
+                "Customers whose first order was among the largest quarter (%(top)s or more)"
+                " spent %(ratio)s× what those whose first order was among the smallest quarter"
+                " (under %(bottom)s) spent in the %(horizon)s after it (95%% interval"
+                " %(low)s–%(high)s×; %(first)s and %(second)s customers)."
+            ),
+            i18n.gettext(
+                "A difference in later spending between the largest and the smallest first"
+                " orders is not established over %(horizon)s: the largest quarter spent"
+                " %(ratio)s× what the smallest spent, but the 95%% interval (%(low)s–%(high)s×)"
+                " includes 1 (%(first)s and %(second)s customers)."
+            ),
+            i18n.gettext(
+                "A difference in later spending between the largest and the smallest first"
+                " orders is not established: too few first orders were placed at least"
+                " %(horizon)s ago (%(first)s and %(second)s; %(minimum)s of each are needed)."
+            ),
+            i18n.gettext(
+                "A difference in later spending between the largest and the smallest first"
+                " orders is not established over %(horizon)s (%(first)s and %(second)s"
+                " customers)."
+            ),
+        )
     return (
         i18n.gettext(
             "Customers whose first parcel came on time spent %(ratio)s× what those whose first"
@@ -396,8 +465,9 @@ def _texts(topic: str) -> tuple[str, str, str, str]:
     )
 
 
-def sentences(body: dict[str, Any], locale: str) -> list[Sentence]:
-    """The report's quotable sentences in ``locale`` (fr or en): one per breakdown with data."""
+def sentences(body: dict[str, Any], locale: str, currency: str = "EUR") -> list[Sentence]:
+    """The report's quotable sentences in ``locale`` (fr or en): one per breakdown with data
+    (amounts in ``currency``)."""
     out = []
     with i18n.speaking(locale):
         for topic in BREAKDOWNS:
@@ -412,6 +482,10 @@ def sentences(body: dict[str, Any], locale: str) -> list[Sentence]:
                 "second": _count(sizes[ratio["to"]]),
                 "minimum": _count(int(body.get("min_group", MIN_GROUP))),
             }
+            if part.get("edges"):
+                here = i18n.current_locale.get()
+                values["bottom"] = format_currency(part["edges"][0], currency, locale=here)
+                values["top"] = format_currency(part["edges"][-1], currency, locale=here)
             if ratio["estimate"] is not None and ratio["low"] is not None:
                 values |= {
                     "ratio": _decimal(ratio["estimate"]),
@@ -443,6 +517,7 @@ def _breakdown(part: dict[str, Any]) -> ExperienceBreakdown:
     return ExperienceBreakdown(
         horizon_days=part["horizon_days"],
         anchored=part["anchored"],
+        edges=part.get("edges", []),
         customers=part["customers"],
         groups=[
             ExperienceGroup(
@@ -481,10 +556,11 @@ def overview(session: Session, workspace_id: str, locale: str) -> ExperienceOver
         currency=currency,
         sentences=[
             ExperienceSentence(topic=s.topic, established=s.established, text=s.text)
-            for s in sentences(body, locale)
+            for s in sentences(body, locale, currency)
         ],
         nps=_breakdown(body["nps"]) if body.get("nps") else None,
         delivery=_breakdown(body["delivery"]) if body.get("delivery") else None,
+        first_order=_breakdown(body["first_order"]) if body.get("first_order") else None,
     )
 
 

@@ -156,9 +156,11 @@ def experience_page(
     request: Request, session: SessionDep, member: MemberDep, export: str = ""
 ) -> Response:
     """Experience against revenue: the sentences to quote, a chart and a table per breakdown
-    (NPS category, first delivery), each table as CSV (``export=nps|delivery``)."""
+    (NPS category, first delivery, first order's value), each table as CSV
+    (``export=nps|delivery|first_order``)."""
     view = experience.overview(session, member.workspace.id, i18n.current_locale.get())
-    part = {"nps": view.nps, "delivery": view.delivery}.get(export)
+    parts = {"nps": view.nps, "delivery": view.delivery, "first_order": view.first_order}
+    part = parts.get(export)
     if part is not None:
         return templating.csv_response(
             f"experience_{export}",
@@ -172,12 +174,12 @@ def experience_page(
         )  # fmt: skip
     charts = {
         name: {field: _bars(part.groups, field) for field in CHARTED}
-        for name, part in (("nps", view.nps), ("delivery", view.delivery))
+        for name, part in parts.items()
         if part is not None and part.customers
     }
     horizons = {
         name: experience.horizon_text(part.horizon_days)
-        for name, part in (("nps", view.nps), ("delivery", view.delivery))
+        for name, part in parts.items()
         if part is not None
     }
     return templating.page(

@@ -104,6 +104,8 @@ class ExperienceBreakdown(BaseModel):
 
     horizon_days: int
     anchored: int
+    # By first order: the quartiles of first-order value between the four groups.
+    edges: list[float] = []
     customers: int
     groups: list[ExperienceGroup]
     ratio: ExperienceRatio
@@ -126,3 +128,4 @@ class ExperienceOverview(BaseModel):
     sentences: list[ExperienceSentence]
     nps: ExperienceBreakdown | None = None
     delivery: ExperienceBreakdown | None = None
+    first_order: ExperienceBreakdown | None = None

@@ -161,6 +161,10 @@ LABELS: dict[str, dict[str, str]] = {
         "detractor": N_("Detractors"),
         "on_time": N_("First parcel on time"),
         "late": N_("First parcel late"),
+        "q1": N_("1st quarter"),
+        "q2": N_("2nd quarter"),
+        "q3": N_("3rd quarter"),
+        "q4": N_("4th quarter"),
     },
 }
 
