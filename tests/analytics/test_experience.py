@@ -83,6 +83,13 @@ def test_the_ratio_interval_is_symmetric_on_the_log_scale() -> None:
     assert math.isnan(experience.log_ratio(10.0, 1.0, 0.0, 0.0)[0])
 
 
+def test_first_orders_fall_in_quarters_of_value_an_edge_opening_the_next() -> None:
+    edges, groups = experience.quarters([1000, 5000, 2000, 4000, 3000])
+    assert edges == [20.0, 30.0, 40.0]
+    assert list(groups) == ["q1", "q4", "q2", "q4", "q3"]
+    assert experience.quarters([]) == ([], pytest.approx([]))
+
+
 # Hand-built stores ------------------------------------------------------------------------------
 
 

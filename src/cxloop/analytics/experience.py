@@ -124,28 +124,30 @@ def log_ratio(mean_a: float, se_a: float, mean_b: float, se_b: float) -> tuple[f
 # The anchors: one (customer, group, moment) each ----------------------------------------------
 
 
-def _first(rows: Any, moment: str) -> Any:
-    """Each customer's first row by ``moment`` (ties by id)."""
-    window = ibis.window(group_by=rows.customer_id, order_by=[rows[moment], rows.id])
-    ranked = rows.mutate(rank=ibis.row_number().over(window))
-    return ranked.filter(ranked["rank"] == 0)
+def _first(rows: Any, moment: str, **values: str) -> Any:
+    """Each customer's first row by ``moment``: (customer_id, at, and each of ``values``, a
+    column of that first row). An aggregate, not a window: one hash pass on either engine (ties
+    at the same moment are broken arbitrarily)."""
+    by = rows[moment]
+    return rows.group_by("customer_id").aggregate(
+        at=by.min(), **{name: rows[column].argmin(by) for name, column in values.items()}
+    )
 
 
 def nps_anchors(answers: Any, workspace_id: str) -> Any:
-    """Each customer's first confirmed answer: (customer_id, group = its category, at)."""
+    """Each customer's first confirmed answer: (customer_id, at, group = its category)."""
     rows = answers.filter(
         answers.workspace_id == workspace_id,
         answers.status == "confirmed",
         answers.customer_id.notnull(),
         answers.category.isin(NPS_GROUPS),
     )
-    first = _first(rows, "created_at")
-    return first.select("customer_id", group=first.category, at=first.created_at)
+    return _first(rows, "created_at", group="category")
 
 
 def delivery_anchors(shipments: Any, orders: Any, workspace_id: str) -> Any:
-    """Each customer's first delivered parcel with a promised date: (customer_id, group =
-    ``late`` if it came after that date, else ``on_time``, at = its delivery)."""
+    """Each customer's first delivered parcel with a promised date: (customer_id, at = its
+    delivery, group = ``late`` if it came after that date, else ``on_time``)."""
     parcels = shipments.filter(
         shipments.workspace_id == workspace_id,
         shipments.delivered_at.notnull(),
@@ -154,9 +156,8 @@ def delivery_anchors(shipments: Any, orders: Any, workspace_id: str) -> Any:
     owners = orders.filter(orders.workspace_id == workspace_id, orders.customer_id.notnull())
     owners = owners.select(parcel_order=owners.id, customer_id=owners.customer_id)
     rows = parcels.join(owners, parcels.order_id == owners.parcel_order)
-    first = _first(rows, "delivered_at")
-    late = first.delivered_at > first.promised_at
-    return first.select("customer_id", group=late.ifelse("late", "on_time"), at=first.delivered_at)
+    rows = rows.mutate(lateness=(rows.delivered_at > rows.promised_at).ifelse("late", "on_time"))
+    return _first(rows, "delivered_at", group="lateness")
 
 
 def _live(orders: Any, workspace_id: str) -> Any:
@@ -172,29 +173,28 @@ def _live(orders: Any, workspace_id: str) -> Any:
     )
 
 
-def first_order_edges(orders: Any, workspace_id: str) -> list[float]:
-    """The quartiles of customers' first-order values, in the currency's units ([] without
-    orders)."""
-    first = _first(_live(orders, workspace_id), "placed_at")
-    values = first.select("cents").to_pyarrow().column("cents").to_numpy(zero_copy_only=False)
-    if values.size == 0:
-        return []
-    return [round(float(q) / 100, 2) for q in np.quantile(values, (0.25, 0.5, 0.75))]
+def first_order_anchors(orders: Any, workspace_id: str) -> Any:
+    """Each customer's first order: (customer_id, at = when it was placed, value = its cents);
+    its quarter of value (the group) is found once the values are read (``breakdown``)."""
+    return _first(_live(orders, workspace_id), "placed_at", value="cents")
 
 
-def first_order_anchors(orders: Any, workspace_id: str, edges: list[float]) -> Any:
-    """Each customer's first order: (customer_id, group = its quarter of value by ``edges``,
-    q1 the smallest, at = when it was placed)."""
-    first = _first(_live(orders, workspace_id), "placed_at")
-    value = first.cents / 100
-    group = ibis.cases(
-        (value < edges[0], "q1"), (value < edges[1], "q2"), (value < edges[2], "q3"), else_="q4"
-    )
-    return first.select("customer_id", group=group, at=first.placed_at)
+def quarters(values: Any) -> tuple[list[float], np.ndarray]:
+    """The quartiles of first-order values (cents) in the currency's units, and each value's
+    quarter, ``q1`` (under the first quartile) to ``q4`` (the third quartile or more)."""
+    cents = np.asarray(values, dtype=np.float64)
+    if cents.size == 0:
+        return [], np.asarray([], dtype=object)
+    edges = [round(float(q) / 100, 2) for q in np.quantile(cents, (0.25, 0.5, 0.75))]
+    index = np.searchsorted(np.round(np.asarray(edges) * 100), cents, side="right")
+    return edges, np.asarray(FIRST_ORDER_GROUPS, dtype=object)[index]
 
 
-def outcomes(anchors: Any, orders: Any, workspace_id: str) -> dict[str, np.ndarray]:
-    """Per anchored customer, in one pass: her group, the anchor's moment (UTC, numpy), and for
+def outcomes(
+    anchors: Any, orders: Any, workspace_id: str, key: str = "group"
+) -> dict[str, np.ndarray]:
+    """Per anchored customer, in one pass: her ``key`` (the group, or the first order's value),
+    the anchor's moment (UTC, numpy), and for
     each horizon of ``HORIZONS`` the revenue (in the currency's units, less refunds) and the
     orders not cancelled placed in that many days after the anchor."""
     live = _live(orders, workspace_id)
@@ -215,9 +215,9 @@ def outcomes(anchors: Any, orders: Any, workspace_id: str) -> dict[str, np.ndarr
         # PostgreSQL sums integers as numeric: everything is cast to float64 / int64 here.
         sums[f"cents_{days}"] = joined.cents.sum(where=inside).fill_null(0.0).cast("float64")
         sums[f"orders_{days}"] = joined.order_id.count(where=inside).cast("int64")
-    table = joined.group_by(["customer_id", "group", "at"]).aggregate(**sums).to_pyarrow()
+    table = joined.group_by(["customer_id", key, "at"]).aggregate(**sums).to_pyarrow()
     out: dict[str, np.ndarray] = {
-        "group": np.asarray(table.column("group").to_pylist(), dtype=object),
+        key: np.asarray(table.column(key).to_pylist(), dtype=object),
         "at": table.column("at").cast(pa.timestamp("us", "UTC")).to_numpy(zero_copy_only=False),
     }
     for days in HORIZONS:
@@ -301,7 +301,12 @@ def breakdown(
     """One breakdown's figures over the longest horizon of ``HORIZONS`` whose compared groups
     have ``MIN_GROUP`` customers each (else the one where the smaller group is largest)."""
     groups, (first, second) = BREAKDOWNS[name]
-    rows = outcomes(anchors, orders, workspace_id)
+    edges: list[float] | None = None
+    if name == "first_order":
+        rows = outcomes(anchors, orders, workspace_id, key="value")
+        edges, rows["group"] = quarters(rows.pop("value").astype(np.float64))
+    else:
+        rows = outcomes(anchors, orders, workspace_id)
     chosen, best = HORIZONS[0], -1
     for days in HORIZONS:
         seen = rows["group"][rows["at"] <= _moment(as_of - dt.timedelta(days=days))]
@@ -319,6 +324,7 @@ def breakdown(
     ]
     by_code = {f["code"]: f for f in figures}
     return {
+        **({} if edges is None else {"edges": edges}),
         "horizon_days": chosen,
         "cutoff": cutoff.isoformat(),
         # Every customer with an answer (a parcel), however recent: 0 means no data at all.
@@ -332,8 +338,8 @@ def breakdown(
 def experience_report(
     orders: Any, shipments: Any, answers: Any, workspace_id: str, as_of: dt.datetime
 ) -> dict[str, Any]:
-    """The ``experience`` report: the breakdowns as of ``as_of`` (numbers and codes only)."""
-    edges = first_order_edges(orders, workspace_id)
+    """The ``experience`` report: the breakdowns as of ``as_of`` (numbers and codes only;
+    ``first_order`` also has ``edges``, its quartiles in the currency's units)."""
     return {
         "as_of": as_of.isoformat(),
         "confidence": CONFIDENCE,
@@ -346,18 +352,8 @@ def experience_report(
             workspace_id,
             as_of,
         ),
-        # By the first order's value: its quarters' edges, in the currency's units.
-        "first_order": (
-            breakdown(
-                "first_order",
-                first_order_anchors(orders, workspace_id, edges),
-                orders,
-                workspace_id,
-                as_of,
-            )
-            | {"edges": edges}
-            if edges
-            else None
+        "first_order": breakdown(
+            "first_order", first_order_anchors(orders, workspace_id), orders, workspace_id, as_of
         ),
     }
 
@@ -573,6 +569,7 @@ __all__ = [
     "horizon_text",
     "log_ratio",
     "overview",
+    "quarters",
     "sentences",
     "t_interval",
     "wilson",
