@@ -1,20 +1,23 @@
 """Experience and revenue: what customers spent after a good or a bad experience (the
 measurement plan of article 004).
 
-Two breakdowns, each with one row per customer:
+Three breakdowns, each with one row per customer:
 
 - **by NPS category**: a customer's first confirmed NPS answer, given at least the horizon
   before the run (so the whole horizon after it is observed), and her orders in the horizon
   after that answer, by category (promoter, passive, detractor);
 - **by delivery experience**: a customer's first delivered parcel (it came after its promised
   date: late; else on time), delivered at least the horizon before the run, and her orders in the
-  horizon after the delivery.
+  horizon after the delivery;
+- **by first order size**: a customer's first order, by its quarter of value among all first
+  orders (``q1`` the smallest), and her orders in the horizon after it.
 
 Per group: customers; revenue per customer and orders per customer (means, Student t
 intervals); the average basket (revenue over orders of the group's orders, a ratio of sums whose
 interval treats each customer's orders as one cluster); retention (the share who ordered again,
-Wilson interval). And a ratio of revenue per customer, promoters to detractors and on time to
-late, with a delta-method interval on its logarithm. Every interval is at 95%.
+Wilson interval). And a ratio of revenue per customer, promoters to detractors, on time to
+late and largest to smallest first orders, with a delta-method interval on its logarithm. Every
+interval is at 95%.
 
 The horizon is 365 days; when either group compared has fewer than ``MIN_GROUP`` customers
 over it, the next shorter of ``HORIZONS`` is tried. The report holds numbers and codes only; the
@@ -194,9 +197,9 @@ def outcomes(
     anchors: Any, orders: Any, workspace_id: str, key: str = "group"
 ) -> dict[str, np.ndarray]:
     """Per anchored customer, in one pass: her ``key`` (the group, or the first order's value),
-    the anchor's moment (UTC, numpy), and for
-    each horizon of ``HORIZONS`` the revenue (in the currency's units, less refunds) and the
-    orders not cancelled placed in that many days after the anchor."""
+    the anchor's moment (UTC, numpy), and for each horizon of ``HORIZONS`` the revenue (in the
+    currency's units, less refunds) and the orders not cancelled placed in that many days after
+    the anchor."""
     live = _live(orders, workspace_id)
     live = live.select(
         buyer=live.customer_id, placed_at=live.placed_at, order_id=live.id, cents=live.cents
