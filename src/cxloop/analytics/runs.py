@@ -52,8 +52,8 @@ def _value(step: StepInput) -> StepOutput:
 
 
 def _experience(step: StepInput) -> StepOutput:
-    """Revenue, orders, basket and retention after an NPS answer and after a first delivery
-    (a report only: no per-customer column)."""
+    """Revenue, orders, basket and retention after a first NPS answer, a first delivery and a
+    first order (a report only: no per-customer column)."""
     orders, shipments, answers = (
         step.warehouse.table(n) for n in ("orders", "shipments", "answers")
     )
