@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from cxloop import workspaces
-from cxloop.analytics import rfm, service, value
+from cxloop.analytics import experience, rfm, service, value
 from cxloop.analytics.sync import Report, SyncSummary, sync
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.errors import InvalidInput
@@ -51,8 +51,19 @@ def _value(step: StepInput) -> StepOutput:
     return StepOutput(scores=value.value_scores(orders, step.workspace_id, step.as_of))
 
 
+def _experience(step: StepInput) -> StepOutput:
+    """Revenue, orders, basket and retention after a first NPS answer, a first delivery and a
+    first order (a report only: no per-customer column)."""
+    orders, shipments, answers = (
+        step.warehouse.table(n) for n in ("orders", "shipments", "answers")
+    )
+    body = experience.experience_report(orders, shipments, answers, step.workspace_id, step.as_of)
+    return StepOutput(reports={experience.KIND: body})
+
+
 # The steps after RFM, in order.
 STEPS: list[tuple[str, Step]] = [("value", _value)]
+STEPS.append(("experience", _experience))
 
 
 @dataclass
