@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 
 from cxloop import analytics, commerce, i18n
 from cxloop.alerts import service as alerts
+from cxloop.analytics.experience import BREAKDOWNS
 from cxloop.channels.router import STATUSES as OUTBOX_STATUSES
 from cxloop.ingest.models import EVENT_TYPES
 from cxloop.profiles.models import IDENTITY_KINDS
@@ -34,6 +35,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "delivery_status": alerts.DELIVERY_STATUSES,
     "rfm_segment": analytics.SEGMENTS,
     "churn_band": analytics.CHURN_BANDS,
+    "experience_group": tuple(code for groups, _ in BREAKDOWNS.values() for code in groups),
 }
 
 

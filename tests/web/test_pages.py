@@ -251,3 +251,26 @@ def test_the_survey_test_page_fits_and_sends_nothing(
         assert page.locator("p[data-preview]").count() == 1
         assert page.evaluate("document.documentElement.lang") == "fr"
         assert not problems_of(page, page.url, console_page=False)
+
+
+def test_on_a_phone_the_main_menu_is_one_line_with_the_current_page_in_view(
+    console: Console, browser: Browser
+) -> None:
+    with signed_in(browser, console.base, "fr@example.com", min(WIDTHS)) as page:
+        last = _links(page, "nav.mainnav a")[-1]
+        # when the reader opens the menu's last page on a phone
+        page.goto(last)
+        box = page.eval_on_selector(
+            "nav.mainnav",
+            """nav => {
+              const r = nav.getBoundingClientRect();
+              const a = nav.querySelector("a[aria-current='page']").getBoundingClientRect();
+              const first = nav.querySelector("a").getBoundingClientRect();
+              return {height: r.height, linkHeight: first.height, left: r.left, right: r.right,
+                      aLeft: a.left, aRight: a.right, scrolls: nav.scrollWidth > nav.clientWidth};
+            }""",
+        )
+        # then the menu takes one line, scrolls sideways, and shows the current page's link
+        assert box["height"] < 1.6 * box["linkHeight"]
+        assert box["scrolls"]
+        assert box["left"] - 1 <= box["aLeft"] and box["aRight"] <= box["right"] + 1

@@ -4,13 +4,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from cxloop.analytics import flows, service
-from cxloop.analytics.schemas import ModelReports, RfmOverview, ScoredCustomer
+from cxloop import i18n, workspaces
+from cxloop.analytics import experience, flows, service
+from cxloop.analytics.schemas import (
+    Estimate,
+    ExperienceGroup,
+    ExperienceOverview,
+    ModelReports,
+    RfmOverview,
+    ScoredCustomer,
+)
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, MemberDep, SessionDep
 
@@ -205,3 +214,98 @@ def models(request: Request, session: SessionDep, member: MemberDep, export: str
         currency=member.workspace.currency or "EUR",
         promising=flows.scored_customers(session, workspace_id, by="propensity", limit=LISTED),
     )
+
+
+# Experience against revenue -------------------------------------------------------------------
+
+EXPERIENCE_HEADER = (
+    "group", "customers", "horizon_days",
+    "revenue_per_customer", "revenue_low", "revenue_high",
+    "orders_per_customer", "orders_low", "orders_high",
+    "average_basket", "basket_low", "basket_high",
+    "retention", "retention_low", "retention_high",
+)  # fmt: skip
+
+
+@api.get("/analytics/experience", response_model=ExperienceOverview)
+def experience_overview(
+    owner: AdminDep, session: SessionDep, locale: Literal["fr", "en"] | None = None
+) -> ExperienceOverview:
+    """Revenue, orders, basket and retention by NPS category and by first delivery (on time or
+    late), with 95% intervals, and the sentences to quote in ``locale`` (default: the
+    workspace's language), as of the last analytics run."""
+    workspace = workspaces.get_workspace(session, owner.workspace_id)
+    language = locale or i18n.supported(workspace.locale if workspace else None)
+    return experience.overview(session, owner.workspace_id, language)
+
+
+@pages.get("/w/{workspace_id}/experience")
+def experience_page(
+    request: Request, session: SessionDep, member: MemberDep, export: str = ""
+) -> Response:
+    """Experience against revenue: the sentences to quote, a chart and a table per breakdown
+    (NPS category, first delivery, first order's value), each table as CSV
+    (``export=nps|delivery|first_order``)."""
+    view = experience.overview(session, member.workspace.id, i18n.current_locale.get())
+    parts = {"nps": view.nps, "delivery": view.delivery, "first_order": view.first_order}
+    part = parts.get(export)
+    if part is not None:
+        return templating.csv_response(
+            f"experience_{export}",
+            EXPERIENCE_HEADER,
+            (
+                (g.code, g.customers, part.horizon_days, *_triple(g.revenue_per_customer),
+                 *_triple(g.orders_per_customer), *_triple(g.average_basket),
+                 *_triple(g.retention))
+                for g in part.groups
+            ),
+        )  # fmt: skip
+    charts = {
+        name: {field: _bars(part.groups, field) for field in CHARTED}
+        for name, part in parts.items()
+        if part is not None and part.customers
+    }
+    horizons = {
+        name: experience.horizon_text(part.horizon_days)
+        for name, part in parts.items()
+        if part is not None
+    }
+    return templating.page(
+        request, "experience.html", member, view=view, charts=charts, horizons=horizons
+    )
+
+
+def _triple(estimate: Estimate) -> tuple[float | None, float | None, float | None]:
+    return (estimate.value, estimate.low, estimate.high)
+
+
+# The figures charted per breakdown, and the chart's drawing area (SVG user units).
+CHARTED = ("revenue_per_customer", "retention")
+CHART_WIDTH, CHART_TOP, CHART_BOTTOM = 320.0, 24.0, 170.0
+
+
+def _bars(groups: list[ExperienceGroup], field: str) -> list[dict[str, object]]:
+    """Bars with interval whiskers, in SVG units: x, width, the bar's top, the whisker's ends,
+    and the estimate it stands for (drawn from 0 to the largest upper bound)."""
+    estimates = [getattr(g, field) for g in groups]
+    top = max([e.high or e.value or 0.0 for e in estimates] + [1e-9])
+    slot = CHART_WIDTH / max(len(groups), 1)
+
+    def y(value: float | None) -> float:
+        return round(CHART_BOTTOM - (value or 0.0) / top * (CHART_BOTTOM - CHART_TOP), 1)
+
+    return [
+        {
+            "code": g.code,
+            "customers": g.customers,
+            "x": round(i * slot + slot * 0.2, 1),
+            "width": round(slot * 0.6, 1),
+            "middle": round(i * slot + slot / 2, 1),
+            "top": y(e.value),
+            "low": y(e.low if e.low is not None else e.value),
+            "high": y(e.high if e.high is not None else e.value),
+            "value": e.value,
+            "interval": (e.low, e.high),
+        }
+        for i, (g, e) in enumerate(zip(groups, estimates, strict=True))
+    ]

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from cxloop import workspaces
-from cxloop.analytics import calibration, propensity, rfm, service, value
+from cxloop.analytics import calibration, experience, propensity, rfm, service, value
 from cxloop.analytics.sync import Report, SyncSummary, sync
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.errors import InvalidInput
@@ -64,12 +64,21 @@ def _propensity(step: StepInput) -> StepOutput:
     return StepOutput(scores=scores, reports={"propensity": report})
 
 
+def _experience(step: StepInput) -> StepOutput:
+    """Revenue, orders, basket and retention after a first NPS answer, a first delivery and a
+    first order (a report only: no per-customer column)."""
+    orders, shipments, answers = (
+        step.warehouse.table(n) for n in ("orders", "shipments", "answers")
+    )
+    body = experience.experience_report(orders, shipments, answers, step.workspace_id, step.as_of)
+    return StepOutput(reports={experience.KIND: body})
+
+
 # The steps after RFM, in order.
-STEPS: list[tuple[str, Step]] = [
-    ("value", _value),
-    ("clv", _clv),
-    ("propensity", _propensity),
-]
+STEPS: list[tuple[str, Step]] = [("value", _value)]
+STEPS.append(("experience", _experience))
+STEPS.append(("clv", _clv))
+STEPS.append(("propensity", _propensity))
 
 
 @dataclass

@@ -74,3 +74,70 @@ class ModelReports(BaseModel):
     computed_at: dt.datetime | None
     propensity: dict[str, Any] | None
     clv: dict[str, Any] | None
+
+
+class Estimate(BaseModel):
+    """A figure and its 95% interval (None where the data do not define them)."""
+
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+class ExperienceGroup(BaseModel):
+    """One group of customers (promoters, late first deliveries…) and what they did in the
+    horizon after their answer or delivery."""
+
+    code: str
+    customers: int
+    revenue_per_customer: Estimate
+    orders_per_customer: Estimate
+    average_basket: Estimate
+    retention: Estimate
+    orders: int
+    retained: int
+
+
+class ExperienceRatio(BaseModel):
+    """Revenue per customer of one group over another's, and whether a difference is
+    established (``reason`` says why not: ``small``, ``includes_one`` or ``undefined``)."""
+
+    of: str
+    to: str
+    estimate: Estimate
+    established: bool
+    reason: str | None = None
+
+
+class ExperienceBreakdown(BaseModel):
+    """Customers by NPS category or by first delivery, over ``horizon_days`` after it:
+    ``anchored`` customers have an answer (a delivered parcel) at all, ``customers`` one at
+    least the horizon before the run."""
+
+    horizon_days: int
+    anchored: int
+    # By first order: the quartiles of first-order value between the four groups.
+    edges: list[float] = []
+    customers: int
+    groups: list[ExperienceGroup]
+    ratio: ExperienceRatio
+
+
+class ExperienceSentence(BaseModel):
+    """A sentence a merchant can quote, in the asked language."""
+
+    topic: str
+    established: bool
+    text: str
+
+
+class ExperienceOverview(BaseModel):
+    """Experience against revenue as of the last analytics run (all None before one)."""
+
+    computed_at: dt.datetime | None
+    locale: str
+    currency: str
+    sentences: list[ExperienceSentence]
+    nps: ExperienceBreakdown | None = None
+    delivery: ExperienceBreakdown | None = None
+    first_order: ExperienceBreakdown | None = None

@@ -588,6 +588,27 @@ def _seconds(values: Floats | Ints) -> NDArray[np.timedelta64]:
     return np.asarray(values).astype(np.int64).astype("timedelta64[s]")
 
 
+# A late parcel drives customers away: a customer who does not order again within a year
+# (operational days) had her parcel late this many times as often as one who does. Drawn this
+# way round (lateness given the customer's future, rather than the future thinned after a late
+# parcel) so that counts and amounts still depend on the seed only, never on the calendar.
+LATE_WITHOUT_RETURN = 2.5
+RETURN_WITHIN_DAYS = 365.0
+
+
+def _comes_back(orders: Orders) -> Bools:
+    """Whether each order's customer orders again within ``RETURN_WITHIN_DAYS`` after it."""
+    by_customer = np.lexsort((orders.operational_day, orders.customer))
+    customer = orders.customer[by_customer]
+    day = orders.operational_day[by_customer]
+    gap = np.full(customer.size, np.inf)
+    same = customer[1:] == customer[:-1]
+    gap[:-1][same] = (day[1:] - day[:-1])[same]
+    back = np.zeros(customer.size, dtype=bool)
+    back[by_customer] = gap <= RETURN_WITHIN_DAYS
+    return back
+
+
 def _shipments(rng: np.random.Generator, orders: Orders, end: dt.datetime) -> Shipments:
     count = orders.count
     processing_hours = np.minimum(2.0 + rng.gamma(2.0, 7.0, count), 72.0)
@@ -614,6 +635,7 @@ def _shipments(rng: np.random.Generator, orders: Orders, end: dt.datetime) -> Sh
     sales = ((month == 1) & (mday >= 8)) | ((month == 6) & (mday >= 24)) | (month == 7)
     reliability = np.array([c.lateness for c in carriers])
     weight = np.where(rush, 3.0, np.where(sales, 1.5, 1.0)) * reliability
+    weight *= np.where(_comes_back(orders), 1.0, LATE_WITHOUT_RETURN)
     mean_weight = float(weight[kept].mean()) if kept.any() else 1.0
     probability = np.minimum(0.10 * weight / mean_weight, 0.6)
     late = late_draw < probability

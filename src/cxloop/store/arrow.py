@@ -1,17 +1,23 @@
 """Rows of the operational store as Arrow tables: how a domain serves its facts to analytics.
 
-Values are read without the ORM's per-value conversions (timestamps come back as SQLite's text
-or PostgreSQL's aware datetimes and are converted by Arrow, column by column), so that millions
-of rows move at Arrow's speed rather than Python's.
+On PostgreSQL the query runs as ``COPY (…) TO STDOUT`` in CSV, streamed into Arrow's CSV reader
+(multi-threaded, no Python object per value; timestamps printed in UTC). On SQLite
+values are read without the ORM's per-value conversions (timestamps come back as SQLite's text
+and are converted by Arrow, column by column). Either way millions of rows move at Arrow's speed
+rather than Python's, in the session's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import itertools
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy import DateTime, Select, String, type_coerce
 from sqlalchemy.orm import Session
 
@@ -30,6 +36,8 @@ def arrow_table(
     session: Session, query: Select[Any], fields: Sequence[Field], *, chunk: int = CHUNK
 ) -> pa.Table:
     """Run ``query`` (its FROM and WHERE; the columns come from ``fields``) into an Arrow table."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _copied(session, query, fields)
     sqlite = session.get_bind().dialect.name == "sqlite"
     raw = String() if sqlite else DateTime(timezone=True)
     columns = [
@@ -52,3 +60,57 @@ def arrow_table(
                 arrays.append(pa.array(values, kind))
         batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
     return pa.Table.from_batches(batches, schema=schema)
+
+
+class _Stream(io.RawIOBase):
+    """A readable file over the chunks of a ``COPY … TO STDOUT``."""
+
+    def __init__(self, chunks: Iterator[Any]) -> None:
+        self._chunks = chunks
+        self._left = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._left = memoryview(chunk)
+        size = min(len(buffer), len(self._left))
+        buffer[:size] = self._left[:size]
+        self._left = self._left[size:]
+        return size
+
+
+def _copied(session: Session, query: Select[Any], fields: Sequence[Field]) -> pa.Table:
+    """``arrow_table`` on PostgreSQL: the query as CSV through COPY, parsed by Arrow. Times are
+    printed in UTC for the transaction; an unquoted empty field is NULL, a quoted one the empty
+    string."""
+    columns = [expr.label(name) for name, expr, _ in fields]
+    raw: psycopg.Connection[Any] = session.connection().connection.driver_connection  # type: ignore[assignment]
+    compiled = query.with_only_columns(*columns).compile(
+        session.get_bind(), compile_kwargs={"render_postcompile": True}
+    )
+    statement = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+    read_as = {name: kind for name, _, kind in fields}
+    schema = pa.schema([pa.field(name, kind) for name, _, kind in fields])
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT set_config('TimeZone', 'UTC', true)")
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT csv)") as copy:
+        chunks = iter(copy)
+        first = next(chunks, None)
+        if first is None:  # no row: Arrow's reader wants at least one line
+            return schema.empty_table()
+        reader = pacsv.open_csv(
+            io.BufferedReader(_Stream(itertools.chain([first], chunks)), buffer_size=1 << 20),
+            read_options=pacsv.ReadOptions(column_names=list(read_as), block_size=1 << 22),
+            convert_options=pacsv.ConvertOptions(
+                column_types=read_as,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        return reader.read_all().cast(schema)

@@ -170,6 +170,18 @@ LABELS: dict[str, dict[str, str]] = {
         "early_spend": N_("spend in the first weeks"),
         "nps_score": N_("NPS score in the first weeks"),
     },
+    # The groups of the experience-against-revenue page (cxloop.analytics.experience).
+    "experience_group": {
+        "promoter": N_("Promoters"),
+        "passive": N_("Passives"),
+        "detractor": N_("Detractors"),
+        "on_time": N_("First parcel on time"),
+        "late": N_("First parcel late"),
+        "q1": N_("1st quarter"),
+        "q2": N_("2nd quarter"),
+        "q3": N_("3rd quarter"),
+        "q4": N_("4th quarter"),
+    },
 }
 
 

@@ -6,6 +6,9 @@ document.addEventListener("DOMContentLoaded", () => {
     form.classList.add("js");
     form.querySelector("select").addEventListener("change", () => form.submit());
   }
+  // On a phone the main menu scrolls sideways: show where the reader is.
+  const current = document.querySelector(".mainnav a[aria-current='page']");
+  if (current) current.scrollIntoView({ block: "nearest", inline: "center" });
   const block = document.getElementById("revenue-data");
   if (block && window.Chart) {
     const data = JSON.parse(block.textContent);
