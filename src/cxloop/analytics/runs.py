@@ -51,8 +51,17 @@ def _value(step: StepInput) -> StepOutput:
     return StepOutput(scores=value.value_scores(orders, step.workspace_id, step.as_of))
 
 
+def _personas(step: StepInput) -> StepOutput:
+    """Each buyer's persona, from a Gaussian mixture on behaviour features (``personas.py``)."""
+    from cxloop.analytics import personas
+
+    found, report = personas.personas(step.warehouse, step.workspace_id, step.as_of, step.scores)
+    return StepOutput(scores=found, reports={"personas": report})
+
+
 # The steps after RFM, in order.
 STEPS: list[tuple[str, Step]] = [("value", _value)]
+STEPS.append(("personas", _personas))
 
 
 @dataclass
