@@ -34,6 +34,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "delivery_status": alerts.DELIVERY_STATUSES,
     "rfm_segment": analytics.SEGMENTS,
     "churn_band": analytics.CHURN_BANDS,
+    "persona_feature": analytics.PERSONA_FEATURES,
 }
 
 

@@ -20,7 +20,15 @@ from cxloop import profiles, workspaces
 from cxloop.analytics import value
 from cxloop.analytics.models import AnalyticsReport, CustomerScore
 from cxloop.analytics.rfm import COLUMNS, SEGMENT_GRID, SEGMENTS
-from cxloop.analytics.schemas import CustomerScores, GridCell, RfmOverview, SegmentFigures
+from cxloop.analytics.schemas import (
+    CustomerScores,
+    GridCell,
+    PersonaFeature,
+    PersonaPublic,
+    PersonasOverview,
+    RfmOverview,
+    SegmentFigures,
+)
 
 OPTIONAL = {
     "clv_12m": pa.float64(),
@@ -209,6 +217,7 @@ def score_table(workspace_id: str) -> Subquery:
             CustomerScore.p_alive,
             CustomerScore.churn_band,
             CHURN_RANK.label("churn_rank"),
+            CustomerScore.persona,
         )
         .where(CustomerScore.workspace_id == workspace_id)
         .subquery("scores")
@@ -330,3 +339,45 @@ def rfm_overview(session: Session, workspace_id: str) -> RfmOverview:
         },
         grid=grid,
     )
+
+
+def personas_overview(session: Session, workspace_id: str, locale: str) -> PersonasOverview:
+    """The last run's personas, named and described in ``locale`` (``fr`` or ``en``); empty
+    (``computed_at`` None) before any run made them."""
+    found = report(session, workspace_id, "personas")
+    workspace = workspaces.get_workspace(session, workspace_id)
+    body: dict[str, Any] = found.body if found else {}
+    return PersonasOverview(
+        computed_at=found.computed_at if found else None,
+        locale=locale,
+        currency=(workspace.currency if workspace else None) or "EUR",
+        customers=int(body.get("customers", 0)),
+        k=int(body.get("k", 0)),
+        reason=body.get("reason"),
+        bic=body.get("bic", {}),
+        sample=int(body.get("sample", 0)),
+        features=body.get("features", []),
+        population=body.get("population", {}),
+        personas=[
+            PersonaPublic(
+                code=p["code"],
+                name=p["words"][locale]["name"],
+                description=p["words"][locale]["description"],
+                customers=p["customers"],
+                share=p["share"],
+                revenue_share=p["revenue_share"],
+                average_clv_12m=p["average_clv_12m"],
+                means=p["means"],
+                distinct=[PersonaFeature(**d) for d in p["distinct"]],
+            )
+            for p in body.get("personas", [])
+        ],
+    )
+
+
+def persona_names(session: Session, workspace_id: str, locale: str) -> dict[str, str]:
+    """The last run's personas, code to name in ``locale`` (``fr`` or ``en``), largest first;
+    empty before any run made them."""
+    found = report(session, workspace_id, "personas")
+    personas = found.body.get("personas", []) if found else []
+    return {p["code"]: p["words"][locale]["name"] for p in personas}
