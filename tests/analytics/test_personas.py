@@ -1,5 +1,6 @@
 """Personas on hand-built warehouses: groups of customers set clearly apart are found, named from
-what sets them apart, in French and English, the same way twice; on DuckDB and PostgreSQL."""
+what sets them apart, in French and English, the same way twice; on DuckDB and PostgreSQL; and
+a whole run writing each buyer's persona back, on SQLite + DuckDB and on PostgreSQL in place."""
 
 from __future__ import annotations
 
@@ -11,9 +12,17 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from sqlalchemy import select
 
+from cxloop import analytics
 from cxloop.analytics import personas
+from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.warehouse import Warehouse
+from cxloop.commerce.models import Order
+from cxloop.profiles.models import Customer
+from cxloop.store.db import Database
+from cxloop.workspaces import service as workspaces
+from cxloop.workspaces.schemas import WorkspaceCreate
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 WS = "ws_personas"
@@ -199,3 +208,63 @@ def test_the_average_value_comes_from_the_earlier_steps_scores(tmp_path: Path) -
     # Then each persona's average value is its members'
     values = {p["code"]: p["average_clv_12m"] for p in report["personas"]}
     assert values == {"p1": 10.0, "p2": 1.0, "p3": 1.0}
+
+
+# (operational store, warehouse), as in test_run.py: PostgreSQL in place is the store itself.
+SETUPS = [("sqlite", "duckdb"), ("postgresql", "postgresql")]
+
+
+@pytest.mark.parametrize("setup", SETUPS, ids=["-".join(s) for s in SETUPS])
+def test_a_run_writes_each_buyers_persona_back_with_the_report(
+    setup: tuple[str, str], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    store, engine = setup
+    db = Database(request.getfixturevalue("sqlite_url" if store == "sqlite" else "pg_url"))
+    url = db.url if engine == "postgresql" else f"duckdb://{tmp_path / 'w.duckdb'}"
+    # Given 60 one-time buyers of a small basket long ago and 60 who buy big every month
+    with db.session() as session:
+        workspace_id = workspaces.create_workspace(
+            session, WorkspaceCreate(name="Shop")
+        ).workspace_id
+        groups: dict[str, list[Customer]] = {"once": [], "monthly": []}
+        for name, group in groups.items():
+            group.extend(
+                Customer(workspace_id=workspace_id, user_id=f"{name}{i}") for i in range(60)
+            )
+            session.add_all(group)
+        session.flush()
+        for i, customer in enumerate(groups["once"]):
+            placed = NOW - dt.timedelta(days=300 + i)
+            session.add(_order(workspace_id, customer.id, f"o{i}", placed, 1500 + i))
+        for i, customer in enumerate(groups["monthly"]):
+            for month in range(5):
+                placed = NOW - dt.timedelta(days=2 + i % 7 + 30 * month)
+                session.add(_order(workspace_id, customer.id, f"m{i}-{month}", placed, 20000 + i))
+        members = {name: {c.id for c in group} for name, group in groups.items()}
+    try:
+        # When the analytics run
+        analytics.run_analytics(db, url, workspace_id, as_of=NOW)
+        with db.session() as session:
+            rows = session.execute(
+                select(CustomerScore.customer_id, CustomerScore.persona).where(
+                    CustomerScore.workspace_id == workspace_id
+                )
+            ).all()
+            report = analytics.report(session, workspace_id, "personas")
+    finally:
+        db.dispose()
+    # Then every buyer has a persona of the report, and no persona mixes the two groups
+    assert report is not None and report.body["k"] >= 2
+    codes = {p["code"] for p in report.body["personas"]}
+    persona = dict(rows)
+    assert len(persona) == 120 and set(persona.values()) == codes
+    once = {persona[c] for c in members["once"]}
+    monthly = {persona[c] for c in members["monthly"]}
+    assert once and monthly and not once & monthly
+
+
+def _order(workspace_id: str, customer_id: int, ref: str, placed: dt.datetime, cents: int) -> Order:
+    return Order(
+        workspace_id=workspace_id, external_id=ref, customer_id=customer_id, status="paid",
+        total_cents=cents, placed_at=placed, updated_at=placed,
+    )  # fmt: skip
