@@ -268,3 +268,21 @@ def _order(workspace_id: str, customer_id: int, ref: str, placed: dt.datetime, c
         workspace_id=workspace_id, external_id=ref, customer_id=customer_id, status="paid",
         total_cents=cents, placed_at=placed, updated_at=placed,
     )  # fmt: skip
+
+
+def test_two_personas_told_by_the_same_features_get_different_names() -> None:
+    # Given two personas whose distinguishing features give the same name
+    frequent = {"feature": "orders", "direction": "higher", "value": 9.0, "population": 2.0}
+    late = {"feature": "late", "direction": "higher", "value": 0.5, "population": 0.1}
+    described = [
+        {"code": "p1", "words": personas.describe([frequent])},
+        {"code": "p2", "words": personas.describe([frequent, late])},
+        {"code": "p3", "words": personas.describe([frequent])},
+    ]
+    # When they are told apart
+    personas.unique_names(described)
+    # Then the second takes its description, the third its code
+    names = [p["words"]["en"]["name"] for p in described]
+    assert names == ["Frequent buyers", "Frequent buyers, often delivered late",
+                     "Frequent buyers (p3)"]  # fmt: skip
+    assert described[1]["words"]["fr"]["name"] == "Acheteurs fréquents, souvent livrés en retard"

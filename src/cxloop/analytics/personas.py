@@ -467,6 +467,7 @@ def personas(
                 "words": describe(distinct),
             }
         )  # fmt: skip
+    unique_names(described)
     base["population"] = population
     base["personas"] = described
     table = pa.table(
@@ -476,6 +477,19 @@ def personas(
         }
     )
     return table, base
+
+
+def unique_names(described: list[dict[str, Any]]) -> None:
+    """Two personas never share a name: a later one takes its description, then its code."""
+    for locale in LOCALES:
+        seen: set[str] = set()
+        for persona in described:
+            words = persona["words"][locale]
+            if words["name"] in seen:
+                words["name"] = words["description"]
+            if words["name"] in seen:
+                words["name"] = f"{words['name']} ({persona['code']})"
+            seen.add(words["name"])
 
 
 def _clv_of(scores: pa.Table, ids: np.ndarray) -> np.ndarray:
@@ -492,4 +506,4 @@ def _clv_of(scores: pa.Table, ids: np.ndarray) -> np.ndarray:
     return np.where(found, values[order][at], np.nan)
 
 
-__all__ = ["Features", "choose", "describe", "features", "personas", "standardise"]
+__all__ = ["Features", "choose", "describe", "features", "personas", "standardise", "unique_names"]
