@@ -123,8 +123,9 @@ class Features:
 
 
 def _floats(table: pa.Table, name: str) -> np.ndarray:
-    """A column as float64 (PostgreSQL gives sums and averages of integers as Decimal)."""
-    return np.asarray(table.column(name).to_pylist(), dtype=np.float64)
+    """A column as float64, nulls as NaN (PostgreSQL gives sums of integers as decimals)."""
+    column = table.column(name).cast(pa.float64())
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _lookup(keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
