@@ -36,6 +36,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "rfm_segment": analytics.SEGMENTS,
     "churn_band": analytics.CHURN_BANDS,
     "experience_group": tuple(code for groups, _ in BREAKDOWNS.values() for code in groups),
+    "persona_feature": analytics.PERSONA_FEATURES,
 }
 
 

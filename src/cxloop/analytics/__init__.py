@@ -29,6 +29,7 @@ from cxloop.analytics.clv import (
     summarise,
 )
 from cxloop.analytics.models import CustomerScore
+from cxloop.analytics.personas import FEATURES as PERSONA_FEATURES
 from cxloop.analytics.rfm import SEGMENTS
 from cxloop.analytics.runs import RunSummary, run_analytics
 from cxloop.analytics.schemas import CustomerScores, RfmOverview
@@ -36,6 +37,7 @@ from cxloop.analytics.service import (
     CHURN_BANDS,
     Report,
     clv_distribution,
+    persona_names,
     ranked_scores,
     report,
     rfm_overview,
@@ -48,6 +50,7 @@ from cxloop.analytics.service import (
 
 __all__ = [
     "CHURN_BANDS",
+    "PERSONA_FEATURES",
     "SEGMENTS",
     "BgNbdFit",
     "Calibration",
@@ -73,6 +76,7 @@ __all__ = [
     "holdout",
     "lifetime_value",
     "p_alive",
+    "persona_names",
     "ranked_scores",
     "read_transactions",
     "report",

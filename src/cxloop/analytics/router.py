@@ -17,9 +17,11 @@ from cxloop.analytics.schemas import (
     ExperienceGroup,
     ExperienceOverview,
     ModelReports,
+    PersonasOverview,
     RfmOverview,
     ScoredCustomer,
 )
+from cxloop.errors import InvalidInput
 from cxloop.web import templating
 from cxloop.web.deps import AdminDep, MemberDep, SessionDep
 
@@ -309,3 +311,53 @@ def _bars(groups: list[ExperienceGroup], field: str) -> list[dict[str, object]]:
         }
         for i, (g, e) in enumerate(zip(groups, estimates, strict=True))
     ]
+
+
+# Personas (item 6 of issue 11) -------------------------------------------------------------
+
+
+def _locale(value: str | None, fallback: str) -> str:
+    if value is None:
+        return fallback if fallback in i18n.LOCALES else "en"
+    if value not in i18n.LOCALES:
+        raise InvalidInput("locale", "must be fr or en")
+    return value
+
+
+@api.get("/analytics/personas", response_model=PersonasOverview)
+def personas_overview(
+    owner: AdminDep, session: SessionDep, locale: str | None = None
+) -> PersonasOverview:
+    """The personas of the last analytics run, named and described in ``locale`` (``fr`` or
+    ``en``; the workspace's by default): size, share, revenue share, average value, feature
+    means and what sets each apart; k chosen by BIC, the BIC per k, the sample size."""
+    workspace = workspaces.get_workspace(session, owner.workspace_id)
+    chosen = _locale(locale, workspace.locale if workspace else "en")
+    return service.personas_overview(session, owner.workspace_id, chosen)
+
+
+PERSONA_HEADER = (
+    "persona", "name", "description", "customers", "share", "revenue_share", "average_clv_12m",
+)  # fmt: skip
+
+
+@pages.get("/w/{workspace_id}/personas")
+def personas(
+    request: Request, session: SessionDep, member: MemberDep, export: str = ""
+) -> Response:
+    """Personas: a card per persona (name, description, size, share, revenue share, average
+    value), each linked to its customers, and a table of feature means against the population;
+    as CSV (``export=personas``: a row per persona, a column per feature)."""
+    workspace_id = member.workspace.id
+    overview = service.personas_overview(session, workspace_id, i18n.current_locale.get())
+    if export == "personas":
+        return templating.csv_response(
+            "personas",
+            (*PERSONA_HEADER, *overview.features),
+            (
+                (p.code, p.name, p.description, p.customers, p.share, p.revenue_share,
+                 p.average_clv_12m, *(p.means.get(f) for f in overview.features))
+                for p in overview.personas
+            ),
+        )  # fmt: skip
+    return templating.page(request, "personas.html", member, overview=overview)

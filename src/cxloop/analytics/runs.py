@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from cxloop import workspaces
-from cxloop.analytics import calibration, experience, propensity, rfm, service, value
+from cxloop.analytics import calibration, experience, personas, propensity, rfm, service, value
 from cxloop.analytics.sync import Report, SyncSummary, sync
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.errors import InvalidInput
@@ -74,11 +74,20 @@ def _experience(step: StepInput) -> StepOutput:
     return StepOutput(reports={experience.KIND: body})
 
 
+def _personas(step: StepInput) -> StepOutput:
+    """Each buyer's persona, from a Gaussian mixture on behaviour features (``personas.py``)."""
+    found, report = personas.personas(step.warehouse, step.workspace_id, step.as_of, step.scores)
+    return StepOutput(scores=found, reports={"personas": report})
+
+
 # The steps after RFM, in order.
-STEPS: list[tuple[str, Step]] = [("value", _value)]
-STEPS.append(("experience", _experience))
-STEPS.append(("clv", _clv))
-STEPS.append(("propensity", _propensity))
+STEPS: list[tuple[str, Step]] = [
+    ("value", _value),
+    ("experience", _experience),
+    ("clv", _clv),
+    ("propensity", _propensity),
+    ("personas", _personas),
+]
 
 
 @dataclass

@@ -141,3 +141,48 @@ class ExperienceOverview(BaseModel):
     nps: ExperienceBreakdown | None = None
     delivery: ExperienceBreakdown | None = None
     first_order: ExperienceBreakdown | None = None
+
+
+class PersonaFeature(BaseModel):
+    """A feature that sets a persona apart: its code (``orders``, ``category:Toys``…), whether
+    the persona is higher or lower than the population, both means in natural units, and the
+    difference in standard deviations."""
+
+    feature: str
+    direction: str
+    value: float | None
+    population: float | None
+    difference: float
+
+
+class PersonaPublic(BaseModel):
+    """One persona: code, name and description in the asked locale, size, revenue share,
+    average 12-month value (None until computed), feature means and distinguishing features."""
+
+    code: str
+    name: str
+    description: str
+    customers: int
+    share: float
+    revenue_share: float
+    average_clv_12m: float | None = None
+    means: dict[str, float | None]
+    distinct: list[PersonaFeature]
+
+
+class PersonasOverview(BaseModel):
+    """The personas of the last analytics run: the number of clusters k chosen by BIC (0 and a
+    ``reason`` when none were made), the BIC per k, the sample the model was fitted on, the
+    features and their population means, and each persona."""
+
+    computed_at: dt.datetime | None
+    locale: str
+    currency: str
+    customers: int
+    k: int
+    reason: str | None = None
+    bic: dict[str, float]
+    sample: int
+    features: list[str]
+    population: dict[str, float | None]
+    personas: list[PersonaPublic]

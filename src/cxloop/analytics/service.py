@@ -24,6 +24,9 @@ from cxloop.analytics.schemas import (
     CustomerScores,
     GridCell,
     ModelReports,
+    PersonaFeature,
+    PersonaPublic,
+    PersonasOverview,
     RfmOverview,
     SegmentFigures,
 )
@@ -215,6 +218,7 @@ def score_table(workspace_id: str) -> Subquery:
             CustomerScore.p_alive,
             CustomerScore.churn_band,
             CHURN_RANK.label("churn_rank"),
+            CustomerScore.persona,
         )
         .where(CustomerScore.workspace_id == workspace_id)
         .subquery("scores")
@@ -351,3 +355,45 @@ def model_reports(session: Session, workspace_id: str) -> ModelReports:
         computed_at=max(times) if times else None,
         **{kind: (None if r is None else r.body) for kind, r in found.items()},
     )
+
+
+def personas_overview(session: Session, workspace_id: str, locale: str) -> PersonasOverview:
+    """The last run's personas, named and described in ``locale`` (``fr`` or ``en``); empty
+    (``computed_at`` None) before any run made them."""
+    found = report(session, workspace_id, "personas")
+    workspace = workspaces.get_workspace(session, workspace_id)
+    body: dict[str, Any] = found.body if found else {}
+    return PersonasOverview(
+        computed_at=found.computed_at if found else None,
+        locale=locale,
+        currency=(workspace.currency if workspace else None) or "EUR",
+        customers=int(body.get("customers", 0)),
+        k=int(body.get("k", 0)),
+        reason=body.get("reason"),
+        bic=body.get("bic", {}),
+        sample=int(body.get("sample", 0)),
+        features=body.get("features", []),
+        population=body.get("population", {}),
+        personas=[
+            PersonaPublic(
+                code=p["code"],
+                name=p["words"][locale]["name"],
+                description=p["words"][locale]["description"],
+                customers=p["customers"],
+                share=p["share"],
+                revenue_share=p["revenue_share"],
+                average_clv_12m=p["average_clv_12m"],
+                means=p["means"],
+                distinct=[PersonaFeature(**d) for d in p["distinct"]],
+            )
+            for p in body.get("personas", [])
+        ],
+    )
+
+
+def persona_names(session: Session, workspace_id: str, locale: str) -> dict[str, str]:
+    """The last run's personas, code to name in ``locale`` (``fr`` or ``en``), largest first;
+    empty before any run made them."""
+    found = report(session, workspace_id, "personas")
+    personas = found.body.get("personas", []) if found else []
+    return {p["code"]: p["words"][locale]["name"] for p in personas}

@@ -152,6 +152,7 @@ def search_customers(
         (scores.c.r, wanted.r),
         (scores.c.f, wanted.f),
         (answers.c.category, wanted.nps),
+        (scores.c.persona, wanted.persona),
     ):
         if value is not None:
             where.append(column == value)

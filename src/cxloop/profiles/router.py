@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cxloop import analytics, inputs, surveys, themes
+from cxloop import analytics, i18n, inputs, surveys, themes
 from cxloop.errors import InvalidInput
 from cxloop.profiles import flows
 from cxloop.profiles import service as profiles
@@ -82,12 +82,15 @@ def customers(
     r: str = "",
     f: str = "",
     nps: str = "",
+    persona: str = "",
     sort: str = "",
     page: inputs.PageNumber = 1,
     format: str = "",
 ) -> Response:
     """The customer list, searchable by email, name, user id or phone, filtered by RFM segment
-    or cell, churn band and NPS category, sorted, and as CSV (``format=csv``: every match)."""
+    or cell, churn band, NPS category and persona, sorted, and as CSV (``format=csv``: every
+    match)."""
+    personas = analytics.persona_names(session, member.workspace.id, i18n.current_locale.get())
     filters = CustomerFilter(
         q=q[:200],
         segment=_pick(segment, analytics.SEGMENTS),
@@ -95,6 +98,7 @@ def customers(
         r=_grade(r),
         f=_grade(f),
         nps=_pick(nps, CATEGORIES),
+        persona=_pick(persona, tuple(personas)),
         sort=_pick(sort, SORTS) or "last_seen",
     )
     workspace_id = member.workspace.id
@@ -121,6 +125,7 @@ def customers(
         "r": filters.r or "",
         "f": filters.f or "",
         "nps": filters.nps or "",
+        "persona": filters.persona or "",
         "sort": filters.sort,
     }
     return templating.page(
@@ -134,6 +139,7 @@ def customers(
         segments=analytics.SEGMENTS,
         churn_bands=analytics.CHURN_BANDS,
         categories=CATEGORIES,
+        personas=personas,
         sorts=SORTS,
         page=number,
         has_next=len(rows) > 50,
@@ -158,4 +164,5 @@ def customer(
         entries=flows.timeline(session, workspace_id, found.id),
         decisions=surveys.decisions_for(session, workspace_id, found.id)[:30],
         taxonomy=themes.taxonomy_of(session, workspace_id),
+        personas=analytics.persona_names(session, workspace_id, i18n.current_locale.get()),
     )

@@ -126,7 +126,7 @@ SORTS = ("last_seen", "orders", "revenue", "clv", "churn")
 
 class CustomerFilter(BaseModel):
     """What narrows and orders the customer list: a search, an RFM segment or cell, a churn
-    band, the category of the latest NPS answer, and a sort (one of ``SORTS``)."""
+    band, the category of the latest NPS answer, a persona, and a sort (one of ``SORTS``)."""
 
     q: str = ""
     segment: str | None = None
@@ -134,6 +134,8 @@ class CustomerFilter(BaseModel):
     r: int | None = None
     f: int | None = None
     nps: str | None = None
+    # A persona code of the last analytics run (p1, p2…).
+    persona: str | None = None
     sort: str = "last_seen"
 
 

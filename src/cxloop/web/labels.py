@@ -182,6 +182,23 @@ LABELS: dict[str, dict[str, str]] = {
         "q3": N_("3rd quarter"),
         "q4": N_("4th quarter"),
     },
+    # The behaviour features personas are found from (cxloop.analytics.personas).
+    "persona_feature": {
+        "orders": N_("Orders"),
+        "basket": N_("Average basket"),
+        "recency": N_("Days since the last order"),
+        "gap": N_("Days between orders"),
+        "discount": N_("Orders with a discount"),
+        "late": N_("Orders delivered late"),
+        "categories": N_("Categories bought"),
+        "main_share": N_("Spend in the main category"),
+        "nps": N_("Average NPS score"),
+        "answered": N_("Answered a survey"),
+    },
+    "persona_direction": {
+        "higher": N_("higher than all customers"),
+        "lower": N_("lower than all customers"),
+    },
 }
 
 
