@@ -5,7 +5,6 @@ those weeks set against the actual ones, by repeat purchases before them (``clv.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 from typing import Any
@@ -37,14 +36,10 @@ def clv_holdout(
     every = max(1, math.ceil(buyers / MAX_CHECKED))
     if every > 1:
         orders = orders.filter(orders.customer_id % every == 0)
-    transactions = value.purchase_days(orders, workspace_id, as_of)
-    if not transactions.customer_ids or int(transactions.day.min()) > _day(calibration_end):
-        return _too_little("few_customers", customers=0, holdout_weeks=HOLDOUT_WEEKS)
-    summary = clv.summarise(transactions, calibration_end)
     # The holdout runs to the run's day, whether or not anyone bought on the last days.
-    summary = dataclasses.replace(
-        summary, holdout_end=end, holdout_weeks=(end - calibration_end).days / clv.DAYS_PER_WEEK
-    )
+    ids, summary = value.summary_at(orders, workspace_id, as_of, calibration_end)
+    if not ids.size:
+        return _too_little("few_customers", customers=0, holdout_weeks=HOLDOUT_WEEKS)
     repeat = int(np.count_nonzero(summary.x > 0))
     figures = {
         "customers": int(summary.x.size),
@@ -77,10 +72,6 @@ def clv_holdout(
             for g in check.groups
         ],
     }
-
-
-def _day(day: dt.date) -> int:
-    return (day - dt.date(1970, 1, 1)).days
 
 
 __all__ = ["HOLDOUT_WEEKS", "clv_holdout"]

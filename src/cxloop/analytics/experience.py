@@ -40,7 +40,7 @@ from scipy import stats
 from sqlalchemy.orm import Session
 
 from cxloop import i18n, workspaces
-from cxloop.analytics import service
+from cxloop.analytics import rfm, service
 from cxloop.analytics.schemas import (
     Estimate,
     ExperienceBreakdown,
@@ -166,11 +166,7 @@ def delivery_anchors(shipments: Any, orders: Any, workspace_id: str) -> Any:
 def _live(orders: Any, workspace_id: str) -> Any:
     """The workspace's orders not cancelled, of a known customer, with their value in cents
     less refunds (never below 0) as float64 (PostgreSQL sums integers as numeric)."""
-    live = orders.filter(
-        orders.workspace_id == workspace_id,
-        orders.status != "cancelled",
-        orders.customer_id.notnull(),
-    )
+    live = rfm.live_orders(orders, workspace_id)
     return live.mutate(
         cents=ibis.greatest(live.total_cents - live.refunded_cents, 0).cast("float64")
     )

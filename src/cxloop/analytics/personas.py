@@ -38,6 +38,8 @@ import numpy as np
 import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
+from cxloop.analytics import rfm
+
 # The features every workspace has (beside one per main category and channel: ``category:NAME``,
 # ``channel:NAME``); their labels are in cxloop.web.labels ("persona_feature").
 FEATURES = (
@@ -177,12 +179,7 @@ def features(warehouse: Any, workspace_id: str, as_of: dt.datetime) -> Features:
     """Each buyer's behaviour features, from the warehouse's orders, items, parcels and
     answers (one row per customer, by customer id)."""
     orders = warehouse.table("orders")
-    live = orders.filter(
-        orders.workspace_id == workspace_id,
-        orders.status != "cancelled",
-        orders.customer_id.notnull(),
-        orders.placed_at <= as_of,
-    )
+    live = rfm.live_orders(orders, workspace_id, as_of)
     parcels = warehouse.table("shipments")
     late = (
         parcels.filter(

@@ -38,6 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
+from cxloop.analytics import rfm
+
 FIRST_WEEKS_DAYS = 30
 LABEL_DAYS = 365
 TOP_SHARE = 0.2
@@ -105,12 +107,7 @@ def customer_features(
     """One row per customer who bought by ``as_of``: customer_id, first_at, the ``FEATURES``
     (categorical ones as codes) and ``first_year_value``; and the names behind the codes."""
     orders = warehouse.table("orders")
-    live = orders.filter(
-        orders.workspace_id == workspace_id,
-        orders.status != "cancelled",
-        orders.customer_id.notnull(),
-        orders.placed_at <= as_of,
-    )
+    live = rfm.live_orders(orders, workspace_id, as_of)
     # Seconds since the epoch: adding an interval to a time zone-aware time costs DuckDB a
     # calendar computation per row.
     live = live.mutate(

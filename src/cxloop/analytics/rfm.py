@@ -64,13 +64,20 @@ def segment_of(r: int, f: int) -> str:
     return SEGMENT_GRID[r][f]
 
 
-def customer_figures(orders: Any, workspace_id: str, as_of: dt.datetime) -> Any:
-    """Per customer with an order not cancelled: recency_days, frequency, monetary_cents."""
+def live_orders(orders: Any, workspace_id: str, as_of: dt.datetime | None = None) -> Any:
+    """The workspace's orders that count as purchases: not cancelled, of a known customer, and
+    placed by ``as_of`` when given (every model reads its history through this)."""
     live = orders.filter(
         orders.workspace_id == workspace_id,
         orders.status != "cancelled",
         orders.customer_id.notnull(),
     )
+    return live if as_of is None else live.filter(live.placed_at <= as_of)
+
+
+def customer_figures(orders: Any, workspace_id: str, as_of: dt.datetime) -> Any:
+    """Per customer with an order not cancelled: recency_days, frequency, monetary_cents."""
+    live = live_orders(orders, workspace_id)
     per = live.group_by("customer_id").aggregate(
         last_order_at=live.placed_at.max(),
         frequency=live.count(),

@@ -123,17 +123,33 @@ def _join(scores: pa.Table, extra: pa.Table) -> pa.Table:
 
 
 def compute_scores(
-    warehouse: Warehouse, workspace_id: str, as_of: dt.datetime, steps: list[tuple[str, Step]]
+    warehouse: Warehouse,
+    workspace_id: str,
+    as_of: dt.datetime,
+    steps: list[tuple[str, Step]],
+    *,
+    progress: Report | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> tuple[pa.Table, dict[str, dict[str, Any]]]:
     """RFM from the warehouse's orders, then each step's columns joined on; and the steps'
-    reports."""
+    reports. Each stage's time goes into ``seconds`` (``rfm`` then the steps' names)."""
+    report = progress or _silent
+    timings = seconds if seconds is not None else {}
+    stages = 1 + len(steps)
+    report("scores", 0, stages)
+    start = time.perf_counter()
     scores: pa.Table = rfm.rfm(warehouse.table("orders"), workspace_id, as_of).to_pyarrow()
+    timings["rfm"] = time.perf_counter() - start
+    report("scores", 1, stages)
     reports: dict[str, dict[str, Any]] = {}
-    for _, step in steps:
+    for done, (name, step) in enumerate(steps, start=2):
+        start = time.perf_counter()
         out = step(StepInput(warehouse, workspace_id, as_of, scores))
         if out.scores is not None:
             scores = _join(scores, out.scores)
         reports.update(out.reports)
+        timings[name] = time.perf_counter() - start
+        report("scores", done, stages)
     return scores, reports
 
 
@@ -160,12 +176,9 @@ def run_analytics(
         start = time.perf_counter()
         loaded = sync(db, warehouse, workspace_id, full=full, progress=report)
         seconds["sync"] = time.perf_counter() - start
-        stages = 1 + len(STEPS)
-        report("scores", 0, stages)
-        start = time.perf_counter()
-        scores, reports = compute_scores(warehouse, workspace_id, moment, STEPS)
-        seconds["scores"] = time.perf_counter() - start
-        report("scores", stages, stages)
+        scores, reports = compute_scores(
+            warehouse, workspace_id, moment, STEPS, progress=report, seconds=seconds
+        )
     finally:
         warehouse.close()
     report("write", 0, 1)

@@ -23,10 +23,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import ibis
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
-from cxloop.analytics import clv
+from cxloop.analytics import clv, rfm
 
 HORIZON_DAYS = 180
 # Below these, the models are not fitted and the columns stay NULL: a handful of customers says
@@ -40,27 +42,68 @@ COLUMNS = ("clv_12m", "p_alive", "expected_orders_90d", "next_order_days", "chur
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
-def purchase_days(orders: Any, workspace_id: str, as_of: dt.datetime) -> clv.Transactions:
-    """The workspace's orders not cancelled, placed by ``as_of``, as (customer, day, amount),
-    amounts in the currency's units less refunds (never below 0)."""
-    live = orders.filter(
-        orders.workspace_id == workspace_id,
-        orders.status != "cancelled",
-        orders.customer_id.notnull(),
-        orders.placed_at <= as_of,
+def summary_at(
+    orders: Any,
+    workspace_id: str,
+    as_of: dt.datetime,
+    calibration_end: dt.date | None = None,
+) -> tuple[npt.NDArray[np.int64], clv.Summary]:
+    """The models' per-customer inputs (``clv.summarise``'s conventions: orders not cancelled,
+    amounts less refunds never below 0, one purchase per customer and day) computed in the
+    warehouse, from the orders placed by ``as_of``; with the customers' ids, sorted.
+
+    ``calibration_end`` (the day of ``as_of`` by default) ends the history the models see; the
+    purchase days after it, up to ``as_of``, are each customer's holdout. Customers whose first
+    purchase comes after it are left out."""
+    end = as_of.date()
+    cal = calibration_end or end
+    live = rfm.live_orders(orders, workspace_id, as_of)
+    net = ibis.greatest(live.total_cents - live.refunded_cents, 0)
+    daily = (
+        live.mutate(day=live.placed_at.date(), cents=net)
+        .group_by(["customer_id", "day"])
+        .aggregate(cents=ibis._.cents.sum())
     )
-    rows = (
-        live.mutate(day=live.placed_at.date(), cents=live.total_cents - live.refunded_cents)
-        .select("customer_id", "day", "cents")
+    before = daily.day <= ibis.date(cal)
+    per = (
+        daily.group_by("customer_id")
+        .aggregate(
+            first=daily.day.min(),
+            last=daily.day.max(where=before),
+            days=daily.day.count(where=before),
+            spent=daily.cents.sum(where=before),
+            first_cents=daily.cents.argmin(daily.day),
+            holdout=daily.day.count(where=~before),
+        )
+        .filter(ibis._.days > 0)
+        .order_by("customer_id")
         .to_pyarrow()
     )
-    ids = rows.column("customer_id").to_numpy()
-    unique, codes = np.unique(ids, return_inverse=True)
-    days = rows.column("day").to_numpy().astype("datetime64[D]") - _EPOCH
-    cents = np.clip(rows.column("cents").to_numpy().astype(np.float64), 0.0, None)
-    return clv.Transactions(
-        [str(i) for i in unique], codes.astype(np.int64), days.astype(np.int64), cents / 100.0
+
+    def days(name: str) -> npt.NDArray[np.int64]:
+        column = per.column(name).to_numpy(zero_copy_only=False)
+        return np.asarray(column.astype("datetime64[D]") - _EPOCH, dtype=np.int64)
+
+    ids = per.column("customer_id").to_numpy(zero_copy_only=False).astype(np.int64)
+    x = per.column("days").to_numpy(zero_copy_only=False).astype(np.float64) - 1.0
+    spent = per.column("spent").to_numpy(zero_copy_only=False).astype(np.float64) / 100.0
+    first_amount = per.column("first_cents").to_numpy(zero_copy_only=False) / 100.0
+    first, last = days("first"), days("last")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(x > 0, (spent - first_amount) / x, 0.0)
+    cal_day = (np.datetime64(cal, "D") - _EPOCH).astype(np.int64)
+    summary = clv.Summary(
+        customer_id=ids.astype(str),
+        x=x,
+        t_x=(last - first) / clv.DAYS_PER_WEEK,
+        T=(cal_day - first) / clv.DAYS_PER_WEEK,
+        monetary=monetary,
+        holdout=per.column("holdout").to_numpy(zero_copy_only=False).astype(np.float64),
+        calibration_end=cal,
+        holdout_end=end,
+        holdout_weeks=(end - cal).days / clv.DAYS_PER_WEEK,
     )
+    return ids, summary
 
 
 def _empty() -> pa.Table:
@@ -81,10 +124,9 @@ def churn_bands(ratio: Any) -> Any:
 def value_scores(orders: Any, workspace_id: str, as_of: dt.datetime) -> pa.Table:
     """One row per customer who bought: the columns of ``COLUMNS`` (none when the history has no
     repeat purchase to fit the models on)."""
-    transactions = purchase_days(orders, workspace_id, as_of)
-    if not transactions.customer_ids:
+    ids, summary = summary_at(orders, workspace_id, as_of)
+    if not ids.size:
         return _empty()
-    summary = clv.summarise(transactions, as_of.date())
     repeat = int(np.count_nonzero(summary.x > 0))
     if summary.x.size < MIN_CUSTOMERS or repeat < MIN_REPEAT:
         return _empty()  # too little history for the models: the columns stay NULL
@@ -110,7 +152,7 @@ def value_scores(orders: Any, workspace_id: str, as_of: dt.datetime) -> pa.Table
         bands = churn_bands(returns / newcomer)
     return pa.table(
         {
-            "customer_id": pa.array(summary.customer_id.astype(np.int64)),
+            "customer_id": pa.array(ids),
             "clv_12m": _finite(np.round(value, 2)),
             "p_alive": _finite(alive),
             "expected_orders_90d": _finite(orders_90d),
@@ -125,4 +167,4 @@ def _finite(values: Any) -> pa.Array:
     return pa.array(values, mask=~np.isfinite(values), type=pa.float64())
 
 
-__all__ = ["BANDS", "COLUMNS", "churn_bands", "purchase_days", "value_scores"]
+__all__ = ["BANDS", "COLUMNS", "churn_bands", "summary_at", "value_scores"]
