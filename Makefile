@@ -96,7 +96,7 @@ bench: $(VENV)/.installed $(LIFETIMES)/.installed system-packages
 	$(BIN)/python bench/analytics.py --part clv --customers 1000000 --repeat 3
 	$(BIN)/python bench/analytics_run.py --customers 100000 --store sqlite
 	$(BIN)/python bench/analytics_run.py --customers 100000 --store postgresql
-	$(BIN)/python bench/analytics_run.py --customers 1000000 --store postgresql
+	$(BIN)/python bench/analytics.py --part run --customers 1000000 --store postgresql
 
 clean:
 	rm -rf $(VENV) $(LIFETIMES) .cxloop .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,6 @@
-"""Analytics benchmarks. Part ``clv``: BG/NBD and Gamma-Gamma fits over a million customers.
+"""Analytics benchmarks. Part ``clv``: BG/NBD and Gamma-Gamma fits over a million customers;
+part ``run``: the whole ``cxloop analytics run`` on a generated store (``bench/analytics_run.py``:
+``--customers`` customers and ten times as many orders, ``--store sqlite|postgresql``).
 
 CLV: ``--customers`` customers are drawn from the BG/NBD process at the estimates Fader, Hardie
 & Lee published for CDNOW (r 0.243, α 4.414, a 0.793, b 2.426), first purchases spread over 12
@@ -14,6 +16,7 @@ difference between the two sides' estimates and their log-likelihoods.
 
     .venv/bin/python bench/analytics.py --part clv
     .venv/bin/python bench/analytics.py --part clv --customers 100000 --repeat 1
+    .venv/bin/python bench/analytics.py --part run --customers 1000000 --store postgresql
 """
 
 from __future__ import annotations
@@ -146,7 +149,8 @@ def lifetimes(summary: dict[str, np.ndarray], args: argparse.Namespace) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["clv"], default="clv")
+    parser.add_argument("--part", choices=["clv", "run"], default="clv")
+    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20050101)
@@ -157,6 +161,11 @@ def main() -> None:
     print(f"## Analytics (`bench/analytics.py --part {args.part}`), {sys.platform}")
     if args.part == "clv":
         run_clv(args)
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import analytics_run
+
+        analytics_run.run(args.customers, args.store, seed=1)
 
 
 if __name__ == "__main__":

@@ -176,24 +176,16 @@ def store_url(engine: str, folder: Path) -> Iterator[str]:
         yield f"{server}/bench"
 
 
-def main() -> None:
-    """Build, run twice, run the baseline, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--part", choices=["run", "warehouse"], default="run")
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+def run(customers: int, store: str, seed: int, *, part: str = "run") -> None:
+    """Build a store, run the analytics on it (twice for ``part="run"``), run the baseline, and
+    print the figures."""
     folder = Path(tempfile.mkdtemp(prefix="cxloop-bench-analytics-"))
     print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
-    with store_url(args.store, folder) as url:
+    with store_url(store, folder) as url:
         start = time.perf_counter()
-        workspace_id = build(url, args.customers, args.seed)
+        workspace_id = build(url, customers, seed)
         built = time.perf_counter() - start
-        print(
-            f"{args.store} store: {args.customers:,} customers, {args.customers * 10:,} orders"
-            f" ({built:.1f} s)"
-        )
+        print(f"{store} store: {customers:,} customers, {customers * 10:,} orders ({built:.1f} s)")
         db = Database(url)
         warehouse = f"duckdb://{folder / 'warehouse.duckdb'}"
         for label in ("first run", "second run"):
@@ -204,13 +196,24 @@ def main() -> None:
             loaded = summary.sync.rows["orders"]
             print(f"{label}: {total:.2f} s ({stages}); {loaded:,} orders loaded")
             print(f"  {summary.customers:,} customers scored")
-            if args.part == "warehouse":
+            if part == "warehouse":
                 break
         db.dispose()
         baseline = pandas_baseline(url, workspace_id)
     print(f"baseline (pandas on the store, RFM scores only): {baseline:.2f} s")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def main() -> None:
+    """Build, run twice, run the baseline, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--part", choices=["run", "warehouse"], default="run")
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    run(args.customers, args.store, args.seed, part=args.part)
 
 
 if __name__ == "__main__":
