@@ -137,6 +137,22 @@ def test_a_run_writes_each_buyers_scores_back_and_audits_it(stores: tuple[Databa
     assert again.sync.rows["orders"] == 0
     with any_db.session() as session:
         assert sum(analytics.segment_counts(session, workspace_id).values()) == 3
+    # and when the old buyer's order is cancelled, the next run scores him no more and moves
+    # the others to their new scores
+    with any_db.session() as session:
+        session.execute(
+            update(Order)
+            .where(Order.customer_id == ids["old"])
+            .values(status="cancelled", updated_at=dt.datetime.now(dt.UTC))
+        )
+    later = NOW + dt.timedelta(days=1)
+    third = analytics.run_analytics(any_db, url, workspace_id, as_of=later)
+    assert third.customers == 2
+    with any_db.session() as session:
+        assert analytics.scores_of(session, workspace_id, ids["old"]) is None
+        fan = analytics.scores_of(session, workspace_id, ids["fan"])
+        assert sum(analytics.segment_counts(session, workspace_id).values()) == 2
+    assert fan is not None and (fan.recency_days, fan.computed_at) == (4, later)
 
 
 def test_a_runs_reports_are_kept_by_kind_and_replaced_whole_by_the_next(

@@ -74,15 +74,25 @@ def _complete(scores: pa.Table, known: pa.Array) -> pa.Table:
 
 
 def _copy_postgres(session: Session, workspace_id: str, rows: pa.Table, at: dt.datetime) -> None:
+    """Replace the workspace's scores by ``rows`` on PostgreSQL: COPY into a staging table, then
+    one upsert and one delete of the customers no longer scored. A customer scored again is an
+    UPDATE that keeps its keys, so PostgreSQL skips its foreign-key checks (a nightly run
+    rewrites mostly known customers)."""
     rows = rows.add_column(0, "workspace_id", pa.array([workspace_id] * rows.num_rows))
     rows = rows.append_column(
         "computed_at", pa.array([at] * rows.num_rows, pa.timestamp("us", "UTC"))
     )
     names = ", ".join(rows.column_names)
+    changed = ", ".join(
+        f"{name} = EXCLUDED.{name}"
+        for name in rows.column_names
+        if name not in ("workspace_id", "customer_id")
+    )
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(
-        f"COPY customer_scores ({names}) FROM STDIN (FORMAT csv, HEADER true)"
-    ) as copy:
+    cursor.execute(
+        "CREATE TEMP TABLE stage_scores (LIKE customer_scores INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    with cursor.copy(f"COPY stage_scores ({names}) FROM STDIN (FORMAT csv, HEADER true)") as copy:
         for start in range(0, rows.num_rows, CHUNK * 4):
             buffer = io.BytesIO()
             pacsv.write_csv(
@@ -91,6 +101,16 @@ def _copy_postgres(session: Session, workspace_id: str, rows: pa.Table, at: dt.d
                 pacsv.WriteOptions(include_header=start == 0),
             )
             copy.write(buffer.getbuffer())
+    cursor.execute(
+        f"INSERT INTO customer_scores ({names}) SELECT {names} FROM stage_scores"
+        f" ON CONFLICT (workspace_id, customer_id) DO UPDATE SET {changed}"
+    )
+    cursor.execute(
+        "DELETE FROM customer_scores c WHERE c.workspace_id = %s AND NOT EXISTS"
+        " (SELECT 1 FROM stage_scores s WHERE s.customer_id = c.customer_id)",
+        (workspace_id,),
+    )
+    cursor.execute("DROP TABLE stage_scores")
 
 
 def _insert_many(session: Session, workspace_id: str, rows: pa.Table, at: dt.datetime) -> None:
@@ -146,13 +166,12 @@ def write_scores(
     by kind); audited. Customers merged or deleted since the facts were loaded are left out."""
     known = profiles.customer_ids(session, workspace_id)
     rows = _complete(scores, known)
-    session.execute(delete(CustomerScore).where(CustomerScore.workspace_id == workspace_id))
     session.flush()
-    if rows.num_rows:
-        if session.get_bind().dialect.name == "postgresql":
-            _copy_postgres(session, workspace_id, rows, at)
-        else:
-            _insert_many(session, workspace_id, rows, at)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_postgres(session, workspace_id, rows, at)
+    else:
+        session.execute(delete(CustomerScore).where(CustomerScore.workspace_id == workspace_id))
+        _insert_many(session, workspace_id, rows, at)
     _replace_reports(session, workspace_id, reports or {}, at)
     counts = pc.value_counts(rows.column("rfm_segment")).to_pylist() if rows.num_rows else []
     workspaces.audit(
