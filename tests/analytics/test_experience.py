@@ -24,7 +24,6 @@ from cxloop.store.db import Database
 from cxloop.surveys import Response
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.schemas import WorkspaceCreate
-from tests.analytics.test_run import stores  # noqa: F401 - the engines' fixture
 from tests.helpers.console import login
 
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -167,7 +166,7 @@ def _run(db: Database, url: str, workspace_id: str) -> dict:
 
 
 def test_promoters_and_on_time_customers_spend_more_on_every_engine(
-    stores: tuple[Database, str],  # noqa: F811 - the fixture imported above
+    stores: tuple[Database, str],
 ) -> None:
     db, url = stores
     # Given promoters who keep buying and detractors, served late, who mostly stop

@@ -4,11 +4,9 @@ warehouse in DuckDB, and on PostgreSQL in place (the operational database itself
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 from sqlalchemy import select, update
 
 from cxloop import analytics
@@ -24,21 +22,6 @@ from cxloop.workspaces.schemas import WorkspaceCreate
 from tests.helpers import factories
 
 NOW = dt.datetime.now(dt.UTC)
-
-
-# (operational store, warehouse): a DuckDB warehouse beside either store, and the warehouse in
-# place on PostgreSQL (the operational database itself; SQLite has no in-place warehouse).
-SETUPS = [("sqlite", "duckdb"), ("postgresql", "duckdb"), ("postgresql", "postgresql")]
-
-
-@pytest.fixture(params=SETUPS, ids=["-".join(s) for s in SETUPS])
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Database, str]]:
-    """A migrated store and the URL of its warehouse."""
-    store, warehouse = request.param
-    db = Database(request.getfixturevalue("sqlite_url" if store == "sqlite" else "pg_url"))
-    url = db.url if warehouse == "postgresql" else f"duckdb://{tmp_path / 'warehouse.duckdb'}"
-    yield db, url
-    db.dispose()
 
 
 def _store(db: Database) -> tuple[str, dict[str, int]]:
