@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pyarrow as pa
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from cxloop.commerce.models import Order
 from cxloop.store.arrow import TIMESTAMP, arrow_table
@@ -74,3 +76,31 @@ def test_a_query_with_no_row_gives_an_empty_table_with_the_declared_columns(
         table = arrow_table(session, select(Order.id).where(Order.workspace_id == "none"), fields)
     assert table.num_rows == 0
     assert table.schema == pa.schema([pa.field(n, k) for n, _, k in fields])
+
+
+def test_a_long_copy_is_read_whole_and_a_failing_one_raises_and_leaves_the_session_usable(
+    pg_url: str,
+) -> None:
+    db = Database(pg_url)
+    series = func.generate_series(1, 200_000).table_valued("n").render_derived()
+    n = series.c.n
+    with db.session() as session:
+        # Given a query whose rows fill several of the reader's blocks
+        fields = [("n", n, pa.int64()), ("label", func.repeat("é", n % 7), pa.string())]
+        table = arrow_table(session, select(n), fields)
+        # Then every row comes back, in order
+        assert table.column("n").to_pylist() == list(range(1, 200_001))
+        assert table.column("label").to_pylist()[:8] == ["é" * (i % 7) for i in range(1, 9)]
+    # Given a query that fails after more than a block of rows was sent
+    failing = [("n", 1 / (n - 150_000), pa.int64())]
+    with pytest.raises(psycopg.errors.DivisionByZero), db.session() as session:
+        raw = session.connection().connection.driver_connection
+        try:
+            arrow_table(session, select(n), failing)
+        finally:
+            status = raw.info.transaction_status
+    # Then the error is PostgreSQL's, and the connection is left ready for the rollback
+    assert status == psycopg.pq.TransactionStatus.INERROR
+    with db.session() as session:
+        assert arrow_table(session, select(n), fields).num_rows == 200_000
+    db.dispose()
