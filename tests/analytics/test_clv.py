@@ -133,6 +133,26 @@ def test_a_million_customers_fit_from_a_subsample_reaches_the_plain_fit(
     assert np.allclose(started.params, (0.243, 4.414, 0.793, 2.426), rtol=0.1)
 
 
+def test_a_fit_on_a_flat_ridge_through_the_subsample_settles_converged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given 250,000 customers who never drop out (NBD purchases only): the dropout parameter a
+    # runs to its bound, and b is left flat, its gradient round-off
+    rng = np.random.default_rng(3)
+    age = rng.uniform(20, 100, 250_000)
+    x = rng.poisson(rng.gamma(0.4, 1 / 3.0, age.size) * age).astype(np.float64)
+    t_x = np.where(x > 0, age * rng.beta(np.maximum(x, 1), 1), 0.0)
+    # when fitted through the subsample's start, and plainly
+    started = clv.fit_bgnbd(x, t_x, age)
+    monkeypatch.setattr(clv, "SUBSAMPLE", 10**9)
+    plain = clv.fit_bgnbd(x, t_x, age)
+    # then both say converged, with the purchase rate's parameters and the likelihood alike
+    assert started.converged and plain.converged
+    assert started.loglik == pytest.approx(plain.loglik, abs=1.0)
+    assert np.allclose(started.params[:2], plain.params[:2], rtol=1e-3)
+    assert started.a / (started.a + started.b) < 1e-6
+
+
 # --- Untidy files -----------------------------------------------------------------------
 
 

@@ -19,9 +19,11 @@ first purchase left out), and leaves out customers whose mean is zero.
 
 Both fits maximise the likelihood over log-parameters with analytic gradients: L-BFGS-B, then
 Newton steps (a finite-difference Hessian of the gradient, refreshed by BFGS updates) until the
-gradient is at round-off level. L-BFGS-B alone stops early on the CDNOW master, at a gradient
-a million times larger. Above ``SUBSAMPLE`` customers the full data starts from the fit of a
-strided subsample and its Hessian, so a million customers cost a handful of evaluations.
+gradient is at round-off level, or until three steps in a row lower the likelihood by no more
+than its round-off (a ridge the data leave flat). L-BFGS-B alone stops early on the CDNOW
+master, at a gradient a million times larger. Above ``SUBSAMPLE`` customers the full data starts
+from the fit of a strided subsample and its Hessian, so a million customers cost a handful of
+evaluations.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ SUBSAMPLE_SIZE = 50_000
 # Converged: the mean log-likelihood's gradient over log-parameters is below this. L-BFGS-B
 # alone ends near 1e-9 on the CDNOW master; the Newton steps reach 1e-16.
 CONVERGED = 1e-11
+SETTLED = 1e-6
 HOLDOUT_GROUPS = 7  # frequency groups 0..6 and 7+
 
 
@@ -287,6 +290,8 @@ class _Optimum:
     theta: FloatArray
     hessian: FloatArray
     evaluations: int
+    # Ended because f stopped moving beyond its round-off (see ``_minimise``).
+    settled: bool = False
 
 
 def _newton_step(hessian: FloatArray, gradient: FloatArray) -> FloatArray | None:
@@ -328,6 +333,7 @@ def _minimise(
         theta = np.asarray(result.x, dtype=np.float64)
     f, g = counted(theta)
     fresh = hessian is None
+    stalls = 0
     if hessian is None:
         hessian = _fd_hessian(counted, theta)
     for _ in range(40):
@@ -358,14 +364,17 @@ def _minimise(
             hessian, fresh = _fd_hessian(counted, theta), True
             continue
         s, y = accepted[0] - theta, accepted[2] - g
+        # Steps that lower f by no more than its round-off are wandering along a flat ridge (a
+        # parameter the data leave free, e.g. b when a runs to its bound): three end the search.
+        stalls = stalls + 1 if f - accepted[1] <= 1e-12 * max(abs(f), 1.0) else 0
         theta, f, g = accepted
         fresh = False
-        if np.max(np.abs(s)) < 1e-10:  # parameters settled to 1e-10: more is round-off
+        if np.max(np.abs(s)) < 1e-10 or stalls >= 3:  # settled: more is round-off
             break
         if float(s @ y) > 1e-300:
             hs = hessian @ s
             hessian = hessian - np.outer(hs, hs) / float(s @ hs) + np.outer(y, y) / float(y @ s)
-    return _Optimum(theta, hessian, evaluations)
+    return _Optimum(theta, hessian, evaluations, settled=stalls >= 3)
 
 
 class _Data(Protocol):
@@ -391,21 +400,31 @@ def _objective(loglik: LogLik[DataT], data: DataT) -> Objective:
 
 def _fit(
     loglik: LogLik[DataT], data_of: Callable[[slice], DataT], n: int, start: Sequence[float]
-) -> tuple[FloatArray, DataT, int]:
+) -> tuple[FloatArray, DataT, int, bool]:
     """Maximise a likelihood over all rows, from a strided subsample's optimum when many.
 
-    Returns the parameters, the full data and the number of likelihood evaluations.
+    Returns the parameters, the full data, the number of likelihood evaluations and whether the
+    search ended settled at round-off.
     """
     theta0 = np.log(np.asarray(start, dtype=np.float64))
     data = data_of(slice(None))
     with _one_blas_thread():
         if n <= SUBSAMPLE:
             optimum = _minimise(_objective(loglik, data), theta0)
-            return np.exp(optimum.theta), data, optimum.evaluations
+            return np.exp(optimum.theta), data, optimum.evaluations, optimum.settled
         sample = data_of(slice(None, None, n // SUBSAMPLE_SIZE))
         first = _minimise(_objective(loglik, sample), theta0)
         optimum = _minimise(_objective(loglik, data), first.theta, first.hessian)
-        return np.exp(optimum.theta), data, first.evaluations + optimum.evaluations
+        evaluations = first.evaluations + optimum.evaluations
+        return np.exp(optimum.theta), data, evaluations, optimum.settled
+
+
+def _converged(grad: FloatArray, params: FloatArray, n: int, settled: bool) -> bool:
+    """The mean gradient over log-parameters is below ``CONVERGED``; or the search settled at
+    round-off with what is left below ``SETTLED`` (round-off of a direction the data leave flat:
+    over a million customers, b's digamma differences when a runs to its bound)."""
+    size = float(np.linalg.norm(grad * params)) / n
+    return size < CONVERGED or (settled and size < SETTLED)
 
 
 # --- BG/NBD ----------------------------------------------------------------------------
@@ -501,7 +520,7 @@ def fit_bgnbd(
     _check_bgnbd(x, t_x, T)
     if start is None:
         start = (1.0, max(float(T.mean()), 1e-3), 1.0, 1.0)  # alpha: the time scale
-    params, data, evaluations = _fit(
+    params, data, evaluations, settled = _fit(
         _bgnbd_loglik, lambda rows: _BgNbdData(x[rows], t_x[rows], T[rows]), x.size, start
     )
     with _one_blas_thread():
@@ -514,7 +533,7 @@ def fit_bgnbd(
         b=b,
         loglik=float(ll),
         gradient_norm=float(np.linalg.norm(grad)),
-        converged=bool(np.linalg.norm(grad * params) / x.size < CONVERGED),
+        converged=_converged(grad, params, x.size, settled),
         evaluations=evaluations + 1,
     )
 
@@ -581,7 +600,7 @@ def fit_gamma_gamma(
     _check_gamma_gamma(x, m)
     if start is None:
         start = (1.0, 1.0, float(m.mean()))
-    params, data, evaluations = _fit(
+    params, data, evaluations, settled = _fit(
         _gamma_gamma_loglik, lambda rows: _GammaGammaData(x[rows], m[rows]), x.size, start
     )
     with _one_blas_thread():
@@ -593,7 +612,7 @@ def fit_gamma_gamma(
         gamma=gamma,
         loglik=float(ll),
         gradient_norm=float(np.linalg.norm(grad)),
-        converged=bool(np.linalg.norm(grad * params) / x.size < CONVERGED),
+        converged=_converged(grad, params, x.size, settled),
         evaluations=evaluations + 1,
         customers=x.size,
     )
