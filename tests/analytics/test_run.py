@@ -10,6 +10,7 @@ import pyarrow as pa
 from sqlalchemy import select, update
 
 from cxloop import analytics
+from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.rfm import COLUMNS
 from cxloop.analytics.service import write_scores
 from cxloop.analytics.sync import sync
@@ -167,6 +168,62 @@ def test_a_runs_reports_are_kept_by_kind_and_replaced_whole_by_the_next(
         clv = analytics.report(session, workspace_id, "clv")
         assert analytics.report(session, workspace_id, "personas") is None
     assert clv is not None and clv.body == {"auc": 0.8} and clv.computed_at == NOW
+
+
+def _scores(customers: dict[int, tuple[int, str]]) -> pa.Table:
+    """RFM columns for customers by id: (frequency, segment); the rest fixed."""
+    ids = list(customers)
+    return pa.table(
+        {
+            n: pa.array(
+                [customers[i][1] for i in ids]
+                if n == "rfm_segment"
+                else ids
+                if n == "customer_id"
+                else [customers[i][0] if n == "frequency" else 3 for i in ids],
+                pa.string() if n == "rfm_segment" else pa.int64(),
+            )
+            for n in COLUMNS
+        }
+    ).append_column("clv_12m", pa.array([float(customers[i][0]) for i in ids]))
+
+
+def test_written_scores_replace_the_workspaces_last_ones_and_no_other_workspaces(
+    any_db: Database,
+) -> None:
+    # Given two workspaces, each with scores written for three customers
+    spaces = {}
+    for name in ("Shop", "Other"):
+        with any_db.session() as session:
+            ws = workspaces.create_workspace(session, WorkspaceCreate(name=name)).workspace_id
+        people = [factories.customer(any_db, ws) for _ in range(4)]
+        spaces[ws] = people
+        with any_db.session() as session:
+            scored = {people[0]: (1, "lost"), people[1]: (2, "loyal"), people[2]: (3, "loyal")}
+            write_scores(session, ws, _scores(scored), at=NOW, actor="t")
+    shop, other = spaces
+    _, b, c, d = spaces[shop]
+    # When the next run scores b and c again (changed), d for the first time, and a no more
+    later = NOW + dt.timedelta(days=1)
+    with any_db.session() as session:
+        changed = {b: (5, "champions"), c: (3, "loyal"), d: (1, "new")}
+        write_scores(session, shop, _scores(changed), at=later, actor="t")
+    # Then the workspace holds exactly the new scores, all of the new run
+    with any_db.session() as session:
+        rows = session.scalars(select(CustomerScore).where(CustomerScore.workspace_id == shop))
+        found = {
+            r.customer_id: (r.frequency, r.rfm_segment, r.clv_12m, r.computed_at) for r in rows
+        }
+        kept = session.scalars(
+            select(CustomerScore.customer_id).where(CustomerScore.workspace_id == other)
+        ).all()
+    assert found == {
+        b: (5, "champions", 5.0, later),
+        c: (3, "loyal", 3.0, later),
+        d: (1, "new", 1.0, later),
+    }
+    # And the other workspace's scores are untouched
+    assert sorted(kept) == sorted(spaces[other][:3])
 
 
 def test_a_warehouse_made_with_older_columns_is_rebuilt_and_loaded_again_whole(

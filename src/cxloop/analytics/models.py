@@ -21,9 +21,9 @@ class CustomerScore(Base):
     __tablename__ = "customer_scores"
     __table_args__ = (Index("ix_customer_scores_segment", "workspace_id", "rfm_segment"),)
 
-    workspace_id: Mapped[str] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No key to workspaces: a score goes with its customer, whose rows go with the workspace
+    # (one check fewer per score written; migration 0015).
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     customer_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )

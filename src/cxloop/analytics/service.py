@@ -75,40 +75,44 @@ def _complete(scores: pa.Table, known: pa.Array) -> pa.Table:
 
 def _copy_postgres(session: Session, workspace_id: str, rows: pa.Table, at: dt.datetime) -> None:
     """Replace the workspace's scores by ``rows`` on PostgreSQL: COPY into a staging table, then
-    one upsert and one delete of the customers no longer scored. A customer scored again is an
-    UPDATE that keeps its keys, so PostgreSQL skips its foreign-key checks (a nightly run
-    rewrites mostly known customers)."""
-    rows = rows.add_column(0, "workspace_id", pa.array([workspace_id] * rows.num_rows))
-    rows = rows.append_column(
-        "computed_at", pa.array([at] * rows.num_rows, pa.timestamp("us", "UTC"))
-    )
-    names = ", ".join(rows.column_names)
-    changed = ", ".join(
-        f"{name} = EXCLUDED.{name}"
-        for name in rows.column_names
-        if name not in ("workspace_id", "customer_id")
-    )
+    joins: an UPDATE of the customers scored before (their keys kept, so no foreign-key check),
+    an INSERT of the new ones and a DELETE of those no longer scored. At a million customers
+    the UPDATE's hash join took 8 s where an upsert, a probe per row, took 13 to 18 s. Writers of
+    one workspace queue on an advisory lock (two runs would insert the same new customers)."""
+    names = rows.column_names
+    scored = [name for name in names if name != "customer_id"]
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"scores:{workspace_id}",))
     cursor.execute(
-        "CREATE TEMP TABLE stage_scores (LIKE customer_scores INCLUDING DEFAULTS) ON COMMIT DROP"
+        f"CREATE TEMP TABLE stage_scores ON COMMIT DROP AS SELECT {', '.join(names)}"
+        " FROM customer_scores WITH NO DATA"
     )
-    with cursor.copy(f"COPY stage_scores ({names}) FROM STDIN (FORMAT csv, HEADER true)") as copy:
+    with cursor.copy(f"COPY stage_scores ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy:
         for start in range(0, rows.num_rows, CHUNK * 4):
             buffer = io.BytesIO()
             pacsv.write_csv(
-                rows.slice(start, CHUNK * 4),
-                buffer,
-                pacsv.WriteOptions(include_header=start == 0),
+                rows.slice(start, CHUNK * 4), buffer, pacsv.WriteOptions(include_header=False)
             )
             copy.write(buffer.getbuffer())
+    cursor.execute("ANALYZE stage_scores")
+    keys = {"ws": workspace_id, "at": at}
     cursor.execute(
-        f"INSERT INTO customer_scores ({names}) SELECT {names} FROM stage_scores"
-        f" ON CONFLICT (workspace_id, customer_id) DO UPDATE SET {changed}"
+        "DELETE FROM customer_scores c WHERE c.workspace_id = %(ws)s AND NOT EXISTS"
+        " (SELECT 1 FROM stage_scores s WHERE s.customer_id = c.customer_id)",
+        keys,
     )
     cursor.execute(
-        "DELETE FROM customer_scores c WHERE c.workspace_id = %s AND NOT EXISTS"
-        " (SELECT 1 FROM stage_scores s WHERE s.customer_id = c.customer_id)",
-        (workspace_id,),
+        f"UPDATE customer_scores c SET {', '.join(f'{n} = s.{n}' for n in scored)},"
+        " computed_at = %(at)s FROM stage_scores s"
+        " WHERE c.workspace_id = %(ws)s AND c.customer_id = s.customer_id",
+        keys,
+    )
+    cursor.execute(
+        f"INSERT INTO customer_scores (workspace_id, {', '.join(names)}, computed_at)"
+        f" SELECT %(ws)s::varchar, {', '.join(f's.{n}' for n in names)}, %(at)s"
+        " FROM stage_scores s WHERE NOT EXISTS (SELECT 1 FROM customer_scores c"
+        " WHERE c.workspace_id = %(ws)s::varchar AND c.customer_id = s.customer_id)",
+        keys,
     )
     cursor.execute("DROP TABLE stage_scores")
 
