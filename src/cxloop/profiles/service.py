@@ -82,6 +82,20 @@ def _customer_tables() -> list[Table]:
     return referencing_tables("customer_id", exclude=("identities", "customers"))
 
 
+def _drop_clashes(session: Session, table: Table, loser: int, survivor: int) -> None:
+    """In a table keyed by customer and something else (a score per workspace, a membership per
+    segment: rows derived from the customer, made again by the next run), the loser's rows
+    whose key the survivor already holds would clash once re-pointed: the survivor's stay."""
+    key = list(table.primary_key.columns)
+    others = [column for column in key if column.name != "customer_id"]
+    if len(others) == len(key) or not others:
+        return
+    held = select(*others).where(table.c.customer_id == survivor)
+    session.execute(
+        delete(table).where(table.c.customer_id == loser, tuple_(*others).in_(held))
+    )
+
+
 def apply_traits(customer: Customer, traits: Mapping[str, Any]) -> None:
     """Keep every trait; copy Segment's reserved ones (email, names, phone, address) to columns."""
     if not traits:
@@ -248,6 +262,7 @@ def merge(
     )
     moved["identities"] = int(result.rowcount or 0)
     for table in _customer_tables():
+        _drop_clashes(session, table, loser.id, survivor.id)
         result = session.execute(
             update(table).where(table.c.customer_id == loser.id).values(customer_id=survivor.id)
         )
