@@ -91,9 +91,7 @@ def _drop_clashes(session: Session, table: Table, loser: int, survivor: int) -> 
     if len(others) == len(key) or not others:
         return
     held = select(*others).where(table.c.customer_id == survivor)
-    session.execute(
-        delete(table).where(table.c.customer_id == loser, tuple_(*others).in_(held))
-    )
+    session.execute(delete(table).where(table.c.customer_id == loser, tuple_(*others).in_(held)))
 
 
 def apply_traits(customer: Customer, traits: Mapping[str, Any]) -> None:

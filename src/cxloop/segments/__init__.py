@@ -1,5 +1,6 @@
-"""Segments: the expression language over a customer's facts, compiled to SQL for batch
-membership and evaluated in-process for real-time triggers.
+"""Segments: the condition language over a customer's facts, compiled to SQL for batch
+membership and evaluated in-process for real-time triggers; dynamic and static segments, their
+members, and each customer's entries and exits.
 
 This package's facade: what other domains may use. They import the package
 (``from cxloop import segments``), never one of its modules (checked by import-linter).
@@ -16,19 +17,26 @@ from cxloop.segments.expression import (
     parse,
     render,
 )
+from cxloop.segments.schemas import Changes, SegmentChangePublic
+from cxloop.segments.service import history, refresh, segments_of
 from cxloop.segments.sql import column, members, predicate
 
 __all__ = [
     "FIELDS",
+    "Changes",
     "ExpressionError",
     "FieldSpec",
     "Node",
+    "SegmentChangePublic",
     "column",
     "evaluate",
     "fields_of",
+    "history",
     "matches",
     "members",
     "parse",
     "predicate",
+    "refresh",
     "render",
+    "segments_of",
 ]

@@ -1,0 +1,312 @@
+"""Segments: create, change and remove them (each audited), keep their members current, and
+tell who entered and who left.
+
+A dynamic segment's members are the customers its condition is true for in a table of customer
+facts, one row per customer and a column per field (``segments.column``; the analytics run
+builds it after each run and calls ``refresh``). Each refresh writes the difference: members
+entering and leaving, with a history row each, so that journeys can start on an entry and the
+customer page can show the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from cxloop import i18n, workspaces
+from cxloop.errors import InvalidInput
+from cxloop.segments import sql
+from cxloop.segments.expression import parse
+from cxloop.segments.models import Segment, SegmentChange, SegmentMember
+from cxloop.segments.schemas import (
+    Changes,
+    Preview,
+    SegmentChangePublic,
+    SegmentCreate,
+    SegmentPublic,
+    SegmentUpdate,
+)
+from cxloop.store.base import utcnow
+
+SAMPLE = 20
+CHUNK = 10_000
+
+
+def public(segment: Segment) -> SegmentPublic:
+    """A segment as the API shows it."""
+    return SegmentPublic(
+        key=segment.key,
+        name=segment.name,
+        kind=segment.kind,
+        condition=segment.condition,
+        members=segment.members,
+        refreshed_at=segment.refreshed_at,
+        created_at=segment.created_at,
+        updated_at=segment.updated_at,
+    )
+
+
+def _checked(kind: str, condition: str | None) -> str | None:
+    if kind == "static":
+        if condition is not None:
+            raise InvalidInput(
+                "condition", i18n.gettext("a static segment has no condition: its list is set")
+            )
+        return None
+    if condition is None or not condition.strip():
+        raise InvalidInput("condition", i18n.gettext("a dynamic segment needs a condition"))
+    parse(condition, field="condition")
+    return condition.strip()
+
+
+def get_segment(session: Session, workspace_id: str, key: str) -> Segment | None:
+    """The workspace's segment of that key."""
+    return session.scalar(
+        select(Segment).where(Segment.workspace_id == workspace_id, Segment.key == key)
+    )
+
+
+def _found(session: Session, workspace_id: str, key: str) -> Segment:
+    segment = get_segment(session, workspace_id, key)
+    if segment is None:
+        raise InvalidInput(
+            "key", i18n.gettext("no segment of that key"), status=404, code="not_found"
+        )
+    return segment
+
+
+def list_segments(session: Session, workspace_id: str) -> list[Segment]:
+    """The workspace's segments, by name."""
+    return list(
+        session.scalars(
+            select(Segment).where(Segment.workspace_id == workspace_id).order_by(Segment.name)
+        )
+    )
+
+
+def create_segment(
+    session: Session, workspace_id: str, body: SegmentCreate, *, actor: str
+) -> Segment:
+    """A new segment (its members come with the next refresh, or the list of a static one);
+    audited. Refused: a key already taken, a condition that cannot be read."""
+    condition = _checked(body.kind, body.condition)
+    if get_segment(session, workspace_id, body.key) is not None:
+        raise InvalidInput(
+            "key", i18n.gettext("a segment of that key exists already"), status=409, code="conflict"
+        )
+    now = utcnow()
+    segment = Segment(
+        workspace_id=workspace_id,
+        key=body.key,
+        name=body.name.strip(),
+        kind=body.kind,
+        condition=condition,
+        members=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(segment)
+    session.flush()
+    workspaces.audit(
+        session,
+        actor=actor,
+        action="segments.created",
+        workspace_id=workspace_id,
+        subject=body.key,
+        data={"kind": body.kind, "condition": condition},
+    )
+    return segment
+
+
+def update_segment(
+    session: Session, workspace_id: str, key: str, body: SegmentUpdate, *, actor: str
+) -> Segment:
+    """Rename a segment or change its condition (its members follow at the next refresh);
+    audited."""
+    segment = _found(session, workspace_id, key)
+    changed: dict[str, Any] = {}
+    if body.name is not None and body.name.strip() != segment.name:
+        segment.name = changed["name"] = body.name.strip()
+    if body.condition is not None:
+        condition = _checked(segment.kind, body.condition)
+        if condition != segment.condition:
+            segment.condition = changed["condition"] = condition
+    if changed:
+        segment.updated_at = utcnow()
+        workspaces.audit(
+            session,
+            actor=actor,
+            action="segments.updated",
+            workspace_id=workspace_id,
+            subject=key,
+            data=changed,
+        )
+    return segment
+
+
+def delete_segment(session: Session, workspace_id: str, key: str, *, actor: str) -> None:
+    """Remove a segment, its members and its history; audited."""
+    segment = _found(session, workspace_id, key)
+    session.delete(segment)
+    workspaces.audit(
+        session, actor=actor, action="segments.deleted", workspace_id=workspace_id, subject=key
+    )
+
+
+def member_ids(session: Session, segment: Segment) -> set[int]:
+    """The ids of a segment's members now."""
+    rows = session.scalars(
+        select(SegmentMember.customer_id).where(SegmentMember.segment_id == segment.id)
+    )
+    return set(rows)
+
+
+def _apply(session: Session, segment: Segment, wanted: set[int], at: dt.datetime) -> Changes:
+    current = member_ids(session, segment)
+    entered, left = sorted(wanted - current), sorted(current - wanted)
+    for start in range(0, len(left), CHUNK):
+        part = left[start : start + CHUNK]
+        session.execute(
+            delete(SegmentMember).where(
+                SegmentMember.segment_id == segment.id, SegmentMember.customer_id.in_(part)
+            )
+        )
+    if entered:
+        session.execute(
+            insert(SegmentMember),
+            [
+                {
+                    "segment_id": segment.id,
+                    "customer_id": c,
+                    "workspace_id": segment.workspace_id,
+                    "entered_at": at,
+                }
+                for c in entered
+            ],
+        )
+    history = [("entered", c) for c in entered] + [("left", c) for c in left]
+    if history:
+        session.execute(
+            insert(SegmentChange),
+            [
+                {
+                    "workspace_id": segment.workspace_id,
+                    "segment_id": segment.id,
+                    "customer_id": c,
+                    "change": change,
+                    "at": at,
+                }
+                for change, c in history
+            ],
+        )
+    segment.members = len(wanted)
+    segment.refreshed_at = at
+    return Changes(entered=entered, left=left)
+
+
+def refresh(
+    session: Session,
+    workspace_id: str,
+    facts: pa.Table,
+    *,
+    at: dt.datetime,
+    actor: str,
+    known: Iterable[int] | None = None,
+) -> dict[str, Changes]:
+    """Every dynamic segment's members from ``facts`` (a table of customer facts, one row per
+    customer); returns who entered and who left, by segment key; audited once. Customers not in
+    ``known`` (merged or removed since the facts were made) are left out."""
+    segments = [s for s in list_segments(session, workspace_id) if s.kind == "dynamic"]
+    if not segments:
+        return {}
+    allowed = set(known) if known is not None else None
+    con = ibis.duckdb.connect()
+    try:
+        table = con.create_table("facts", facts)
+        changes: dict[str, Changes] = {}
+        for segment in segments:
+            node = parse(segment.condition or "", field="condition")
+            found = con.to_pyarrow(sql.members(node, table)).column("customer_id").to_pylist()
+            wanted = {int(c) for c in found if allowed is None or c in allowed}
+            changes[segment.key] = _apply(session, segment, wanted, at)
+    finally:
+        con.disconnect()
+    workspaces.audit(
+        session,
+        actor=actor,
+        action="segments.refreshed",
+        workspace_id=workspace_id,
+        data={key: {"entered": len(c.entered), "left": len(c.left)} for key, c in changes.items()},
+    )
+    return changes
+
+
+def set_members(
+    session: Session, workspace_id: str, key: str, customer_ids: Iterable[int], *, actor: str
+) -> Changes:
+    """A static segment's list, replaced whole; audited."""
+    segment = _found(session, workspace_id, key)
+    if segment.kind != "static":
+        raise InvalidInput("key", i18n.gettext("a dynamic segment's members follow its condition"))
+    changes = _apply(session, segment, set(customer_ids), utcnow())
+    workspaces.audit(
+        session,
+        actor=actor,
+        action="segments.members_set",
+        workspace_id=workspace_id,
+        subject=key,
+        data={"entered": len(changes.entered), "left": len(changes.left)},
+    )
+    return changes
+
+
+def preview(condition: str, facts: pa.Table, *, sample: int = SAMPLE) -> Preview:
+    """What ``condition`` would hold in ``facts``: a count and the first customer ids."""
+    node = parse(condition, field="condition")
+    con = ibis.duckdb.connect()
+    try:
+        table = con.create_table("facts", facts)
+        found = con.to_pyarrow(sql.members(node, table).order_by("customer_id"))
+    finally:
+        con.disconnect()
+    ids = found.column("customer_id").to_pylist()
+    return Preview(members=len(ids), customers=facts.num_rows, sample=ids[:sample])
+
+
+def history(session: Session, workspace_id: str, customer_id: int) -> list[SegmentChangePublic]:
+    """A customer's entries and exits, the latest first."""
+    rows = session.execute(
+        select(Segment.key, Segment.name, SegmentChange.change, SegmentChange.at)
+        .join(Segment, Segment.id == SegmentChange.segment_id)
+        .where(SegmentChange.workspace_id == workspace_id, SegmentChange.customer_id == customer_id)
+        .order_by(SegmentChange.at.desc(), SegmentChange.id.desc())
+    )
+    return [SegmentChangePublic(segment=k, name=n, change=c, at=a) for k, n, c, a in rows]
+
+
+def segments_of(session: Session, workspace_id: str, customer_id: int) -> list[str]:
+    """The keys of the segments a customer is in now."""
+    rows = session.scalars(
+        select(Segment.key)
+        .join(SegmentMember, SegmentMember.segment_id == Segment.id)
+        .where(SegmentMember.workspace_id == workspace_id, SegmentMember.customer_id == customer_id)
+        .order_by(Segment.key)
+    )
+    return list(rows)
+
+
+def counts(session: Session, workspace_id: str) -> dict[str, int]:
+    """Members per segment key."""
+    rows = session.execute(
+        select(Segment.key, func.count(SegmentMember.customer_id))
+        .outerjoin(SegmentMember, SegmentMember.segment_id == Segment.id)
+        .where(Segment.workspace_id == workspace_id)
+        .group_by(Segment.key)
+    )
+    return {k: int(n) for k, n in rows}
