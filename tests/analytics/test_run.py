@@ -16,7 +16,10 @@ from cxloop.analytics.service import write_scores
 from cxloop.analytics.sync import sync
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.commerce.models import Order, OrderItem, Product, Shipment
+from cxloop.segments import service as segment_service
+from cxloop.segments.schemas import SegmentCreate
 from cxloop.store.db import Database
+from cxloop.surveys.models import Response
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.models import AuditEntry
 from cxloop.workspaces.schemas import WorkspaceCreate
@@ -137,6 +140,48 @@ def test_a_run_writes_each_buyers_scores_back_and_audits_it(stores: tuple[Databa
         fan = analytics.scores_of(session, workspace_id, ids["fan"])
         assert sum(analytics.segment_counts(session, workspace_id).values()) == 2
     assert fan is not None and (fan.recency_days, fan.computed_at) == (4, later)
+
+
+def test_a_run_refreshes_dynamic_segments_from_the_customers_facts(
+    stores: tuple[Database, str],
+) -> None:
+    any_db, url = stores
+    # Given the store, a detractor complaining about the shipping cost, and three segments
+    workspace_id, ids = _store(any_db)
+    unhappy = factories.answer(
+        any_db, workspace_id, 3, "Les frais de port sont beaucoup trop chers.", now=NOW
+    )
+    conditions = {
+        "repeat": 'orders.count >= 2 and locale = "fr" and has_email',
+        "quiet": "orders.last_days > 100 and shipments.count = 1",
+        "never_bought": "orders.count is null",
+        "shipping_detractors": 'nps.category = "detractor" and nps.themes contains "delivery_cost"',
+    }
+    with any_db.session() as session:
+        for key, condition in conditions.items():
+            body = SegmentCreate(key=key, name=key, condition=condition)
+            segment_service.create_segment(session, workspace_id, body, actor="t")
+        complainer = session.scalar(select(Response.customer_id).where(Response.id == unhappy))
+    # When the analytics run
+    summary = analytics.run_analytics(any_db, url, workspace_id, as_of=NOW)
+    # Then each segment holds the customers its condition is true for
+    with any_db.session() as session:
+        held = {
+            key: segment_service.member_ids(
+                session, segment_service.found_segment(session, workspace_id, key)
+            )
+            for key in conditions
+        }
+    assert held == {
+        "repeat": {ids["fan"]},
+        "quiet": {ids["old"]},
+        "never_bought": {ids["none"]},
+        "shipping_detractors": {complainer},
+    }
+    assert summary.changes["repeat"] == {"entered": 1, "left": 0}
+    # and a second run with nothing new moves no one
+    again = analytics.run_analytics(any_db, url, workspace_id, as_of=NOW)
+    assert all(c == {"entered": 0, "left": 0} for c in again.changes.values())
 
 
 def test_a_runs_reports_are_kept_by_kind_and_replaced_whole_by_the_next(

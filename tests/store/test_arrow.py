@@ -51,6 +51,7 @@ def test_rows_come_back_as_typed_arrow_with_nulls_empty_strings_and_times_intact
         ("total_cents", Order.total_cents, pa.int64()),
         ("placed_at", Order.placed_at, TIMESTAMP),
         ("cancelled_at", Order.cancelled_at, TIMESTAMP),
+        ("has_code", Order.coupon_code.is_not(None), pa.bool_()),
     ]
     # When they are read as Arrow
     with any_db.session() as session:
@@ -63,6 +64,7 @@ def test_rows_come_back_as_typed_arrow_with_nulls_empty_strings_and_times_intact
     assert [row["coupon_code"] for row in rows] == codes
     assert [row["total_cents"] for row in rows] == [2**40 + i for i in range(len(codes))]
     assert [row["placed_at"] for row in rows] == [moments[i % 2] for i in range(len(codes))]
+    assert [row["has_code"] for row in rows] == [code is not None for code in codes]
     assert [row["cancelled_at"] for row in rows] == [
         None if i % 3 else moments[1] for i in range(len(codes))
     ]

@@ -28,6 +28,7 @@ from cxloop.analytics.clv import (
     spend_inputs,
     summarise,
 )
+from cxloop.analytics.facts import current_facts
 from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.personas import FEATURES as PERSONA_FEATURES
 from cxloop.analytics.rfm import SEGMENTS
@@ -66,6 +67,7 @@ __all__ = [
     "Transactions",
     "calibrate",
     "clv_distribution",
+    "current_facts",
     "days_to_next_order",
     "expected_days_to_next_order",
     "expected_purchases",

@@ -47,7 +47,7 @@ TEST_DAYS = 91
 MIN_LABELLED = 200
 MIN_POSITIVES = 20
 # Above this many labelled customers, training uses a random sample of them (same seed).
-MAX_TRAIN = 100_000
+MAX_TRAIN = 50_000
 # Permutation importance on at most this many test customers.
 MAX_IMPORTANCE = 5_000
 REPEATS = 3

@@ -11,8 +11,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from cxloop import workspaces
-from cxloop.analytics import calibration, experience, personas, propensity, rfm, service, value
+from cxloop import segments, workspaces
+from cxloop.analytics import (
+    calibration,
+    experience,
+    facts,
+    personas,
+    propensity,
+    rfm,
+    service,
+    value,
+)
 from cxloop.analytics.sync import Report, SyncSummary, sync
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.errors import InvalidInput
@@ -99,6 +108,8 @@ class RunSummary:
     customers: int
     segments: dict[str, int]
     seconds: dict[str, float] = field(default_factory=dict)
+    # Per segment key: customers who entered and left at this run's refresh.
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as ``cxloop analytics run --json`` prints it."""
@@ -108,6 +119,7 @@ class RunSummary:
             "merges": self.sync.merges,
             "customers": self.customers,
             "rfm_segments": self.segments,
+            "segments": self.changes,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
@@ -179,6 +191,12 @@ def run_analytics(
         scores, reports = compute_scores(
             warehouse, workspace_id, moment, STEPS, progress=report, seconds=seconds
         )
+        with db.session() as session:
+            wanted = segments.dynamic_keys(session, workspace_id)
+        start = time.perf_counter()
+        # Segment facts only when a dynamic segment will read them.
+        found = facts.warehouse_facts(warehouse, workspace_id, moment) if wanted else None
+        seconds["facts"] = time.perf_counter() - start
     finally:
         warehouse.close()
     report("write", 0, 1)
@@ -189,6 +207,16 @@ def run_analytics(
         )
     seconds["write"] = time.perf_counter() - start
     report("write", 1, 1)
+    start = time.perf_counter()
+    changes: dict[str, dict[str, int]] = {}
+    if found is not None:
+        with db.session() as session:
+            table = facts.customer_facts(session, workspace_id, moment, scores, found)
+            refreshed = segments.refresh(session, workspace_id, table, at=moment, actor=actor)
+        changes = {
+            k: {"entered": len(c.entered), "left": len(c.left)} for k, c in refreshed.items()
+        }
+    seconds["segments"] = time.perf_counter() - start
     with db.session() as session:
-        segments = service.segment_counts(session, workspace_id)
-    return RunSummary(workspace_id, loaded, written.written, segments, seconds)
+        counts = service.segment_counts(session, workspace_id)
+    return RunSummary(workspace_id, loaded, written.written, counts, seconds, changes)

@@ -30,6 +30,7 @@ from cxloop.analytics.schemas import (
     RfmOverview,
     SegmentFigures,
 )
+from cxloop.store.arrow import arrow_table
 
 OPTIONAL = {
     "clv_12m": pa.float64(),
@@ -196,6 +197,22 @@ def write_scores(
         },
     )
     return WriteSummary(rows.num_rows, scores.num_rows - rows.num_rows, at)
+
+
+def scores_table(session: Session, workspace_id: str) -> pa.Table:
+    """The scores the last run wrote, as Arrow keyed by customer_id (the RFM columns, then the
+    model scores)."""
+    numbers = {"rfm_segment": pa.string()}
+    fields = [
+        (
+            name,
+            getattr(CustomerScore, name),
+            OPTIONAL.get(name, numbers.get(name, pa.int64())),
+        )
+        for name in SCORE_COLUMNS
+    ]
+    query = select(CustomerScore.customer_id).where(CustomerScore.workspace_id == workspace_id)
+    return arrow_table(session, query, fields)
 
 
 def _public(row: CustomerScore) -> CustomerScores:

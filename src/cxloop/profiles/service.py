@@ -562,6 +562,21 @@ def merges_after(session: Session, workspace_id: str, after_id: int) -> list[tup
     return [(int(i), int(f), int(t)) for i, f, t in rows]
 
 
+def customer_attributes(session: Session, workspace_id: str) -> pa.Table:
+    """Every customer of the workspace with what segments test: id, locale, country and
+    whether an email address is known, as Arrow."""
+    return arrow_table(
+        session,
+        select(Customer.id).where(Customer.workspace_id == workspace_id),
+        [
+            ("customer_id", Customer.id, pa.int64()),
+            ("locale", Customer.locale, pa.string()),
+            ("country", Customer.country, pa.string()),
+            ("has_email", Customer.email.is_not(None), pa.bool_()),
+        ],
+    )
+
+
 def customer_ids(session: Session, workspace_id: str) -> pa.Array:
     """The ids of the workspace's customers, as an Arrow array (to check ids in bulk)."""
     table = arrow_table(

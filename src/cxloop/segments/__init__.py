@@ -18,7 +18,7 @@ from cxloop.segments.expression import (
     render,
 )
 from cxloop.segments.schemas import Changes, SegmentChangePublic
-from cxloop.segments.service import history, refresh, segments_of
+from cxloop.segments.service import dynamic_keys, history, refresh, segments_of
 from cxloop.segments.sql import column, members, predicate
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "Node",
     "SegmentChangePublic",
     "column",
+    "dynamic_keys",
     "evaluate",
     "fields_of",
     "history",

@@ -19,7 +19,7 @@ import pyarrow as pa
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from cxloop import i18n, workspaces
+from cxloop import i18n, profiles, workspaces
 from cxloop.errors import InvalidInput
 from cxloop.segments import sql
 from cxloop.segments.expression import parse
@@ -72,7 +72,7 @@ def get_segment(session: Session, workspace_id: str, key: str) -> Segment | None
     )
 
 
-def _found(session: Session, workspace_id: str, key: str) -> Segment:
+def found_segment(session: Session, workspace_id: str, key: str) -> Segment:
     segment = get_segment(session, workspace_id, key)
     if segment is None:
         raise InvalidInput(
@@ -129,7 +129,7 @@ def update_segment(
 ) -> Segment:
     """Rename a segment or change its condition (its members follow at the next refresh);
     audited."""
-    segment = _found(session, workspace_id, key)
+    segment = found_segment(session, workspace_id, key)
     changed: dict[str, Any] = {}
     if body.name is not None and body.name.strip() != segment.name:
         segment.name = changed["name"] = body.name.strip()
@@ -152,11 +152,38 @@ def update_segment(
 
 def delete_segment(session: Session, workspace_id: str, key: str, *, actor: str) -> None:
     """Remove a segment, its members and its history; audited."""
-    segment = _found(session, workspace_id, key)
+    segment = found_segment(session, workspace_id, key)
     session.delete(segment)
     workspaces.audit(
         session, actor=actor, action="segments.deleted", workspace_id=workspace_id, subject=key
     )
+
+
+def dynamic_keys(session: Session, workspace_id: str) -> list[str]:
+    """The keys of the workspace's dynamic segments (those a refresh recomputes)."""
+    rows = session.scalars(
+        select(Segment.key)
+        .where(Segment.workspace_id == workspace_id, Segment.kind == "dynamic")
+        .order_by(Segment.key)
+    )
+    return list(rows)
+
+
+def parse_condition(condition: str) -> None:
+    """Refuse a condition that cannot be read (an ``ExpressionError`` naming ``condition``)."""
+    parse(condition, field="condition")
+
+
+def member_page(session: Session, segment: Segment, *, limit: int, offset: int) -> list[int]:
+    """A page of a segment's members, by customer id."""
+    rows = session.scalars(
+        select(SegmentMember.customer_id)
+        .where(SegmentMember.segment_id == segment.id)
+        .order_by(SegmentMember.customer_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows)
 
 
 def member_ids(session: Session, segment: Segment) -> set[int]:
@@ -251,10 +278,18 @@ def set_members(
     session: Session, workspace_id: str, key: str, customer_ids: Iterable[int], *, actor: str
 ) -> Changes:
     """A static segment's list, replaced whole; audited."""
-    segment = _found(session, workspace_id, key)
+    segment = found_segment(session, workspace_id, key)
     if segment.kind != "static":
         raise InvalidInput("key", i18n.gettext("a dynamic segment's members follow its condition"))
-    changes = _apply(session, segment, set(customer_ids), utcnow())
+    wanted = set(customer_ids)
+    known = set(profiles.customer_ids(session, workspace_id).to_pylist())
+    strangers = sorted(wanted - known)
+    if strangers:
+        raise InvalidInput(
+            "customer_ids",
+            i18n.gettext("no customer of this workspace has the id %(id)s") % {"id": strangers[0]},
+        )
+    changes = _apply(session, segment, wanted, utcnow())
     workspaces.audit(
         session,
         actor=actor,

@@ -56,6 +56,8 @@ def arrow_table(
                 # SQLite keeps UTC as naive text ("2024-05-01 10:00:00.000000").
                 naive = pc.cast(pa.array(values, pa.string()), pa.timestamp("us"))
                 arrays.append(pc.cast(naive, kind))
+            elif pa.types.is_boolean(kind):  # SQLite's booleans may come back as 0 and 1
+                arrays.append(pa.array([None if v is None else bool(v) for v in values], kind))
             else:
                 arrays.append(pa.array(values, kind))
         batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
@@ -156,6 +158,8 @@ def _copied(session: Session, query: Select[Any], fields: Sequence[Field]) -> pa
                 null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
+                true_values=["t"],  # PostgreSQL prints booleans as t and f
+                false_values=["f"],
             ),
         )
         return reader.read_all().cast(schema)

@@ -15,6 +15,7 @@ from cxloop.surveys.models import Invitation, Response, Survey
 from cxloop.surveys.schemas import AnswerTags, DashboardFilters, NpsSummary
 from cxloop.surveys.service import (
     answer_by_id,
+    answer_facts,
     answer_text,
     answers_with_text,
     customer_answers,
@@ -41,6 +42,7 @@ __all__ = [
     "Response",
     "Survey",
     "answer_by_id",
+    "answer_facts",
     "answer_text",
     "answers_with_text",
     "customer_answers",

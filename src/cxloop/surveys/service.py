@@ -901,9 +901,9 @@ def customer_answers(
 
 
 def last_answers(workspace_id: str, customer_ids: Sequence[int] | None = None) -> Subquery:
-    """Each customer's latest confirmed answer (``customer_id``, ``score``, ``category``), as a
-    subquery the customer list joins to filter or export in one statement; narrowed to
-    ``customer_ids`` for a page's customers."""
+    """Each customer's latest confirmed answer (``customer_id``, ``score``, ``category``, its
+    ``id``), as a subquery the customer list joins to filter or export in one statement;
+    narrowed to ``customer_ids`` for a page's customers."""
     rank = (
         func.row_number()
         .over(
@@ -913,7 +913,7 @@ def last_answers(workspace_id: str, customer_ids: Sequence[int] | None = None) -
         .label("rank")
     )
     ranked = (
-        select(Response.customer_id, Response.score, Response.category, rank)
+        select(Response.id, Response.customer_id, Response.score, Response.category, rank)
         .where(
             Response.workspace_id == workspace_id,
             Response.status == "confirmed",
@@ -924,9 +924,45 @@ def last_answers(workspace_id: str, customer_ids: Sequence[int] | None = None) -
         .subquery("ranked_answers")
     )
     return (
-        select(ranked.c.customer_id, ranked.c.score, ranked.c.category)
+        select(ranked.c.customer_id, ranked.c.score, ranked.c.category, ranked.c.id)
         .where(ranked.c.rank == 1)
         .subquery("last_answers")
+    )
+
+
+def answer_facts(session: Session, workspace_id: str) -> pa.Table:
+    """Each customer's latest confirmed answer, as Arrow: customer_id, score, category,
+    created_at, and its themes: all, praised (a positive sentiment) and blamed (a negative one).
+    The segments' NPS facts."""
+    latest = last_answers(workspace_id)
+    rows = session.execute(
+        select(
+            Response.customer_id,
+            Response.score,
+            Response.category,
+            Response.created_at,
+            Response.themes,
+            Response.mentions,
+        )
+        .join(latest, latest.c.id == Response.id)
+        .order_by(Response.customer_id)
+    ).all()
+    praised, blamed = [], []
+    for row in rows:
+        mentions = row.mentions or []
+        praised.append([m["theme"] for m in mentions if (m.get("sentiment") or 0) > 0])
+        blamed.append([m["theme"] for m in mentions if (m.get("sentiment") or 0) < 0])
+    words = pa.list_(pa.string())
+    return pa.table(
+        {
+            "customer_id": pa.array([r.customer_id for r in rows], pa.int64()),
+            "score": pa.array([r.score for r in rows], pa.int64()),
+            "category": pa.array([r.category for r in rows], pa.string()),
+            "created_at": pa.array([r.created_at for r in rows], TIMESTAMP),
+            "themes": pa.array([list(r.themes or []) for r in rows], words),
+            "praised": pa.array(praised, words),
+            "blamed": pa.array(blamed, words),
+        }
     )
 
 
