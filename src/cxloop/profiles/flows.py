@@ -186,7 +186,8 @@ def search_customers(
         nps = {row.id: (row.score, row.category) for row in rows}
     else:
         page = surveys.last_answers(workspace_id, ids)
-        nps = {cid: (score, category) for cid, score, category in session.execute(select(page))}
+        chosen = select(page.c.customer_id, page.c.score, page.c.category)
+        nps = {cid: (score, category) for cid, score, category in session.execute(chosen)}
     return [
         _row(row._mapping, figures.get(row.id, (0, 0)), nps.get(row.id, (None, None)))
         for row in rows
