@@ -14,7 +14,6 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-import ibis
 import pyarrow as pa
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -253,17 +252,11 @@ def refresh(
     if not segments:
         return {}
     allowed = set(known) if known is not None else None
-    con = ibis.duckdb.connect()
-    try:
-        table = con.create_table("facts", facts)
-        changes: dict[str, Changes] = {}
-        for segment in segments:
-            node = parse(segment.condition or "", field="condition")
-            found = con.to_pyarrow(sql.members(node, table)).column("customer_id").to_pylist()
-            wanted = {int(c) for c in found if allowed is None or c in allowed}
-            changes[segment.key] = _apply(session, segment, wanted, at)
-    finally:
-        con.disconnect()
+    nodes = [parse(segment.condition or "", field="condition") for segment in segments]
+    changes: dict[str, Changes] = {}
+    for segment, found in zip(segments, sql.member_lists(facts, nodes), strict=True):
+        wanted = {int(c) for c in found if allowed is None or c in allowed}
+        changes[segment.key] = _apply(session, segment, wanted, at)
     workspaces.audit(
         session,
         actor=actor,
@@ -304,13 +297,7 @@ def set_members(
 def preview(condition: str, facts: pa.Table, *, sample: int = SAMPLE) -> Preview:
     """What ``condition`` would hold in ``facts``: a count and the first customer ids."""
     node = parse(condition, field="condition")
-    con = ibis.duckdb.connect()
-    try:
-        table = con.create_table("facts", facts)
-        found = con.to_pyarrow(sql.members(node, table).order_by("customer_id"))
-    finally:
-        con.disconnect()
-    ids = found.column("customer_id").to_pylist()
+    (ids,) = sql.member_lists(facts, [node])
     return Preview(members=len(ids), customers=facts.num_rows, sample=ids[:sample])
 
 

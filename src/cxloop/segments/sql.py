@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import ibis
+import pyarrow as pa
 
 from cxloop import i18n
 from cxloop.segments.expression import (
@@ -101,4 +102,20 @@ def members(node: Node, table: Any, *, key: str = "customer_id") -> Any:
     return table.filter(predicate(node, table)).select(key)
 
 
-__all__ = ["column", "members", "predicate"]
+def member_lists(
+    facts: pa.Table, nodes: list[Node], *, key: str = "customer_id"
+) -> list[list[int]]:
+    """For each condition, the ``key`` of the rows of ``facts`` (an Arrow table of customer
+    facts) it is true for, sorted; evaluated in one in-memory DuckDB."""
+    con = ibis.duckdb.connect()
+    try:
+        table = con.create_table("facts", facts)
+        return [
+            con.to_pyarrow(members(node, table, key=key).order_by(key)).column(key).to_pylist()
+            for node in nodes
+        ]
+    finally:
+        con.disconnect()
+
+
+__all__ = ["column", "member_lists", "members", "predicate"]
