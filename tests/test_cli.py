@@ -136,6 +136,23 @@ def test_the_demo_summary_tells_the_nps_story(tmp_path: Path) -> None:
     assert nps["ci95"][0] < nps["score"] < nps["ci95"][1]
     assert summary["top_drivers"][0] == "delivery_delay"
     assert len(set(summary["top_drivers"])) == len(summary["top_drivers"]) >= 3
+    # and the six playbooks ran over the last weeks: people entered, some held out, messages,
+    # coupons and (for detractors) cases
+    journeys = summary["journeys"]
+    assert set(journeys) == {
+        "detractor_recovery",
+        "passive_conversion",
+        "promoter_advocacy",
+        "shipping_delay",
+        "win_back",
+        "high_potential_welcome",
+    }
+    for key, figures in journeys.items():
+        assert set(figures) == {"entered", "holdout", "messages", "coupons", "cases"}, key
+        assert figures["entered"] > figures["holdout"] >= 0, key
+        assert figures["messages"] > 0 and figures["coupons"] > 0, key
+    assert journeys["detractor_recovery"]["cases"] > 0
+    assert sum(f["holdout"] for f in journeys.values()) > 0
     # and the console login is printed even though nothing is served yet, and it signs in
     email = re.search(r"Email / e-mail: (\S+)", result.stderr)
     password = re.search(r"Password / mot de passe: (.+)", result.stderr)

@@ -13,13 +13,18 @@ from pathlib import Path
 # which reports the hooks instead of running.
 PROBE = """
 import json, sys
+from cxloop.alerts import service as alerts
 from cxloop.channels import email
-from cxloop.ingest import webhooks
+from cxloop.ingest import service as ingest, webhooks
+from cxloop.segments import service as segments
 
 def hooks():
     return {
         "delivery": [h.__qualname__ for h in email._delivery_hooks],
         "store_change": [h.func.__name__ for h in webhooks._store_change_hooks],
+        "events": [h.__qualname__ for h in ingest._events_hooks],
+        "segment_entry": [h.__qualname__ for h in segments._entry_hooks],
+        "settled_answer": [h.__qualname__ for h in alerts._settled_hooks],
     }
 
 if sys.argv[1] == "app":
@@ -37,7 +42,13 @@ else:
     from cxloop.cli import main
     main(["worker"])
 """
-WIRED = {"delivery": ["track_invitations"], "store_change": ["nps_plan"]}
+WIRED = {
+    "delivery": ["track_invitations"],
+    "store_change": ["nps_plan"],
+    "events": ["listen", "hear_events"],
+    "segment_entry": ["segment_entry"],
+    "settled_answer": ["answer_settled", "answer_settled"],
+}
 
 
 def _probe(mode: str, tmp_path: Path) -> object:
@@ -55,7 +66,7 @@ def _probe(mode: str, tmp_path: Path) -> object:
 
 def test_importing_wires_nothing_and_create_app_wires_each_hook_once(tmp_path: Path) -> None:
     assert _probe("app", tmp_path) == {
-        "imported": {"delivery": [], "store_change": []},
+        "imported": {k: [] for k in WIRED},
         "created": WIRED,
     }
 

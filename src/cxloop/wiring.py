@@ -8,8 +8,11 @@ the service action that calls for it leaves it on its session (``cxloop.store.db
 
 from __future__ import annotations
 
+from cxloop import alerts, cases, ingest, segments
+from cxloop.cases import flows as case_flows
 from cxloop.channels import email
 from cxloop.ingest import webhooks
+from cxloop.journeys import tasks as journeys
 from cxloop.surveys import flows
 from cxloop.surveys.tasks import nps_plan
 
@@ -20,3 +23,12 @@ def wire() -> None:
     email.on_delivery(flows.track_invitations)
     # A store webhook that changed orders or parcels plans NPS invitations now, in a worker.
     webhooks.on_store_change(nps_plan)
+    # Stored events that journeys listen to (triggers, waits, goals) go to their inbox.
+    ingest.on_events(journeys.listen)
+    # A customer's new order shows on their open cases, and so does a new answer.
+    ingest.on_events(cases.hear_events)
+    alerts.on_settled_answer(case_flows.answer_settled)
+    # Customers entering a segment start the journeys it triggers.
+    segments.on_entry(journeys.segment_entry)
+    # A settled NPS answer is the event "NPS Answered" for journeys.
+    alerts.on_settled_answer(journeys.answer_settled)

@@ -5,6 +5,12 @@ This package's facade: what other domains may use. They import the package
 """
 
 from cxloop.alerts.models import AlertRule
-from cxloop.alerts.service import Deliver, EmailAlert, alert_after_commit
+from cxloop.alerts.service import Deliver, EmailAlert, alert_after_commit, on_settled_answer
 
-__all__ = ["AlertRule", "Deliver", "EmailAlert", "alert_after_commit"]
+__all__ = [
+    "AlertRule",
+    "Deliver",
+    "EmailAlert",
+    "alert_after_commit",
+    "on_settled_answer",
+]

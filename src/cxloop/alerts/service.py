@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from cxloop import commerce, i18n, inputs, profiles, signing, surveys
+from cxloop import cases, commerce, i18n, inputs, profiles, signing, surveys
 from cxloop import themes as theme_domain
 from cxloop.alerts.models import AlertDelivery, AlertRule
 from cxloop.errors import InvalidInput
@@ -52,7 +52,9 @@ Deliver = Callable[[list[int]], None]
 
 
 RULE_FIELDS = ("name", "kind", "target", "address", "filters", "secret", "slack_format", "active")
-TARGETS = ("email", "webhook")
+TARGETS = ("email", "webhook", "case")
+# When a case an alert opens is due.
+CASE_DUE = dt.timedelta(days=1)
 CHANNELS = ("email", "link", "widget")
 CATEGORIES = ("detractor", "passive", "promoter")
 SCORE_FILTERS = ("min_score", "max_score")
@@ -194,13 +196,13 @@ def _checked(fields: dict[str, Any]) -> dict[str, Any]:
     if kind not in KINDS:
         raise InvalidInput("kind", _("Choose what the alert watches: answers, silence or spikes."))
     if target not in TARGETS:
-        raise InvalidInput("target", _("Send the alert by email or to a webhook."))
+        raise InvalidInput("target", _("Send the alert by email, to a webhook, or open a case."))
     address = fields["address"].strip() if isinstance(fields["address"], str) else ""
     if not 3 <= len(address) <= 500:
         raise InvalidInput("address", _("An address has 3 to 500 characters."))
     if target == "webhook" and not address.startswith(("https://", "http://")):
         raise InvalidInput("address", _("A webhook address is an http(s) URL."))
-    if target == "email" and "@" not in address:
+    if target in ("email", "case") and "@" not in address:
         raise InvalidInput("address", _("Not an email address."))
     secret = fields["secret"]
     if secret is not None and not (isinstance(secret, str) and 16 <= len(secret) <= 128):
@@ -273,6 +275,26 @@ def _checked_filters(kind: str, given: object) -> dict[str, Any]:
                 "filters.min_mentions", _("The fewest mentions is a whole number, 1 or more.")
             )
     return filters
+
+
+# Told the id of an answer once it is settled (the moment its alerts go: at once for the
+# person's last word, after ``ANSWER_GRACE_SECONDS`` otherwise), outside any transaction: the
+# journeys listening to NPS answers hear it. Connected by ``cxloop.wiring``.
+SettledHook = Callable[[int], object]
+_settled_hooks: list[SettledHook] = []
+
+
+def on_settled_answer(hook: SettledHook) -> SettledHook:
+    """Register ``hook(response_id)`` once, at start-up (``cxloop.wiring``)."""
+    if hook not in _settled_hooks:
+        _settled_hooks.append(hook)
+    return hook
+
+
+def answer_settled(response_id: int) -> None:
+    """Tell every registered hook that this answer is settled."""
+    for hook in _settled_hooks:
+        hook(response_id)
 
 
 def alert_after_commit(session: Session, response_id: int, final: bool) -> None:
@@ -518,8 +540,10 @@ class _Run:
         document: dict[str, Any],
         subject: str,
         lines: list[str],
+        customer_id: int | None = None,
     ) -> None:
-        """Send one claimed alert to its rule's target: an email now, a webhook after commit."""
+        """Send one claimed alert to its rule's target: an email now, a case now (about
+        ``customer_id``), a webhook after commit."""
         if not self._armed:
             after_commit(session, self._after_commit)
             self._armed = True
@@ -527,6 +551,24 @@ class _Run:
             self.webhooks.append(
                 _Webhook(delivery.id, rule.address, rule.secret, rule.slack_format, document)
             )
+            return
+        if rule.target == "case":
+            # A case for the rule's owner, once per alert (the delivery's key).
+            cases.open_case(
+                session,
+                rule.workspace_id,
+                title=subject,
+                customer_id=customer_id,
+                actor=f"alert:{rule.id}",
+                owner=rule.address,
+                due_at=utcnow() + CASE_DUE,
+                source="alert",
+                source_ref=f"alert:{rule.id}",
+                key=f"alert:{delivery.id}",
+                note="\n".join(lines),
+            )
+            _record(delivery, None)
+            self.sent += 1
             return
         try:
             if self.email is None:
@@ -603,7 +645,7 @@ def alert_on_response(
                 continue
             delivery = _claim(session, rule, f"response:{response.id}")
             if delivery is not None:
-                run.send(session, rule, delivery, document, subject, lines)
+                run.send(session, rule, delivery, document, subject, lines, response.customer_id)
     return run.sent
 
 

@@ -27,6 +27,7 @@ def nps_answer(response_id: int, task: Any = None) -> None:
         email=flows.email_alert(settings),
         deliver=flows.deliver_mail(db, settings),
     )
+    alerts.answer_settled(response_id)
 
 
 @huey.periodic_task(crontab(minute="*/15"), context=True)

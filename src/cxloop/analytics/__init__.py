@@ -28,7 +28,7 @@ from cxloop.analytics.clv import (
     spend_inputs,
     summarise,
 )
-from cxloop.analytics.facts import current_facts
+from cxloop.analytics.facts import current_facts, facts_of
 from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.personas import FEATURES as PERSONA_FEATURES
 from cxloop.analytics.rfm import SEGMENTS
@@ -73,6 +73,7 @@ __all__ = [
     "expected_purchases",
     "expected_purchases_new",
     "expected_spend",
+    "facts_of",
     "fit_bgnbd",
     "fit_gamma_gamma",
     "holdout",

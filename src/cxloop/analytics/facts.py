@@ -11,6 +11,7 @@ values expect.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
@@ -19,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
-from cxloop import i18n, profiles, segments, surveys
+from cxloop import commerce, i18n, profiles, segments, surveys
 from cxloop.analytics import rfm, service
 from cxloop.analytics.warehouse import Warehouse
 from cxloop.errors import InvalidInput
@@ -170,4 +171,45 @@ def current_facts(session: Session, url: str, workspace_id: str, as_of: dt.datet
     return customer_facts(session, workspace_id, as_of, scores, found)
 
 
-__all__ = ["current_facts", "customer_facts", "warehouse_facts"]
+def facts_of(
+    session: Session, workspace_id: str, customer_ids: Sequence[int], as_of: dt.datetime
+) -> dict[int, dict[str, Any]]:
+    """A few customers' facts, by field name (``segments.evaluate`` reads them): the scores
+    of the last run, order and parcel figures from the operational store as they are now
+    (``commerce.live_figures``), the attributes and the last NPS answer. For real-time
+    triggers; the batch path is ``customer_facts``."""
+    ids = sorted({int(i) for i in customer_ids})
+    found: dict[int, dict[str, Any]] = {}
+    for row in profiles.customer_attributes(session, workspace_id, ids).to_pylist():
+        found[row.pop("customer_id")] = row
+    for row in service.scores_table(session, workspace_id, ids).to_pylist():
+        facts = found.get(row.pop("customer_id"))
+        if facts is None:
+            continue
+        cents = row.pop("monetary_cents", None)
+        facts.update(row)
+        facts["monetary"] = None if cents is None else cents / 100.0
+    for cid, figures in commerce.live_figures(session, workspace_id, ids, as_of).items():
+        if cid in found:
+            found[cid].update(figures)
+    for row in surveys.answer_facts(session, workspace_id, ids).to_pylist():
+        facts = found.get(row["customer_id"])
+        if facts is None:
+            continue
+        answered = row["created_at"]
+        if answered is not None and answered.tzinfo is None:
+            answered = answered.replace(tzinfo=dt.UTC)
+        facts.update(
+            {
+                "nps.score": row["score"],
+                "nps.category": row["category"],
+                "nps.days_ago": None if answered is None else float((as_of - answered).days),
+                "nps.themes": row["themes"],
+                "nps.praised": row["praised"],
+                "nps.blamed": row["blamed"],
+            }
+        )
+    return found
+
+
+__all__ = ["current_facts", "customer_facts", "facts_of", "warehouse_facts"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,9 +200,11 @@ def write_scores(
     return WriteSummary(rows.num_rows, scores.num_rows - rows.num_rows, at)
 
 
-def scores_table(session: Session, workspace_id: str) -> pa.Table:
-    """The scores the last run wrote, as Arrow keyed by customer_id (the RFM columns, then the
-    model scores)."""
+def scores_table(
+    session: Session, workspace_id: str, customer_ids: Sequence[int] | None = None
+) -> pa.Table:
+    """The scores the last run wrote (for every customer, or those of ``customer_ids``), as
+    Arrow keyed by customer_id (the RFM columns, then the model scores)."""
     numbers = {"rfm_segment": pa.string()}
     fields = [
         (
@@ -212,6 +215,8 @@ def scores_table(session: Session, workspace_id: str) -> pa.Table:
         for name in SCORE_COLUMNS
     ]
     query = select(CustomerScore.customer_id).where(CustomerScore.workspace_id == workspace_id)
+    if customer_ids is not None:
+        query = query.where(CustomerScore.customer_id.in_(list(customer_ids)))
     return arrow_table(session, query, fields)
 
 

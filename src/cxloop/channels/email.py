@@ -21,14 +21,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, parseaddr
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import and_, case, insert, select, update
+from sqlalchemy import and_, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxloop import i18n, profiles, workspaces
@@ -46,6 +46,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "nps_invitation": ("store_name", "score_url", "unsubscribe_url"),
     "nps_reminder": ("store_name", "score_url", "unsubscribe_url"),
     "alert": ("subject",),
+    "journey": ("subject", "store_name", "unsubscribe_url"),
 }
 MESSAGE_ID_DOMAIN = "cxloop"
 __all__ = [
@@ -65,6 +66,8 @@ __all__ = [
     "unsubscribe_url",
 ]
 SENDING = "sending"
+# A message left ``sending`` this long was taken by a sender that died: it is sent again.
+STALE_SENDING = dt.timedelta(minutes=10)
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:\[\]]+\.[^@\s<>\"(),;:\[\]]+$")
 _LOCAL_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
 _CHUNK = 500
@@ -154,7 +157,7 @@ def _slot(index: int, value: str) -> str:
 
 
 def render(template: str, context: Mapping[str, Any], locale: str) -> Rendered:
-    """Render ``template`` (nps_invitation, nps_reminder, alert) in ``locale`` (fr or en)."""
+    """Render ``template`` (nps_invitation, nps_reminder, alert, journey) in ``locale``."""
     required = REQUIRED.get(template)
     if required is None:
         raise InvalidInput("template", f"must be one of {', '.join(REQUIRED)}")
@@ -520,6 +523,13 @@ class SmtpSender:
 
     def send(self, messages: Sequence[Outgoing]) -> list[Outcome]:
         """Send each message over one connection; per-message refusals fail that message only."""
+        return self.send_each(messages, None)
+
+    def send_each(
+        self, messages: Sequence[Outgoing], on_each: Callable[[Outgoing, Outcome], None] | None
+    ) -> list[Outcome]:
+        """``send``, telling ``on_each`` of each message's outcome as soon as it is known (so
+        that it is recorded before the next goes: a crash repeats one message at most)."""
         if not messages:
             return []
         try:
@@ -546,6 +556,8 @@ class SmtpSender:
                     error = _describe(exc)
                     outcomes.extend(Outcome("failed", error) for _ in messages[len(outcomes) :])
                     break
+                if on_each is not None:
+                    on_each(message, outcomes[-1])
         finally:
             try:
                 server.quit()
@@ -634,7 +646,21 @@ _CLAIMED = (
 )
 
 
-def _claim(db: Database, ids: list[int], default_from: str) -> list[tuple[Outgoing, Delivery]]:
+def _claimable(stale: dt.timedelta) -> Any:
+    """Rows a sender may take: queued, or left ``sending`` for longer than ``stale`` by a
+    process that died between its send and its record."""
+    return or_(
+        OutboundMessage.status == "queued",
+        and_(
+            OutboundMessage.status == SENDING,
+            OutboundMessage.claimed_at < utcnow() - stale,
+        ),
+    )
+
+
+def _claim(
+    db: Database, ids: list[int], default_from: str, stale: dt.timedelta = STALE_SENDING
+) -> list[tuple[Outgoing, Delivery]]:
     with db.session() as session:
         # A row without a From gets the sender's address under the store's name (what the
         # customer recognises), set by the claiming UPDATE itself: rows carry their bodies, so
@@ -643,13 +669,13 @@ def _claim(db: Database, ids: list[int], default_from: str) -> list[tuple[Outgoi
             select(OutboundMessage.workspace_id)
             .where(
                 OutboundMessage.id.in_(ids),
-                OutboundMessage.status == "queued",
+                _claimable(stale),
                 OutboundMessage.from_address == "",
             )
             .distinct()
         ).all()
         names = list(workspaces.names_of(session, list(unsigned)).items())
-        values: dict[str, Any] = {"status": SENDING}
+        values: dict[str, Any] = {"status": SENDING, "claimed_at": utcnow()}
         if names:
             values["from_address"] = case(
                 *(
@@ -669,7 +695,11 @@ def _claim(db: Database, ids: list[int], default_from: str) -> list[tuple[Outgoi
         # and reads the batch (UPDATE ... RETURNING, on SQLite and PostgreSQL alike).
         rows = session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued")
+            .where(
+                OutboundMessage.id.in_(ids),
+                _claimable(stale),
+                OutboundMessage.channel == "email",
+            )
             .values(values)
             .returning(*_CLAIMED)
             .execution_options(synchronize_session=False)
@@ -695,6 +725,8 @@ def _claim(db: Database, ids: list[int], default_from: str) -> list[tuple[Outgoi
 
 def _record(db: Database, batch: Sequence[Delivery], results: Mapping[int, Outcome]) -> None:
     """Write every outcome of a sent batch: one UPDATE per kind of outcome, hooks per kind."""
+    if not batch:
+        return
     now = utcnow()
     by_outcome: dict[Outcome, list[Delivery]] = {}
     for delivery in batch:
@@ -713,35 +745,76 @@ def _record(db: Database, batch: Sequence[Delivery], results: Mapping[int, Outco
             notify(session, deliveries, outcome.status, now)
 
 
-def deliver(db: Database, message_ids: Sequence[int], sender: Sender) -> None:
+def _record_one(
+    db: Database,
+    deliveries: Mapping[int, Delivery],
+    recorded: set[int],
+    message: Outgoing,
+    outcome: Outcome,
+) -> None:
+    _record(db, [deliveries[message.id]], {message.id: outcome})
+    recorded.add(message.id)
+
+
+def deliver(
+    db: Database, message_ids: Sequence[int], sender: Sender, *, stale: dt.timedelta = STALE_SENDING
+) -> None:
     """Send queued messages after the caller committed; a message not ``queued`` is skipped.
 
     Each message ends ``sent`` or ``outbox`` (with ``sent_at``) or ``failed`` (with ``error``).
-    A crash between claim and record leaves it ``sending``: never sent twice, never retried.
+    One UPDATE claims a batch (``sending``), so that two workers never take the same message.
+    A crash between claim and record leaves it ``sending``; after ``stale`` it may be taken
+    again and sent with the same Message-ID (the receiver's key to drop a repeat): a message
+    is never lost, and sent twice only if the crash fell between the server's acceptance and
+    our record of it.
     """
     ids = sorted({int(i) for i in message_ids})
     for start in range(0, len(ids), _CHUNK):
-        claimed = _claim(db, ids[start : start + _CHUNK], sender.default_from)
+        claimed = _claim(db, ids[start : start + _CHUNK], sender.default_from, stale)
         if not claimed:
             continue
         batch = [outgoing for outgoing, _ in claimed]
+        deliveries = {delivery.id: delivery for _, delivery in claimed}
         results: dict[int, Outcome] = {}
+        recorded: set[int] = set()
+
+        record_one = partial(_record_one, db, deliveries, recorded)
+        # A sender that sends one message at a time (SMTP) has each outcome recorded before
+        # the next message goes; one that takes a batch at once (the outbox), the batch's.
+        send_each = getattr(sender, "send_each", None)
         try:
-            for message, outcome in zip(batch, sender.send(batch), strict=True):
+            found = send_each(batch, record_one) if send_each is not None else sender.send(batch)
+            for message, outcome in zip(batch, found, strict=True):
                 results[message.id] = outcome
         finally:
             for message in batch:
                 results.setdefault(message.id, Outcome("failed", "the sender stopped early"))
-            _record(db, [delivery for _, delivery in claimed], results)
+            _record(db, [d for i, d in deliveries.items() if i not in recorded], results)
 
 
-def stranded(session: Session, older_than: dt.timedelta, *, limit: int = 5000) -> list[int]:
-    """Ids of messages still ``queued`` after ``older_than``: their delivery never ran."""
+def stranded(
+    session: Session,
+    older_than: dt.timedelta,
+    *,
+    stale: dt.timedelta = STALE_SENDING,
+    limit: int = 5000,
+) -> list[int]:
+    """Ids of messages still ``queued`` after ``older_than`` (their delivery never ran), and of
+    messages left ``sending`` for longer than ``stale`` (their sender died)."""
     cutoff = utcnow() - older_than
     return list(
         session.scalars(
             select(OutboundMessage.id)
-            .where(OutboundMessage.status == "queued", OutboundMessage.created_at < cutoff)
+            .where(
+                or_(
+                    and_(OutboundMessage.status == "queued", OutboundMessage.created_at < cutoff),
+                    and_(
+                        OutboundMessage.status == SENDING,
+                        OutboundMessage.claimed_at < utcnow() - stale,
+                    ),
+                ),
+                OutboundMessage.channel == "email",
+            )
             .order_by(OutboundMessage.id)
             .limit(limit)
         )

@@ -43,6 +43,9 @@ class OutboundMessage(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When a sender last took it (status ``sending``): one left there by a process that died
+    # is sent again, with the same Message-ID, once this is old enough.
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class DeliveryEvent(Base):
@@ -60,3 +63,48 @@ class DeliveryEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookCall(Base):
+    """A signed JSON POST to a merchant's endpoint (a helpdesk, a CRM), sent once after the
+    transaction that asked for it; ``idempotency_key`` goes in the request so that a receiver
+    can drop a repeat."""
+
+    __tablename__ = "webhook_calls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    # queued, sending, sent, failed
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    response_status: Mapped[int | None] = mapped_column(nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Suppression(Base):
+    """An address no customer message goes to, whatever consent says (a merchant's list)."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        Index("uq_suppressions_address", "workspace_id", "channel", "address", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,7 +10,9 @@ Typical use by a caller that owns the transaction (the survey engine, alerts):
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxloop.channels.email import (
@@ -47,6 +49,7 @@ __all__ = [
     "list_messages",
     "on_delivery",
     "queue_email",
+    "recent_counts",
     "render",
     "sender_for",
     "unsubscribe_url",
@@ -86,3 +89,24 @@ def events_of(session: Session, message: OutboundMessage) -> list[DeliveryEvent]
             .order_by(DeliveryEvent.at, DeliveryEvent.id)
         )
     )
+
+
+def recent_counts(
+    session: Session, workspace_id: str, customer_ids: list[int], since: dt.datetime, purpose: str
+) -> dict[int, int]:
+    """Per customer: messages of ``purpose`` queued or sent to them since ``since`` (failed and
+    bounced ones aside): what a frequency cap counts."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(OutboundMessage.customer_id, func.count())
+        .where(
+            OutboundMessage.workspace_id == workspace_id,
+            OutboundMessage.customer_id.in_(customer_ids),
+            OutboundMessage.purpose == purpose,
+            OutboundMessage.created_at >= since,
+            OutboundMessage.status.not_in(("failed", "bounced")),
+        )
+        .group_by(OutboundMessage.customer_id)
+    ).all()
+    return {int(cid): int(n) for cid, n in rows if cid is not None}

@@ -1,4 +1,5 @@
-"""Email background work: deliver what was queued, and what a crash left queued."""
+"""Channels background work: deliver email and post webhooks once queued, and what a crash
+left queued."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from huey import crontab
 
-from cxloop.channels import email
+from cxloop.channels import email, hooks
 from cxloop.config import get_settings
 from cxloop.store.runtime import get_database
 from cxloop.worker.queue import huey
@@ -34,3 +35,23 @@ def deliver_stranded(task: Any = None) -> None:
         ids = email.stranded(session, STRANDED_AFTER)
     if ids:
         email.deliver(db, ids, email.sender_for(get_settings()))
+
+
+@huey.task(context=True)
+@recorded("webhooks.post")
+def post_webhooks(call_ids: list[int], task: Any = None) -> None:
+    """Post these queued webhook calls (enqueue after the transaction that queued them)."""
+    hooks.post_calls(get_database(), call_ids, get_settings())
+
+
+@huey.periodic_task(crontab(minute="*"), context=True)
+@recorded("webhooks.retry")
+def retry_webhooks(task: Any = None) -> None:
+    """Every minute: post calls never posted, left half-posted by a dead process, or failed
+    with attempts left (at most ``hooks.ATTEMPTS`` in all)."""
+    db = get_database()
+    with db.session() as session:
+        ids = hooks.pending_calls(session)
+        hooks.retry_failed(session, ids)
+    if ids:
+        hooks.post_calls(db, ids, get_settings())

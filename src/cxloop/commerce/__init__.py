@@ -4,9 +4,15 @@ This package's facade: what other domains may use. They import the package
 (``from cxloop import commerce``), never one of its modules (checked by import-linter).
 """
 
+from cxloop.commerce.coupons import (
+    coupon_counts,
+    coupons_of,
+    issue_coupon,
+)
 from cxloop.commerce.models import (
     ORDER_STATUSES,
     SHIPMENT_STATUSES,
+    Coupon,
     Order,
     OrderItem,
     Product,
@@ -32,6 +38,8 @@ from cxloop.commerce.service import (
     export_orders,
     export_shipments,
     get_order,
+    live_figures,
+    moments_between,
     order_facets,
     order_figures,
     order_items_for_export,
@@ -48,6 +56,7 @@ from cxloop.commerce.service import (
 __all__ = [
     "ORDER_STATUSES",
     "SHIPMENT_STATUSES",
+    "Coupon",
     "CustomerData",
     "ItemData",
     "Order",
@@ -59,10 +68,15 @@ __all__ = [
     "Shipment",
     "ShipmentData",
     "cancel_order",
+    "coupon_counts",
+    "coupons_of",
     "export_order_items",
     "export_orders",
     "export_shipments",
     "get_order",
+    "issue_coupon",
+    "live_figures",
+    "moments_between",
     "order_facets",
     "order_figures",
     "order_items_for_export",

@@ -136,3 +136,43 @@ class OrderRefund(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(500), default="")
     refunded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Coupon(Base):
+    """A single-use code given to one customer: percent off, an amount off, or free shipping.
+
+    ``store_status`` follows its write-back to the store (Shopify, WooCommerce): ``none`` when no
+    store is configured, ``pending`` until written, ``written`` or ``failed``."""
+
+    __tablename__ = "coupons"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "code"),
+        Index("ix_coupons_customer", "workspace_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(32))
+    # percent, fixed, free_shipping
+    kind: Mapped[str] = mapped_column(String(16))
+    # percent: 0-100; fixed: minor units (cents); free_shipping: 0
+    value: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # What gave it: journey:<key>, case:<id>, manual
+    source: Mapped[str] = mapped_column(String(100), default="manual")
+    # The idempotency key of the step that created it, unique when set.
+    key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    redeemed_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), nullable=True
+    )
+    redeemed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    store_status: Mapped[str] = mapped_column(String(16), default="none")
+    store_ref: Mapped[str] = mapped_column(String(100), default="")
+    store_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -41,6 +41,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cxloop import __version__, inputs, profiles
+from cxloop.commerce import coupons
 from cxloop.commerce.models import (
     ORDER_STATUSES,
     SHIPMENT_STATUSES,
@@ -589,6 +590,7 @@ def upsert_order(
         keep = not created and order.updated_at is not None and order.updated_at > updated_at
         order.updated_at = order.updated_at if keep else updated_at
     session.flush()
+    coupons.redeem(session, order)
     properties = _order_properties(session, order)
     _track(
         session,

@@ -407,3 +407,106 @@ def export_shipments(
     ]
     query = select(Shipment.id).where(Shipment.workspace_id == workspace_id, changed)
     return arrow_table(session, query, fields)
+
+
+def live_figures(
+    session: Session, workspace_id: str, customer_ids: Sequence[int], as_of: dt.datetime
+) -> dict[int, dict[str, Any]]:
+    """The order and parcel facts of a few customers, from the operational store now (the
+    warehouse's figures for a real-time trigger): orders not cancelled and placed by ``as_of``,
+    their revenue less refunds, days since the last and the first, parcels, late ones
+    (delivered after the promise, or undelivered past it), whether the last shipped was late.
+    Customers with no order are absent, as in the warehouse's facts."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    live = (
+        Order.workspace_id == workspace_id,
+        Order.customer_id.in_(ids),
+        Order.status != "cancelled",
+        Order.placed_at <= as_of,
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for cid, count, cents, last_at, first_at in session.execute(
+        select(
+            Order.customer_id,
+            func.count(),
+            func.sum(case((NET_CENTS > 0, NET_CENTS), else_=0)),
+            func.max(Order.placed_at),
+            func.min(Order.placed_at),
+        )
+        .where(*live)
+        .group_by(Order.customer_id)
+    ):
+        if cid is None:
+            continue
+        last = _as_utc(last_at)
+        first = _as_utc(first_at)
+        found[int(cid)] = {
+            "orders.count": float(count),
+            "orders.revenue": int(cents or 0) / 100.0,
+            "orders.last_days": float((as_of - last).days) if last else None,
+            "orders.first_days": float((as_of - first).days) if first else None,
+            "shipments.count": 0.0,
+            "shipments.late": 0.0,
+            "shipments.last_late": None,
+        }
+    parcels = session.execute(
+        select(Order.customer_id, Shipment.id, Shipment.promised_at, Shipment.delivered_at)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(*live, Shipment.workspace_id == workspace_id)
+        .order_by(Order.customer_id, Shipment.id)
+    ).all()
+    for cid, _sid, promised, delivered in parcels:
+        facts = found.get(int(cid)) if cid is not None else None
+        if facts is None:
+            continue
+        promised_at = _as_utc(promised)
+        late = promised_at is not None and (_as_utc(delivered) or as_of) > promised_at
+        facts["shipments.count"] += 1
+        facts["shipments.late"] += 1 if late else 0
+        facts["shipments.last_late"] = late
+    return found
+
+
+def _as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def moments_between(
+    session: Session, workspace_id: str, start: dt.datetime, end: dt.datetime
+) -> list[tuple[str, str, int, dt.datetime]]:
+    """What happened to orders in [start, end), as the event names a store's webhooks give them:
+    (event, order external id, customer id, time) for ``Order Completed`` (placed),
+    ``Order Shipped`` and ``Order Delivered`` (a parcel), oldest first. A replay's input."""
+    found: list[tuple[str, str, int, dt.datetime]] = []
+    for external_id, customer_id, placed_at in session.execute(
+        select(Order.external_id, Order.customer_id, Order.placed_at).where(
+            Order.workspace_id == workspace_id,
+            Order.customer_id.is_not(None),
+            Order.placed_at >= start,
+            Order.placed_at < end,
+        )
+    ):
+        found.append(
+            ("Order Completed", external_id, int(customer_id or 0), _as_utc(placed_at) or start)
+        )
+    parcels = session.execute(
+        select(Order.external_id, Order.customer_id, Shipment.shipped_at, Shipment.delivered_at)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(Shipment.workspace_id == workspace_id, Order.customer_id.is_not(None))
+        .where(
+            ((Shipment.shipped_at >= start) & (Shipment.shipped_at < end))
+            | ((Shipment.delivered_at >= start) & (Shipment.delivered_at < end))
+        )
+    )
+    for external_id, customer_id, shipped, delivered in parcels:
+        for name, at in (
+            ("Order Shipped", _as_utc(shipped)),
+            ("Order Delivered", _as_utc(delivered)),
+        ):
+            if at is not None and start <= at < end:
+                found.append((name, external_id, int(customer_id or 0), at))
+    return sorted(found, key=lambda m: (m[3], m[0]))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from cxloop import analytics
 from cxloop.config import get_settings
+from cxloop.demo import journeys as demo_journeys
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.browsing import send_browsing
 from cxloop.demo.generator import history_end
@@ -19,6 +20,7 @@ from cxloop.demo.service import build_demo
 from cxloop.progress import progress_bar
 from cxloop.store.db import Database
 from cxloop.store.runtime import get_database
+from cxloop.wiring import wire
 from cxloop.workspaces import service as workspaces
 from cxloop.workspaces.models import User
 
@@ -57,6 +59,13 @@ def run_demo(
         demo_nps.run_history(
             db, result.workspace_id, seed=seed, end=history_end(today), progress=report
         )
+        # The playbooks, switched on, hear the last weeks of history; the analytics run's
+        # segments start the two that a score triggers.
+        wire()
+        demo_journeys.switch_on(db, result.workspace_id)
+        demo_journeys.replay(
+            db, result.workspace_id, get_settings(), end=history_end(today), progress=report
+        )
         scored = analytics.run_analytics(
             db,
             get_settings().resolved_analytics_url,
@@ -65,6 +74,7 @@ def run_demo(
             actor="demo",
             progress=report,
         )
+    demo_journeys.after_analytics(db, result.workspace_id, get_settings(), end=history_end(today))
     nps = demo_nps.summary(db, result.workspace_id)
     summary = {
         **result.summary(),
@@ -76,6 +86,7 @@ def run_demo(
         },
         "top_drivers": demo_nps.top_drivers(db, result.workspace_id),
         "rfm_segments": scored.segments,
+        "journeys": demo_journeys.summary(db, result.workspace_id),
     }
     login = demo_login(db, result.workspace_id)
     if as_json:

@@ -5,7 +5,14 @@ This package's facade: what other domains may use. They import the package
 """
 
 from cxloop.ingest.models import WebhookSecret
-from cxloop.ingest.service import event_count, export_events, latest_events
+from cxloop.ingest.service import event_count, export_events, latest_events, on_events
 from cxloop.ingest.webhooks import webhook_secret
 
-__all__ = ["WebhookSecret", "event_count", "export_events", "latest_events", "webhook_secret"]
+__all__ = [
+    "WebhookSecret",
+    "event_count",
+    "export_events",
+    "latest_events",
+    "on_events",
+    "webhook_secret",
+]

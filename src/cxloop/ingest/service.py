@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -31,6 +31,20 @@ def _insert_ignoring_duplicates(session: Session) -> Insert:
     )
 
 
+# Told (session, rows) in the transaction that stores events, with the rows written (``events``
+# columns; a replayed message id among them, the hook's own store must drop it): journeys listen
+# to them. Connected by ``cxloop.wiring``.
+EventsHook = Callable[[Session, Sequence[dict[str, Any]]], object]
+_events_hooks: list[EventsHook] = []
+
+
+def on_events(hook: EventsHook) -> EventsHook:
+    """Register ``hook(session, rows)`` once, at start-up (``cxloop.wiring``)."""
+    if hook not in _events_hooks:
+        _events_hooks.append(hook)
+    return hook
+
+
 def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Insert event rows (dicts of ``events`` columns); a message id seen before is skipped.
 
@@ -40,6 +54,8 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> int:
         return 0
     result: Any = session.execute(_insert_ignoring_duplicates(session), list(rows))
     count = result.rowcount
+    for hook in _events_hooks:
+        hook(session, rows)
     return int(count) if count is not None and count >= 0 else len(rows)
 
 

@@ -8,6 +8,7 @@ from cxloop.profiles.models import Customer
 from cxloop.profiles.service import (
     Keys,
     alias,
+    apply_traits,
     count_customers,
     customer_attributes,
     customer_id_of,
@@ -31,6 +32,7 @@ __all__ = [
     "Customer",
     "Keys",
     "alias",
+    "apply_traits",
     "count_customers",
     "customer_attributes",
     "customer_id_of",

@@ -562,12 +562,17 @@ def merges_after(session: Session, workspace_id: str, after_id: int) -> list[tup
     return [(int(i), int(f), int(t)) for i, f, t in rows]
 
 
-def customer_attributes(session: Session, workspace_id: str) -> pa.Table:
-    """Every customer of the workspace with what segments test: id, locale, country and
-    whether an email address is known, as Arrow."""
+def customer_attributes(
+    session: Session, workspace_id: str, customer_ids: Sequence[int] | None = None
+) -> pa.Table:
+    """Every customer of the workspace (or those of ``customer_ids``) with what segments test:
+    id, locale, country and whether an email address is known, as Arrow."""
+    query = select(Customer.id).where(Customer.workspace_id == workspace_id)
+    if customer_ids is not None:
+        query = query.where(Customer.id.in_(list(customer_ids)))
     return arrow_table(
         session,
-        select(Customer.id).where(Customer.workspace_id == workspace_id),
+        query,
         [
             ("customer_id", Customer.id, pa.int64()),
             ("locale", Customer.locale, pa.string()),

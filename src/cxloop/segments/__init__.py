@@ -18,7 +18,15 @@ from cxloop.segments.expression import (
     render,
 )
 from cxloop.segments.schemas import Changes, SegmentChangePublic
-from cxloop.segments.service import dynamic_keys, history, refresh, segments_of
+from cxloop.segments.service import (
+    dynamic_keys,
+    ensure_segment,
+    history,
+    members_of,
+    on_entry,
+    refresh,
+    segments_of,
+)
 from cxloop.segments.sql import column, members, predicate
 
 __all__ = [
@@ -30,11 +38,14 @@ __all__ = [
     "SegmentChangePublic",
     "column",
     "dynamic_keys",
+    "ensure_segment",
     "evaluate",
     "fields_of",
     "history",
     "matches",
     "members",
+    "members_of",
+    "on_entry",
     "parse",
     "predicate",
     "refresh",

@@ -11,7 +11,7 @@ customer page can show the history.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -233,7 +233,59 @@ def _apply(session: Session, segment: Segment, wanted: set[int], at: dt.datetime
         )
     segment.members = len(wanted)
     segment.refreshed_at = at
+    if entered:
+        for hook in _entry_hooks:
+            hook(session, segment.workspace_id, segment.key, entered, at)
     return Changes(entered=entered, left=left)
+
+
+# Told (session, workspace_id, segment key, customer ids, at) in the transaction that records
+# customers entering a segment (journeys start on it); connected by ``cxloop.wiring``.
+EntryHook = Callable[[Session, str, str, list[int], dt.datetime], object]
+_entry_hooks: list[EntryHook] = []
+
+
+def on_entry(hook: EntryHook) -> EntryHook:
+    """Register ``hook(session, workspace_id, key, customer_ids, at)`` once, at start-up."""
+    if hook not in _entry_hooks:
+        _entry_hooks.append(hook)
+    return hook
+
+
+def members_of(session: Session, workspace_id: str, key: str) -> list[int]:
+    """The ids of the members of the workspace's segment ``key`` (none if there is no such
+    segment)."""
+    segment = get_segment(session, workspace_id, key)
+    return sorted(member_ids(session, segment)) if segment is not None else []
+
+
+def ensure_segment(
+    session: Session, workspace_id: str, key: str, name: str, condition: str, *, actor: str
+) -> Segment:
+    """The dynamic segment ``key`` with this condition, created or changed as needed (a
+    journey's score trigger keeps its own)."""
+    segment = get_segment(session, workspace_id, key)
+    if segment is None:
+        return create_segment(
+            session,
+            workspace_id,
+            SegmentCreate(key=key, name=name, kind="dynamic", condition=condition),
+            actor=actor,
+        )
+    if segment.kind != "dynamic":
+        raise InvalidInput("key", i18n.gettext("a static segment of that key exists already"))
+    if segment.condition != condition.strip():
+        parse(condition, field="condition")
+        segment.condition, segment.updated_at = condition.strip(), utcnow()
+        workspaces.audit(
+            session,
+            actor=actor,
+            action="segments.updated",
+            workspace_id=workspace_id,
+            subject=key,
+            data={"condition": segment.condition},
+        )
+    return segment
 
 
 def refresh(

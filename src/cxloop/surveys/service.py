@@ -930,12 +930,14 @@ def last_answers(workspace_id: str, customer_ids: Sequence[int] | None = None) -
     )
 
 
-def answer_facts(session: Session, workspace_id: str) -> pa.Table:
-    """Each customer's latest confirmed answer, as Arrow: customer_id, score, category,
-    created_at, and its themes: all, praised (a positive sentiment) and blamed (a negative one).
-    The segments' NPS facts."""
-    latest = last_answers(workspace_id)
-    rows = session.execute(
+def answer_facts(
+    session: Session, workspace_id: str, customer_ids: Sequence[int] | None = None
+) -> pa.Table:
+    """Each customer's latest confirmed answer (or only those of ``customer_ids``), as Arrow:
+    customer_id, score, category, created_at, and its themes: all, praised (a positive
+    sentiment) and blamed (a negative one). The segments' NPS facts."""
+    latest = last_answers(workspace_id, customer_ids)
+    query = (
         select(
             Response.customer_id,
             Response.score,
@@ -946,7 +948,8 @@ def answer_facts(session: Session, workspace_id: str) -> pa.Table:
         )
         .join(latest, latest.c.id == Response.id)
         .order_by(Response.customer_id)
-    ).all()
+    )
+    rows = session.execute(query).all()
     praised, blamed = [], []
     for row in rows:
         mentions = row.mentions or []
@@ -986,3 +989,22 @@ def export_answers(
     ]
     query = select(Response.id).where(Response.workspace_id == workspace_id, changed)
     return arrow_table(session, query, fields)
+
+
+def confirmed_between(
+    session: Session, workspace_id: str, start: dt.datetime, end: dt.datetime
+) -> list[Response]:
+    """Answers confirmed in [start, end), of known customers, oldest first (a replay's input)."""
+    return list(
+        session.scalars(
+            select(Response)
+            .where(
+                Response.workspace_id == workspace_id,
+                Response.status == "confirmed",
+                Response.customer_id.is_not(None),
+                Response.confirmed_at >= start,
+                Response.confirmed_at < end,
+            )
+            .order_by(Response.confirmed_at, Response.id)
+        )
+    )

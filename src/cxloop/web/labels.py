@@ -101,6 +101,7 @@ LABELS: dict[str, dict[str, str]] = {
     "alert_target": {
         "email": N_("email"),
         "webhook": N_("webhook"),
+        "case": N_("case"),
     },
     "delivery_status": {
         "pending": N_("pending"),

@@ -25,6 +25,10 @@ def build_huey(settings: Settings) -> Huey:
 
 
 huey = build_huey(get_settings())
+# How long an idle consumer waits, at most, before it looks at the queue again (Huey's default
+# is 10 s): a journey's trigger should reach its first step within a second or two. Redis pops
+# block instead, and answer at once.
+MAX_DELAY = 0.5
 
 
 class EmbeddedConsumer(Consumer):  # type: ignore[misc]
@@ -37,7 +41,12 @@ class EmbeddedConsumer(Consumer):  # type: ignore[misc]
 def start_embedded(threads: int) -> EmbeddedConsumer:
     """Start consumer threads (workers, scheduler, periodic tasks) in this process."""
     consumer = EmbeddedConsumer(
-        huey, workers=threads, worker_type="thread", periodic=True, check_worker_health=False
+        huey,
+        workers=threads,
+        worker_type="thread",
+        periodic=True,
+        check_worker_health=False,
+        max_delay=MAX_DELAY,
     )
     consumer.start()
     return consumer
@@ -50,5 +59,7 @@ def stop_embedded(consumer: EmbeddedConsumer) -> None:
 
 def run_consumer(threads: int) -> None:
     """Run a standalone consumer in the foreground until SIGINT/SIGTERM (``cxloop worker``)."""
-    consumer = Consumer(huey, workers=threads, worker_type="thread", periodic=True)
+    consumer = Consumer(
+        huey, workers=threads, worker_type="thread", periodic=True, max_delay=MAX_DELAY
+    )
     consumer.run()

@@ -1,0 +1,275 @@
+"""Journeys over the admin API: define them in YAML, change them (versioned), switch them on,
+pause or archive them; their runs and what each step did; the guardrails; the secret their
+webhooks are signed with."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from cxloop import channels
+from cxloop.config import get_settings
+from cxloop.inputs import RowId
+from cxloop.journeys import engine, guardrails, playbook, service
+from cxloop.journeys.definition import Step
+from cxloop.journeys.models import Journey, JourneyRun
+from cxloop.journeys.schemas import (
+    GuardrailsBody,
+    GuardrailsPublic,
+    JourneyBody,
+    JourneyPublic,
+    JourneySummary,
+    RunPublic,
+    SourceBody,
+    StatusBody,
+    StepCount,
+    StepPublic,
+    StepRecord,
+    VersionPublic,
+)
+from cxloop.web.deps import AdminDep, SessionDep
+
+api = APIRouter(prefix="/api/v1", tags=["admin"])
+routers = (api,)
+
+
+def _step(step: Step) -> StepPublic:
+    fields: dict[str, Any] = {}
+    if step.kind == "send":
+        fields = {"channel": step.channel, "marketing": step.marketing}
+        if step.subject is not None:
+            fields["subject"] = {"fr": step.subject.fr, "en": step.subject.en}
+    elif step.kind == "wait":
+        if step.event:
+            fields = {
+                "event": step.event,
+                "same_order": step.same_order,
+                "timeout_seconds": step.timeout_seconds,
+            }
+            if step.on_timeout:
+                fields["on_timeout"] = step.on_timeout
+        elif step.until:
+            fields = {"until": step.until}
+        else:
+            fields = {"seconds": step.seconds}
+    elif step.kind == "branch":
+        fields = {"if": step.condition, "then": step.then, "else": step.otherwise}
+    elif step.kind == "coupon":
+        fields = {
+            "kind": step.coupon_kind,
+            "value": step.value,
+            "expires_seconds": step.expires_seconds,
+        }
+    elif step.kind == "webhook":
+        fields = {"url": step.url}
+    elif step.kind == "case":
+        assert step.title is not None
+        fields = {"title": {"fr": step.title.fr, "en": step.title.en}, "owner": step.owner}
+    elif step.kind == "set":
+        fields = {"field": step.set_field, "value": step.set_value}
+    return StepPublic(id=step.id, kind=step.kind, summary=fields)
+
+
+def _public(session: SessionDep, journey: Journey) -> JourneyPublic:
+    spec = engine.plan(journey.source)
+    trigger = spec.trigger
+    shown: dict[str, Any] = {"kind": trigger.kind}
+    for name in ("event", "segment", "score", "at", "when"):
+        if getattr(trigger, name):
+            shown[name] = getattr(trigger, name)
+    if trigger.every_seconds:
+        shown["every_seconds"] = trigger.every_seconds
+    goal = (
+        None
+        if spec.goal is None
+        else {"event": spec.goal.event, "within_seconds": spec.goal.within_seconds}
+    )
+    reentry = spec.reentry if spec.reentry != "after" else f"after {spec.reentry_seconds}s"
+    return JourneyPublic(
+        key=journey.key,
+        name={"fr": spec.name.fr, "en": spec.name.en},
+        status=journey.status,
+        version=journey.version,
+        priority=spec.priority,
+        holdout=spec.holdout,
+        trigger=shown,
+        goal=goal,
+        reentry=reentry,
+        steps=[_step(s) for s in spec.steps],
+        source=journey.source,
+        summary=JourneySummary(**service.summary(session, journey)),
+        created_at=journey.created_at,
+        updated_at=journey.updated_at,
+    )
+
+
+def _run(session: SessionDep, run: JourneyRun) -> RunPublic:
+    return RunPublic(
+        id=run.id,
+        customer_id=run.customer_id,
+        version=run.version,
+        status=run.status,
+        holdout=run.holdout,
+        step=run.step,
+        wake_at=run.wake_at,
+        waiting_event=run.waiting_event,
+        entered_at=run.entered_at,
+        finished_at=run.finished_at,
+        converted_at=run.converted_at,
+        exit_reason=run.exit_reason,
+        steps=[
+            StepRecord(
+                step=s.step_id, kind=s.kind, outcome=s.outcome, reason=s.reason, ref=s.ref, at=s.at
+            )
+            for s in service.steps_of(session, run)
+        ],
+    )
+
+
+class SigningSecret(BaseModel):
+    """The secret the workspace's journey webhooks are signed with (``X-Cxloop-Signature``:
+    ``sha256=`` and the hex HMAC-SHA256 of the body)."""
+
+    secret: str
+
+
+@api.get("/journeys/signing-secret")
+def signing_secret(owner: AdminDep) -> SigningSecret:
+    """The secret to check the signature of the journeys' webhooks with."""
+    return SigningSecret(secret=channels.webhook_secret(get_settings(), owner.workspace_id))
+
+
+@api.get("/journeys/guardrails")
+def get_guardrails(owner: AdminDep, session: SessionDep) -> GuardrailsPublic:
+    """The frequency cap, quiet hours and SMS rules every journey message obeys."""
+    return GuardrailsPublic(**guardrails.limits_of(session, owner.workspace_id).__dict__)
+
+
+@api.put("/journeys/guardrails")
+def set_guardrails(owner: AdminDep, session: SessionDep, body: GuardrailsBody) -> GuardrailsPublic:
+    """Change some of the guardrails."""
+    changes = body.model_dump(exclude_none=True)
+    limits = guardrails.set_limits(session, owner.workspace_id, changes, actor="api")
+    return GuardrailsPublic(**limits.__dict__)
+
+
+class PlaybookPublic(BaseModel):
+    """A ready-made journey: its key, name, trigger and source."""
+
+    key: str
+    name: dict[str, str]
+    trigger: str
+    installed: bool
+    source: str
+
+
+class InstallBody(BaseModel):
+    """Install a playbook as a draft, or switched on."""
+
+    status: Literal["draft", "active"] = "draft"
+
+
+@api.get("/journeys/playbooks")
+def list_playbooks(owner: AdminDep, session: SessionDep) -> list[PlaybookPublic]:
+    """The six ready-made journeys, and whether the workspace has each."""
+    found = []
+    for key in playbook.KEYS:
+        spec = playbook.definition_of(key)
+        found.append(
+            PlaybookPublic(
+                key=key,
+                name={"fr": spec.name.fr, "en": spec.name.en},
+                trigger=spec.trigger.kind,
+                installed=service.get_journey(session, owner.workspace_id, key) is not None,
+                source=playbook.source_of(key),
+            )
+        )
+    return found
+
+
+@api.post("/journeys/playbooks/{key}", status_code=201)
+def install_playbook(
+    owner: AdminDep, session: SessionDep, key: str, body: InstallBody
+) -> JourneyPublic:
+    """Make a journey of a playbook (409 if the workspace has one of that key)."""
+    source = playbook.source_of(key)
+    journey = service.create_journey(
+        session, owner.workspace_id, source, actor="api", status=body.status
+    )
+    return _public(session, journey)
+
+
+@api.post("/journeys", status_code=201)
+def create_journey(owner: AdminDep, session: SessionDep, body: JourneyBody) -> JourneyPublic:
+    """A new journey from its YAML; ``status: active`` switches it on at once."""
+    journey = service.create_journey(
+        session, owner.workspace_id, body.source, actor="api", status=body.status
+    )
+    return _public(session, journey)
+
+
+@api.get("/journeys")
+def list_journeys(owner: AdminDep, session: SessionDep) -> list[JourneyPublic]:
+    """The workspace's journeys, by key, with what each did so far."""
+    return [_public(session, j) for j in service.list_journeys(session, owner.workspace_id)]
+
+
+@api.get("/journeys/{key}")
+def get_journey(owner: AdminDep, session: SessionDep, key: str) -> JourneyPublic:
+    """One journey."""
+    return _public(session, service.found_journey(session, owner.workspace_id, key))
+
+
+@api.put("/journeys/{key}")
+def update_journey(
+    owner: AdminDep, session: SessionDep, key: str, body: SourceBody
+) -> JourneyPublic:
+    """A new version of the journey; runs in flight keep theirs."""
+    return _public(
+        session, service.update_journey(session, owner.workspace_id, key, body.source, actor="api")
+    )
+
+
+@api.post("/journeys/{key}/status")
+def set_status(owner: AdminDep, session: SessionDep, key: str, body: StatusBody) -> JourneyPublic:
+    """Switch the journey on, pause it, or archive it (its runs in flight end)."""
+    return _public(
+        session, service.set_status(session, owner.workspace_id, key, body.status, actor="api")
+    )
+
+
+@api.get("/journeys/{key}/versions")
+def list_versions(owner: AdminDep, session: SessionDep, key: str) -> list[VersionPublic]:
+    """Every version of the journey, newest first."""
+    journey = service.found_journey(session, owner.workspace_id, key)
+    return [
+        VersionPublic(version=v.version, source=v.source, actor=v.actor, created_at=v.created_at)
+        for v in service.versions_of(session, journey)
+    ]
+
+
+@api.get("/journeys/{key}/runs")
+def list_runs(
+    owner: AdminDep,
+    session: SessionDep,
+    key: str,
+    status: Annotated[str, Query(max_length=16)] = "",
+    customer_id: Annotated[RowId | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[RunPublic]:
+    """The journey's runs, newest first, with what each step did."""
+    journey = service.found_journey(session, owner.workspace_id, key)
+    runs = service.runs_of(
+        session, journey, status=status, customer_id=customer_id, limit=limit, offset=offset
+    )
+    return [_run(session, r) for r in runs]
+
+
+@api.get("/journeys/{key}/steps")
+def step_counts(owner: AdminDep, session: SessionDep, key: str) -> list[StepCount]:
+    """What the journey's steps did: per step, outcome and reason."""
+    journey = service.found_journey(session, owner.workspace_id, key)
+    return [StepCount(**row) for row in service.step_counts(session, journey)]
