@@ -7,6 +7,7 @@ sweep find them, as it would once the time had come."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import select, update
 from cxloop.cases.models import Case
 from cxloop.commerce.models import Coupon
 from cxloop.ingest import service as ingest
-from cxloop.journeys import playbook, service
+from cxloop.journeys import playbook, service, uplift
 from cxloop.journeys import tasks as journey_tasks
 from cxloop.journeys.models import JourneyRun, JourneyStep
 from cxloop.profiles import service as profiles
@@ -142,7 +143,7 @@ def test_detractor_recovery(db, make_workspace, smtp, worker) -> None:
     assert _reasons(db, happy) == []
 
 
-def test_passive_conversion_and_promoter_advocacy(db, make_workspace, smtp, worker) -> None:
+def test_passive_conversion_and_promoter_advocacy(app, db, make_workspace, smtp, worker) -> None:
     ws = make_workspace().workspace_id
     _switch_on(db, ws, "passive_conversion", "promoter_advocacy")
     passive = _customer_of(db, f.answer(db, ws, 7, "Bien"))
@@ -151,10 +152,19 @@ def test_passive_conversion_and_promoter_advocacy(db, make_workspace, smtp, work
     # The promoter is thanked at once, with the review link; the passive waits two days.
     [thanks] = smtp.inbox.messages()
     assert thanks["Subject"] == "Merci Lou ! Bienvenue au club"
-    assert (
-        "https://www.trustpilot.com/evaluate/example.com"
-        in thanks.get_body(("html",)).get_content()
-    )
+    # The review link goes through a tracked link, which counts the click and sends the reader on.
+    html = thanks.get_body(("html",)).get_content()
+    tracked = re.search(r'href="https?://[^/"]+(/c/[^"]+)"', html)
+    assert tracked is not None, html
+    with TestClient(app) as client:
+        followed = client.get(tracked.group(1), follow_redirects=False)
+        assert followed.status_code == 302
+        assert followed.headers["location"] == "https://www.trustpilot.com/evaluate/example.com"
+        assert client.get(tracked.group(1)[:-3] + "xyz", follow_redirects=False).status_code == 404
+    with db.session() as session:
+        journey = service.get_journey(session, ws, "promoter_advocacy")
+        assert journey is not None
+        assert uplift.uplift(session, journey)["activity"]["clicked"] == 1
     _days_pass(db, worker, 2)
     assert _mail(smtp)[_email(db, passive)] == ["Un petit plus pour votre prochaine commande"]
     _days_pass(db, worker, 14)

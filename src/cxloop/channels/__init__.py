@@ -5,6 +5,7 @@ This package's facade: what other domains may use. They import the package
 (``from cxloop import channels``), never one of its modules (checked by import-linter).
 """
 
+from cxloop.channels.clicks import click_url
 from cxloop.channels.email import (
     Delivery,
     Undeliverable,
@@ -25,20 +26,25 @@ from cxloop.channels.hooks import (
     unsuppress,
     webhook_secret,
 )
-from cxloop.channels.service import recent_counts
+from cxloop.channels.onsite import identity_secret, queue_onsite, user_hash
+from cxloop.channels.service import message_counts, recent_counts
 from cxloop.channels.unsubscribe import unsubscribe_url
 
 __all__ = [
     "Delivery",
     "Undeliverable",
+    "click_url",
     "deliver",
     "draft_email",
+    "identity_secret",
     "is_suppressed",
+    "message_counts",
     "on_delivery",
     "post_calls",
     "queue_call",
     "queue_drafts",
     "queue_email",
+    "queue_onsite",
     "recent_counts",
     "render",
     "sender_for",
@@ -46,5 +52,6 @@ __all__ = [
     "suppressions",
     "unsubscribe_url",
     "unsuppress",
+    "user_hash",
     "webhook_secret",
 ]

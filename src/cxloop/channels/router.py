@@ -1,4 +1,5 @@
-"""Email over HTTP: unsubscribe links (``/u/{token}``), provider events, the console outbox.
+"""Channels over HTTP: unsubscribe links (``/u/{token}``), provider events, the console outbox,
+and the on-site messages store pages fetch (``/p/v1/messages``).
 
 ``POST /u/{token}`` is the RFC 8058 one-click target: mail clients POST
 ``List-Unsubscribe=One-Click`` with no cookie and no CSRF token, by design; the signed token is
@@ -11,12 +12,12 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from cxloop import i18n, inputs, profiles
-from cxloop.channels import events
+from cxloop import i18n, inputs, profiles, workspaces
+from cxloop.channels import clicks, events, onsite
 from cxloop.channels import service as channels
 from cxloop.channels.unsubscribe import Subscription, read_token, subscriber, unsubscribe
 from cxloop.config import Settings
@@ -256,4 +257,59 @@ def outbox_message_html(
             "X-Frame-Options": "SAMEORIGIN",
             "Cache-Control": "private, no-store",
         },
+    )
+
+
+ONSITE_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, OPTIONS",
+    "Cache-Control": "no-store",
+}
+
+
+@router.get("/p/v1/messages")
+def onsite_messages(
+    request: Request,
+    session: SessionDep,
+    write_key: Annotated[str, Query(alias="writeKey", min_length=1, max_length=200)],
+    user_id: Annotated[str, Query(alias="userId", min_length=1, max_length=200)],
+    user_hash: Annotated[str, Query(alias="userHash", min_length=1, max_length=128)],
+) -> Response:
+    """A visitor's on-site messages not shown yet, for the store's page to show (and now
+    marked shown). ``userHash``: the hex HMAC-SHA256 of ``userId`` under the workspace's
+    identity secret, computed by the store's server (docs/journeys.md)."""
+    owner = workspaces.resolve_key(session, write_key)
+    if owner is None or owner.kind != "write":
+        raise InvalidInput(
+            "writeKey", "unknown write key", status=401, code="unauthorized", headers=ONSITE_CORS
+        )
+    settings: Settings = request.app.state.settings
+    if not onsite.proves(settings, owner.workspace_id, user_id, user_hash):
+        raise InvalidInput(
+            "userHash",
+            "does not match userId",
+            status=401,
+            code="unauthorized",
+            headers=ONSITE_CORS,
+        )
+    customer_id = profiles.customer_id_of(session, owner.workspace_id, user_id)
+    shown = (
+        [] if customer_id is None else onsite.take_onsite(session, owner.workspace_id, customer_id)
+    )
+    return JSONResponse({"messages": shown}, headers=ONSITE_CORS)
+
+
+@router.get("/c/{token}")
+def tracked_link(request: Request, session: SessionDep, token: str) -> Response:
+    """A tracked link: the click is recorded, the reader sent on to the link's target."""
+    settings: Settings = request.app.state.settings
+    found = clicks.read_click(settings, token) if len(token) <= 4096 else None
+    if found is None:
+        raise InvalidInput("token", "not a link of ours", status=404, code="not_found")
+    workspace_id, related_key, target = found
+    clicks.record_click(session, workspace_id, related_key)
+    return RedirectResponse(
+        target,
+        status_code=302,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
     )

@@ -47,6 +47,7 @@ __all__ = [
     "events_of",
     "get_message",
     "list_messages",
+    "message_counts",
     "on_delivery",
     "queue_email",
     "recent_counts",
@@ -110,3 +111,40 @@ def recent_counts(
         .group_by(OutboundMessage.customer_id)
     ).all()
     return {int(cid): int(n) for cid, n in rows if cid is not None}
+
+
+def message_counts(
+    session: Session, workspace_id: str, purpose: str, key_prefix: str
+) -> dict[str, int]:
+    """Messages of ``purpose`` whose related key starts with ``key_prefix``: queued (all),
+    sent (to SMTP or the outbox), failed, bounced, the ones providers reported opened, and the
+    ones whose tracked link was followed."""
+    mine = (
+        OutboundMessage.workspace_id == workspace_id,
+        OutboundMessage.purpose == purpose,
+        OutboundMessage.related_key.startswith(key_prefix, autoescape=True),
+    )
+    by_status = dict(
+        session.execute(
+            select(OutboundMessage.status, func.count())
+            .where(*mine)
+            .group_by(OutboundMessage.status)
+        ).all()
+    )
+
+    def reported(kind: str) -> int:
+        found = session.scalar(
+            select(func.count(func.distinct(DeliveryEvent.message_id)))
+            .join(OutboundMessage, OutboundMessage.id == DeliveryEvent.message_id)
+            .where(*mine, DeliveryEvent.kind == kind)
+        )
+        return int(found or 0)
+
+    return {
+        "messages": int(sum(by_status.values())),
+        "sent": int(by_status.get("sent", 0) + by_status.get("outbox", 0)),
+        "failed": int(by_status.get("failed", 0)),
+        "bounced": int(by_status.get("bounced", 0)),
+        "opened": reported("opened"),
+        "clicked": reported("clicked"),
+    }

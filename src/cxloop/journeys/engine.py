@@ -502,8 +502,10 @@ def _values(run: JourneyRun, customer: Customer, place: Any, locale: str) -> dic
 def _send(
     walk: Walk, run: JourneyRun, journey: Journey, step: Step, customer: Customer, key: str
 ) -> Outcome:
+    if step.channel == "onsite":
+        return _show(walk, run, journey, step, customer, key)
     if step.channel != "email":
-        # SMS and on-site messages have no provider here yet: recorded, never silently dropped.
+        # SMS has no provider here yet: recorded, never silently dropped.
         return Outcome("skipped", "no_provider")
     if not customer.email:
         return Outcome("skipped", "no_address")
@@ -538,7 +540,14 @@ def _send(
             "unsubscribe_url": unsubscribe,
             "coupon_code": coupon.get("code", ""),
             "coupon_label": coupon.get("label", ""),
-            "link": templates.fill(step.link, values) if step.link else "",
+            "link": channels.click_url(
+                walk.settings,
+                run.workspace_id,
+                f"{journey.key}:{key}",
+                templates.fill(step.link, values),
+            )
+            if step.link
+            else "",
             "link_label": step.link_label.get(locale) if step.link_label else _open_label(locale),
         },
         locale,
@@ -557,6 +566,44 @@ def _send(
     except channels.Undeliverable as refusal:
         return Outcome("skipped", refusal.reason)
     walk.effects.emails.append(message.id)
+    walk.sent[(run.workspace_id, customer.id)] = (
+        walk.sent_recently(run.workspace_id, customer.id) + 1
+    )
+    return Outcome("sent", ref=str(message.id))
+
+
+def _show(
+    walk: Walk, run: JourneyRun, journey: Journey, step: Step, customer: Customer, key: str
+) -> Outcome:
+    """An on-site message, shown on the customer's next visit: no address, consent or quiet
+    hours to check (they are on the store's page), the frequency cap still counts it."""
+    if not customer.user_id:
+        return Outcome("skipped", "no_address")
+    limits = walk.limits_of(run.workspace_id)
+    if step.marketing and walk.sent_recently(run.workspace_id, customer.id) >= limits.cap_messages:
+        return Outcome("skipped", "frequency_cap")
+    place = walk.workspace(run.workspace_id)
+    locale = _locale(customer, place)
+    values = _values(run, customer, place, locale)
+    assert step.body is not None
+    coupon = values["coupon"]
+    details = {
+        "coupon_code": coupon.get("code", ""),
+        "coupon_label": coupon.get("label", ""),
+        "link": templates.fill(step.link, values) if step.link else "",
+        "link_label": step.link_label.get(locale) if step.link_label else "",
+    }
+    message = channels.queue_onsite(
+        walk.session,
+        run.workspace_id,
+        customer_id=customer.id,
+        user_id=customer.user_id,
+        title=templates.fill(step.subject.get(locale), values) if step.subject else "",
+        body=templates.fill(step.body.get(locale), values),
+        details={k: v for k, v in details.items() if v},
+        related_key=f"{journey.key}:{key}",
+        purpose=PURPOSE,
+    )
     walk.sent[(run.workspace_id, customer.id)] = (
         walk.sent_recently(run.workspace_id, customer.id) + 1
     )

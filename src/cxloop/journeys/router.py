@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from cxloop import channels
 from cxloop.config import get_settings
 from cxloop.inputs import RowId
-from cxloop.journeys import engine, guardrails, playbook, service
+from cxloop.journeys import engine, guardrails, playbook, service, uplift
 from cxloop.journeys.definition import Step
 from cxloop.journeys.models import Journey, JourneyRun
 from cxloop.journeys.schemas import (
@@ -129,16 +129,23 @@ def _run(session: SessionDep, run: JourneyRun) -> RunPublic:
 
 
 class SigningSecret(BaseModel):
-    """The secret the workspace's journey webhooks are signed with (``X-Cxloop-Signature``:
-    ``sha256=`` and the hex HMAC-SHA256 of the body)."""
+    """The workspace's secrets: ``secret`` signs the journeys' webhooks (``X-Cxloop-Signature``:
+    ``sha256=`` and the hex HMAC-SHA256 of the body); ``identity_secret`` is what the store's
+    server signs its visitors' user ids with for on-site messages (``userHash``: the hex
+    HMAC-SHA256 of the user id)."""
 
     secret: str
+    identity_secret: str
 
 
 @api.get("/journeys/signing-secret")
 def signing_secret(owner: AdminDep) -> SigningSecret:
-    """The secret to check the signature of the journeys' webhooks with."""
-    return SigningSecret(secret=channels.webhook_secret(get_settings(), owner.workspace_id))
+    """The secrets of the journeys' webhooks and of on-site messages."""
+    settings = get_settings()
+    return SigningSecret(
+        secret=channels.webhook_secret(settings, owner.workspace_id),
+        identity_secret=channels.identity_secret(settings, owner.workspace_id),
+    )
 
 
 @api.get("/journeys/guardrails")
@@ -273,3 +280,17 @@ def step_counts(owner: AdminDep, session: SessionDep, key: str) -> list[StepCoun
     """What the journey's steps did: per step, outcome and reason."""
     journey = service.found_journey(session, owner.workspace_id, key)
     return [StepCount(**row) for row in service.step_counts(session, journey)]
+
+
+@api.get("/journeys/{key}/uplift")
+def journey_uplift(
+    owner: AdminDep,
+    session: SessionDep,
+    key: str,
+    days: Annotated[int | None, Query(ge=1, le=365)] = None,
+) -> dict[str, Any]:
+    """Treated customers against the holdout, within the window (the goal's, else 30 days, or
+    ``days``): repeat purchase, revenue per customer, later NPS and unsubscribes, each with its
+    interval and p-value; and the journey's messages, opens, conversions and revenue."""
+    journey = service.found_journey(session, owner.workspace_id, key)
+    return uplift.uplift(session, journey, days=days)

@@ -590,3 +590,30 @@ def customer_ids(session: Session, workspace_id: str) -> pa.Array:
         [("id", Customer.id, pa.int64())],
     )
     return table.column("id").combine_chunks()
+
+
+def denials_in_windows(
+    session: Session,
+    workspace_id: str,
+    customer_ids: Sequence[int],
+    channel: str,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[tuple[int, dt.datetime]]:
+    """Consent denied for ``channel`` (an unsubscribe, a complaint, a bounce) by these
+    customers in [start, end): (customer id, at). A comparison's input."""
+    found: list[tuple[int, dt.datetime]] = []
+    ids = sorted({int(c) for c in customer_ids})
+    for begin in range(0, len(ids), 5000):
+        for cid, at in session.execute(
+            select(ConsentChange.customer_id, ConsentChange.at).where(
+                ConsentChange.workspace_id == workspace_id,
+                ConsentChange.customer_id.in_(ids[begin : begin + 5000]),
+                ConsentChange.channel == channel,
+                ConsentChange.status == "denied",
+                ConsentChange.at >= start,
+                ConsentChange.at < end,
+            )
+        ):
+            found.append((int(cid), at if at.tzinfo else at.replace(tzinfo=dt.UTC)))
+    return found

@@ -26,11 +26,13 @@ from cxloop.surveys.service import (
     invitation_by_id,
     invitations_sent_since,
     last_answers,
+    scores_in_windows,
     set_answer_tags,
     set_corrected_themes,
     survey_by_id,
 )
 from cxloop.surveys.stats import PASSIVE_MIN, PROMOTER_MIN, summarize
+from cxloop.surveys.stats import compare as compare_nps
 
 __all__ = [
     "MAX_PERIODS",
@@ -46,6 +48,7 @@ __all__ = [
     "answer_facts",
     "answer_text",
     "answers_with_text",
+    "compare_nps",
     "confirmed_between",
     "customer_answers",
     "decisions_for",
@@ -56,6 +59,7 @@ __all__ = [
     "last_answers",
     "nps_summary",
     "period_start",
+    "scores_in_windows",
     "set_answer_tags",
     "set_corrected_themes",
     "summarize",

@@ -1008,3 +1008,29 @@ def confirmed_between(
             .order_by(Response.confirmed_at, Response.id)
         )
     )
+
+
+def scores_in_windows(
+    session: Session,
+    workspace_id: str,
+    customer_ids: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[tuple[int, int, dt.datetime]]:
+    """Confirmed answers of these customers confirmed in [start, end): (customer id, score,
+    confirmed at). A comparison's input."""
+    found: list[tuple[int, int, dt.datetime]] = []
+    ids = sorted({int(c) for c in customer_ids})
+    for begin in range(0, len(ids), 5000):
+        for cid, score, at in session.execute(
+            select(Response.customer_id, Response.score, Response.confirmed_at).where(
+                Response.workspace_id == workspace_id,
+                Response.customer_id.in_(ids[begin : begin + 5000]),
+                Response.status == "confirmed",
+                Response.confirmed_at >= start,
+                Response.confirmed_at < end,
+            )
+        ):
+            if cid is not None and at is not None:
+                found.append((int(cid), int(score), at if at.tzinfo else at.replace(tzinfo=dt.UTC)))
+    return found
