@@ -53,6 +53,13 @@ from cxloop.commerce.service import (
     shipments_of,
     touchpoint_query,
 )
+from cxloop.commerce.stores import (
+    connect_store,
+    disconnect_store,
+    pending_coupons,
+    store_connection,
+    write_coupons,
+)
 
 __all__ = [
     "ORDER_STATUSES",
@@ -69,8 +76,10 @@ __all__ = [
     "Shipment",
     "ShipmentData",
     "cancel_order",
+    "connect_store",
     "coupon_counts",
     "coupons_of",
+    "disconnect_store",
     "export_order_items",
     "export_orders",
     "export_shipments",
@@ -88,12 +97,15 @@ __all__ = [
     "orders_in_windows",
     "orders_of",
     "orders_placed_since",
+    "pending_coupons",
     "record_refund",
     "shipments_of",
+    "store_connection",
     "to_cents",
     "touchpoint_query",
     "upsert_customer",
     "upsert_order",
     "upsert_product",
     "upsert_shipment",
+    "write_coupons",
 ]

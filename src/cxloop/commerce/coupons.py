@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxloop import i18n
-from cxloop.commerce.models import Coupon, Order
+from cxloop.commerce.models import Coupon, Order, StoreConnection
 from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
 
@@ -76,8 +76,11 @@ def issue_coupon(
             break
     else:  # pragma: no cover - 20 collisions in 3.8e11 codes
         raise RuntimeError("no free coupon code")
+    # Written to the store too when one is connected (``stores.write_coupons``, after commit).
+    connected = session.get(StoreConnection, workspace_id) is not None
     coupon = Coupon(
         workspace_id=workspace_id,
+        store_status="pending" if connected else "none",
         code=code,
         kind=kind,
         value=stored,

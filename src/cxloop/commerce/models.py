@@ -175,4 +175,22 @@ class Coupon(Base):
     store_status: Mapped[str] = mapped_column(String(16), default="none")
     store_ref: Mapped[str] = mapped_column(String(100), default="")
     store_error: Mapped[str] = mapped_column(Text, default="")
+    store_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    store_claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StoreConnection(Base):
+    """How cxloop reaches a workspace's store to write to it (coupons): the platform, its
+    address and its credentials, sealed (``cxloop.sealing``)."""
+
+    __tablename__ = "store_connections"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    # shopify, woocommerce
+    platform: Mapped[str] = mapped_column(String(16))
+    base_url: Mapped[str] = mapped_column(String(300))
+    credentials: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -76,17 +76,19 @@ class Effects:
 
     emails: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
+    coupons: list[int] = field(default_factory=list)  # to write to the store
     runs: list[int] = field(default_factory=list)  # runs due now
     later: list[tuple[int, dt.datetime]] = field(default_factory=list)  # runs due later
 
     def extend(self, other: Effects) -> None:
         self.emails += other.emails
         self.calls += other.calls
+        self.coupons += other.coupons
         self.runs += other.runs
         self.later += other.later
 
     def __bool__(self) -> bool:
-        return bool(self.emails or self.calls or self.runs or self.later)
+        return bool(self.emails or self.calls or self.coupons or self.runs or self.later)
 
 
 # Entering ------------------------------------------------------------------------------------
@@ -667,6 +669,8 @@ def _coupon(
         currency=getattr(place, "currency", "EUR") or "EUR",
         key=f"journey:{key}",
     )
+    if coupon.store_status == "pending":
+        walk.effects.coupons.append(coupon.id)
     shown = coupon.value / 100 if coupon.kind == "fixed" else coupon.value
     run.context = {
         **(run.context or {}),

@@ -17,7 +17,7 @@ from typing import Any
 from huey import crontab
 from sqlalchemy.orm import Session
 
-from cxloop import channels, surveys
+from cxloop import channels, commerce, surveys
 from cxloop.config import Settings, get_settings
 from cxloop.journeys import engine, service
 from cxloop.store.base import utcnow
@@ -38,6 +38,8 @@ def carry_out(db: Database, settings: Settings, effects: engine.Effects) -> None
             channels.deliver(db, effects.emails, channels.sender_for(settings))
         if effects.calls:
             channels.post_calls(db, effects.calls, settings)
+        if effects.coupons:
+            commerce.write_coupons(db, effects.coupons, settings.resolved_secret_key())
         now = utcnow()
         for run_id, at in effects.later:
             if at - now <= SCHEDULE_WITHIN:

@@ -94,6 +94,21 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "store_connections",
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("base_url", sa.String(length=300), nullable=False),
+        sa.Column("credentials", sa.Text(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_store_connections_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_store_connections")),
+    )
+    op.create_table(
         "suppressions",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
@@ -297,6 +312,8 @@ def upgrade() -> None:
         sa.Column("store_status", sa.String(length=16), nullable=False),
         sa.Column("store_ref", sa.String(length=100), nullable=False),
         sa.Column("store_error", sa.Text(), nullable=False),
+        sa.Column("store_attempts", sa.Integer(), nullable=False),
+        sa.Column("store_claimed_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
@@ -418,6 +435,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_suppressions_workspace_id"))
 
     op.drop_table("suppressions")
+    op.drop_table("store_connections")
     with op.batch_alter_table("journeys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_journeys_workspace_id"))
 
