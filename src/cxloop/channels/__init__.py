@@ -28,6 +28,7 @@ from cxloop.channels.hooks import (
 )
 from cxloop.channels.onsite import identity_secret, queue_onsite, user_hash
 from cxloop.channels.service import message_counts, recent_counts
+from cxloop.channels.sms import deliver_sms, e164, opt_out_words, queue_sms, sms_provider
 from cxloop.channels.unsubscribe import unsubscribe_url
 
 __all__ = [
@@ -35,19 +36,24 @@ __all__ = [
     "Undeliverable",
     "click_url",
     "deliver",
+    "deliver_sms",
     "draft_email",
+    "e164",
     "identity_secret",
     "is_suppressed",
     "message_counts",
     "on_delivery",
+    "opt_out_words",
     "post_calls",
     "queue_call",
     "queue_drafts",
     "queue_email",
     "queue_onsite",
+    "queue_sms",
     "recent_counts",
     "render",
     "sender_for",
+    "sms_provider",
     "suppress",
     "suppressions",
     "unsubscribe_url",

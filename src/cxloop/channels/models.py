@@ -108,3 +108,21 @@ class Suppression(Base):
     address: Mapped[str] = mapped_column(String(320))
     reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SmsProvider(Base):
+    """How a workspace sends SMS: a Twilio-compatible API or a generic JSON endpoint, the
+    sender, and the credentials, sealed (``cxloop.sealing``)."""
+
+    __tablename__ = "sms_providers"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    # twilio, generic
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(String(300))
+    account: Mapped[str] = mapped_column(String(100), default="")
+    sender: Mapped[str] = mapped_column(String(40))
+    credentials: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -8,16 +8,18 @@ the authority. The page's own button posts to the same URL.
 
 from __future__ import annotations
 
+import datetime as dt
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cxloop import i18n, inputs, profiles, workspaces
-from cxloop.channels import clicks, events, onsite
+from cxloop.channels import clicks, events, onsite, sms
 from cxloop.channels import service as channels
 from cxloop.channels.unsubscribe import Subscription, read_token, subscriber, unsubscribe
 from cxloop.config import Settings
@@ -26,12 +28,13 @@ from cxloop.i18n import _
 from cxloop.profiles import Customer
 from cxloop.store.db import Database
 from cxloop.web import templating
-from cxloop.web.deps import MemberDep, SessionDep
+from cxloop.web.deps import AdminDep, MemberDep, SessionDep
 from cxloop.workspaces import get_workspace
 
 router = APIRouter(include_in_schema=False)
 pages = APIRouter(include_in_schema=False)
-routers = (router, pages)
+api = APIRouter(prefix="/api/v1", tags=["admin"])
+routers = (router, pages, api)
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -313,3 +316,73 @@ def tracked_link(request: Request, session: SessionDep, token: str) -> Response:
         status_code=302,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
     )
+
+
+class SmsProviderBody(BaseModel):
+    """The SMS provider: ``twilio`` (a Twilio-compatible API: ``url`` https://api.twilio.com,
+    ``account`` the account SID, ``token`` the auth token) or ``generic`` (``url`` the endpoint
+    that takes JSON, ``token`` its bearer token); ``sender`` a number or a sender name."""
+
+    kind: Literal["twilio", "generic"]
+    url: str = Field(min_length=8, max_length=300)
+    sender: str = Field(min_length=1, max_length=40)
+    account: str = Field(default="", max_length=100)
+    token: str = Field(min_length=1, max_length=500)
+
+
+class SmsProviderPublic(BaseModel):
+    """The SMS provider, without its token."""
+
+    kind: str
+    url: str
+    sender: str
+    account: str
+    updated_at: dt.datetime
+
+
+def _provider(row: Any) -> SmsProviderPublic:
+    return SmsProviderPublic(
+        kind=row.kind,
+        url=row.url,
+        sender=row.sender,
+        account=row.account,
+        updated_at=row.updated_at,
+    )
+
+
+@api.put("/sms-provider")
+def set_sms_provider(
+    request: Request, owner: AdminDep, session: SessionDep, body: SmsProviderBody
+) -> SmsProviderPublic:
+    """Set the provider journeys send SMS through (its token sealed, never shown again)."""
+    settings: Settings = request.app.state.settings
+    row = sms.set_provider(
+        session,
+        owner.workspace_id,
+        kind=body.kind,
+        url=body.url,
+        sender=body.sender,
+        account=body.account,
+        token=body.token,
+        secret_key=settings.resolved_secret_key(),
+        actor="api",
+    )
+    return _provider(row)
+
+
+@api.get("/sms-provider")
+def get_sms_provider(owner: AdminDep, session: SessionDep) -> SmsProviderPublic:
+    """The SMS provider (never its token)."""
+    row = sms.sms_provider(session, owner.workspace_id)
+    if row is None:
+        raise InvalidInput(
+            "kind", i18n.gettext("no SMS provider is set"), status=404, code="not_found"
+        )
+    return _provider(row)
+
+
+@api.delete("/sms-provider", status_code=204, response_class=Response)
+def delete_sms_provider(owner: AdminDep, session: SessionDep) -> Response:
+    """Forget the SMS provider and its token."""
+    sms.remove_provider(session, owner.workspace_id, actor="api")
+    return Response(status_code=204)

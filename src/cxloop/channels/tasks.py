@@ -8,7 +8,7 @@ from typing import Any
 
 from huey import crontab
 
-from cxloop.channels import email, hooks
+from cxloop.channels import email, hooks, sms
 from cxloop.config import get_settings
 from cxloop.store.runtime import get_database
 from cxloop.worker.queue import huey
@@ -55,3 +55,14 @@ def retry_webhooks(task: Any = None) -> None:
         hooks.retry_failed(session, ids)
     if ids:
         hooks.post_calls(db, ids, get_settings())
+
+
+@huey.periodic_task(crontab(minute="*"), context=True)
+@recorded("sms.stranded")
+def deliver_stranded_sms(task: Any = None) -> None:
+    """Every minute: SMS queued and never delivered, or left half-sent by a dead process."""
+    db = get_database()
+    with db.session() as session:
+        ids = sms.stranded_sms(session)
+    if ids:
+        sms.deliver_sms(db, ids, get_settings().resolved_secret_key())

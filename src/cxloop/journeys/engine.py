@@ -77,6 +77,7 @@ class Effects:
     emails: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
     coupons: list[int] = field(default_factory=list)  # to write to the store
+    sms: list[int] = field(default_factory=list)
     runs: list[int] = field(default_factory=list)  # runs due now
     later: list[tuple[int, dt.datetime]] = field(default_factory=list)  # runs due later
 
@@ -84,11 +85,14 @@ class Effects:
         self.emails += other.emails
         self.calls += other.calls
         self.coupons += other.coupons
+        self.sms += other.sms
         self.runs += other.runs
         self.later += other.later
 
     def __bool__(self) -> bool:
-        return bool(self.emails or self.calls or self.coupons or self.runs or self.later)
+        return bool(
+            self.emails or self.calls or self.coupons or self.sms or self.runs or self.later
+        )
 
 
 # Entering ------------------------------------------------------------------------------------
@@ -506,9 +510,8 @@ def _send(
 ) -> Outcome:
     if step.channel == "onsite":
         return _show(walk, run, journey, step, customer, key)
-    if step.channel != "email":
-        # SMS has no provider here yet: recorded, never silently dropped.
-        return Outcome("skipped", "no_provider")
+    if step.channel == "sms":
+        return _text(walk, run, journey, step, customer, key)
     if not customer.email:
         return Outcome("skipped", "no_address")
     if not profiles.may_contact(customer, "email"):
@@ -568,6 +571,57 @@ def _send(
     except channels.Undeliverable as refusal:
         return Outcome("skipped", refusal.reason)
     walk.effects.emails.append(message.id)
+    walk.sent[(run.workspace_id, customer.id)] = (
+        walk.sent_recently(run.workspace_id, customer.id) + 1
+    )
+    return Outcome("sent", ref=str(message.id))
+
+
+def _text(
+    walk: Walk, run: JourneyRun, journey: Journey, step: Step, customer: Customer, key: str
+) -> Outcome:
+    """An SMS: explicit consent, a number, the suppression list; for marketing, quiet hours,
+    the French rules when the workspace keeps them, and the frequency cap."""
+    country = customer.country or None
+    number = channels.e164(customer.phone, country)
+    if number is None:
+        return Outcome("skipped", "no_address")
+    if not profiles.may_contact(customer, "sms"):
+        return Outcome("skipped", "consent_denied")
+    if channels.is_suppressed(walk.session, run.workspace_id, "sms", number):
+        return Outcome("skipped", "suppressed")
+    if channels.sms_provider(walk.session, run.workspace_id) is None:
+        return Outcome("skipped", "no_provider")
+    place = walk.workspace(run.workspace_id)
+    limits = walk.limits_of(run.workspace_id)
+    if step.marketing:
+        zone = guardrails.zone(customer.timezone, getattr(place, "timezone", "Europe/Paris"))
+        for release, reason in (
+            (guardrails.quiet_release(walk.now, limits, zone), "quiet_hours"),
+            (guardrails.sms_release(walk.now, limits, zone), "sms_hours"),
+        ):
+            if release is not None:
+                run.wake_at = release
+                walk.effects.later.append((run.id, release))
+                return Outcome("held", reason, stop=True)
+        if walk.sent_recently(run.workspace_id, customer.id) >= limits.cap_messages:
+            return Outcome("skipped", "frequency_cap")
+    locale = _locale(customer, place)
+    values = _values(run, customer, place, locale)
+    assert step.body is not None
+    text = templates.fill(step.body.get(locale), values).strip()
+    if step.marketing:
+        text = f"{text}\n{channels.opt_out_words(locale)}"
+    message = channels.queue_sms(
+        walk.session,
+        run.workspace_id,
+        customer_id=customer.id,
+        to=number,
+        text=text,
+        purpose=PURPOSE,
+        related_key=f"{journey.key}:{key}",
+    )
+    walk.effects.sms.append(message.id)
     walk.sent[(run.workspace_id, customer.id)] = (
         walk.sent_recently(run.workspace_id, customer.id) + 1
     )

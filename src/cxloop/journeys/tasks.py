@@ -38,6 +38,8 @@ def carry_out(db: Database, settings: Settings, effects: engine.Effects) -> None
             channels.deliver(db, effects.emails, channels.sender_for(settings))
         if effects.calls:
             channels.post_calls(db, effects.calls, settings)
+        if effects.sms:
+            channels.deliver_sms(db, effects.sms, settings.resolved_secret_key())
         if effects.coupons:
             commerce.write_coupons(db, effects.coupons, settings.resolved_secret_key())
         now = utcnow()

@@ -94,6 +94,23 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "sms_providers",
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("url", sa.String(length=300), nullable=False),
+        sa.Column("account", sa.String(length=100), nullable=False),
+        sa.Column("sender", sa.String(length=40), nullable=False),
+        sa.Column("credentials", sa.Text(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_sms_providers_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_sms_providers")),
+    )
+    op.create_table(
         "store_connections",
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
         sa.Column("platform", sa.String(length=16), nullable=False),
@@ -436,6 +453,7 @@ def downgrade() -> None:
 
     op.drop_table("suppressions")
     op.drop_table("store_connections")
+    op.drop_table("sms_providers")
     with op.batch_alter_table("journeys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_journeys_workspace_id"))
 
