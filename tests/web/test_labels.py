@@ -12,8 +12,11 @@ from babel.messages.pofile import read_po
 from cxloop import analytics, commerce, i18n
 from cxloop.alerts import service as alerts
 from cxloop.analytics.experience import BREAKDOWNS
+from cxloop.cases import service as case_service
 from cxloop.channels.router import STATUSES as OUTBOX_STATUSES
 from cxloop.ingest.models import EVENT_TYPES
+from cxloop.journeys import definition
+from cxloop.journeys import service as journey_service
 from cxloop.profiles.models import IDENTITY_KINDS
 from cxloop.surveys.definitions import default_definition
 from cxloop.surveys.schemas import Category, Channel, Trigger
@@ -37,6 +40,15 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "churn_band": analytics.CHURN_BANDS,
     "experience_group": tuple(code for groups, _ in BREAKDOWNS.values() for code in groups),
     "persona_feature": analytics.PERSONA_FEATURES,
+    "journey_status": journey_service.STATUSES,
+    "trigger_kind": definition.TRIGGERS,
+    "step_kind": definition.STEP_KINDS,
+    "message_channel": definition.CHANNELS,
+    "coupon_kind": definition.COUPON_KINDS,
+    "case_status": case_service.STATUSES,
+    "case_source": case_service.SOURCES,
+    "run_status": ("active", "waiting", "done", "exited", "converted", "holdout"),
+    "segment_change": ("entered", "left"),
 }
 
 

@@ -20,6 +20,8 @@ from cxloop.alerts import service as alerts
 from cxloop.alerts.models import AlertDelivery
 from cxloop.analytics.models import CustomerScore
 from cxloop.channels import email
+from cxloop.config import get_settings
+from cxloop.demo import journeys as demo_journeys
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.browsing import send_browsing
 from cxloop.demo.generator import history_end
@@ -62,6 +64,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     ws = build_demo(db, customers=300, seed=7, as_of=today).workspace_id
     send_browsing(db, ws, seed=7, end=end)
     demo_nps.run_history(db, ws, seed=7, end=end)
+    # The playbooks over the last month: journeys with results, and cases, to show.
+    demo_journeys.switch_on(db, ws)
+    demo_journeys.replay(db, ws, get_settings(), end=end, days=30)
     folder = tmp_path_factory.mktemp("warehouse")
     analytics.run_analytics(db, f"duckdb://{folder / 'w.duckdb'}", ws, as_of=end, actor="test")
     with db.session() as session:

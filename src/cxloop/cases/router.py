@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from cxloop import i18n, profiles
@@ -14,10 +15,11 @@ from cxloop.cases import service
 from cxloop.cases.models import Case
 from cxloop.errors import InvalidInput
 from cxloop.inputs import RowId
-from cxloop.web.deps import AdminDep, SessionDep
+from cxloop.store.base import utcnow
+from cxloop.web import templating
+from cxloop.web.deps import AdminDep, CsrfFormDep, Member, MemberDep, SessionDep
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
-routers = (api,)
 
 
 class NotePublic(BaseModel):
@@ -185,3 +187,86 @@ def add_note(owner: AdminDep, session: SessionDep, case_id: RowId, body: NoteCre
     """Add a note to a case."""
     service.add_note(session, owner.workspace_id, case_id, author="api", text=body.text)
     return _public(session, service.found_case(session, owner.workspace_id, case_id), notes=True)
+
+
+# The console -------------------------------------------------------------------------------
+
+pages = APIRouter(include_in_schema=False)
+routers = (api, pages)
+PAGE_SIZE = 50
+
+
+@pages.get("/w/{workspace_id}/cases")
+def cases_page(
+    request: Request,
+    session: SessionDep,
+    member: MemberDep,
+    status: Annotated[Literal["open", "waiting", "closed", ""], Query()] = "",
+    mine: bool = False,
+) -> Response:
+    """The inbox: cases not closed first, soonest due first; or those of one status, or the
+    reader's own."""
+    found = service.list_cases(
+        session,
+        member.workspace.id,
+        status=status,
+        owner=member.user.email if mine else "",
+        limit=PAGE_SIZE,
+    )
+    people = profiles.customers_by_id(session, [c.customer_id for c in found if c.customer_id])
+    return templating.page(
+        request,
+        "cases.html",
+        member,
+        rows=found,
+        people=people,
+        statuses=service.STATUSES,
+        status_filter=status,
+        mine=mine,
+        now=utcnow(),
+    )
+
+
+def _member_case(session: SessionDep, member: Member, case_id: int) -> Case:
+    case = service.get_case(session, member.workspace.id, case_id)
+    if case is None:
+        raise member.not_found()
+    return case
+
+
+@pages.get("/w/{workspace_id}/cases/{case_id}")
+def case_page(request: Request, session: SessionDep, member: MemberDep, case_id: RowId) -> Response:
+    """One case: who it is about, its notes, and (for editors) what to change."""
+    case = _member_case(session, member, case_id)
+    person = (
+        profiles.get_customer(session, member.workspace.id, case.customer_id)
+        if case.customer_id
+        else None
+    )
+    return templating.page(
+        request,
+        "case.html",
+        member,
+        case=case,
+        person=person,
+        notes=service.notes_of(session, case),
+        statuses=service.STATUSES,
+    )
+
+
+@pages.post("/w/{workspace_id}/cases/{case_id}")
+def update_case_page(
+    request: Request, session: SessionDep, form: CsrfFormDep, member: MemberDep, case_id: RowId
+) -> Response:
+    """Change the case's status or owner; add the note written with it (any member: agents
+    follow cases up)."""
+    case = _member_case(session, member, case_id)
+    status = str(form.get("status", case.status))
+    owner = str(form.get("owner", case.owner))
+    service.update_case(
+        session, member.workspace.id, case.id, actor=member.user.email, status=status, owner=owner
+    )
+    note = str(form.get("note", "")).strip()
+    if note:
+        service.add_note(session, member.workspace.id, case.id, author=member.user.email, text=note)
+    return templating.redirect(f"/w/{member.workspace.id}/cases/{case.id}")

@@ -27,7 +27,7 @@ from cxloop.channels.hooks import (
     webhook_secret,
 )
 from cxloop.channels.onsite import identity_secret, queue_onsite, user_hash
-from cxloop.channels.service import message_counts, recent_counts
+from cxloop.channels.service import deliver_later, message_counts, recent_counts
 from cxloop.channels.sms import deliver_sms, e164, opt_out_words, queue_sms, sms_provider
 from cxloop.channels.unsubscribe import unsubscribe_url
 
@@ -36,6 +36,7 @@ __all__ = [
     "Undeliverable",
     "click_url",
     "deliver",
+    "deliver_later",
     "deliver_sms",
     "draft_email",
     "e164",

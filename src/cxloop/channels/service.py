@@ -43,6 +43,7 @@ __all__ = [
     "SmtpSender",
     "Undeliverable",
     "deliver",
+    "deliver_later",
     "delivery_status",
     "events_of",
     "get_message",
@@ -148,3 +149,10 @@ def message_counts(
         "opened": reported("opened"),
         "clicked": reported("clicked"),
     }
+
+
+def deliver_later(message_ids: list[int]) -> None:
+    """Have a worker deliver these queued messages (call once their transaction committed)."""
+    from cxloop.channels.tasks import deliver_emails  # here: the tasks module imports this one
+
+    deliver_emails(message_ids)

@@ -59,6 +59,7 @@ from cxloop.commerce.stores import (
     pending_coupons,
     store_connection,
     write_coupons,
+    write_later,
 )
 
 __all__ = [
@@ -108,4 +109,5 @@ __all__ = [
     "upsert_product",
     "upsert_shipment",
     "write_coupons",
+    "write_later",
 ]

@@ -363,3 +363,10 @@ def pending_coupons(
             .values(store_status="pending")
         )
     return ids
+
+
+def write_later(coupon_ids: list[int]) -> None:
+    """Have a worker write these coupons to the store (call once their transaction committed)."""
+    from cxloop.commerce.tasks import write_coupons as task  # here: the tasks module imports this
+
+    task(coupon_ids)

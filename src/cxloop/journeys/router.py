@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 
-from cxloop import channels
+from cxloop import channels, i18n
 from cxloop.config import get_settings
+from cxloop.errors import InvalidInput
 from cxloop.inputs import RowId
 from cxloop.journeys import engine, guardrails, playbook, service, uplift
+from cxloop.journeys import flows as pages_text
 from cxloop.journeys.definition import Step
 from cxloop.journeys.models import Journey, JourneyRun
 from cxloop.journeys.schemas import (
@@ -29,10 +32,10 @@ from cxloop.journeys.schemas import (
     StepRecord,
     VersionPublic,
 )
-from cxloop.web.deps import AdminDep, SessionDep
+from cxloop.web import labels, templating
+from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, Member, MemberDep, SessionDep
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
-routers = (api,)
 
 
 def _step(step: Step) -> StepPublic:
@@ -294,3 +297,129 @@ def journey_uplift(
     interval and p-value; and the journey's messages, opens, conversions and revenue."""
     journey = service.found_journey(session, owner.workspace_id, key)
     return uplift.uplift(session, journey, days=days)
+
+
+# The console -------------------------------------------------------------------------------
+
+pages = APIRouter(include_in_schema=False)
+routers = (api, pages)
+
+
+def _list_url(member: Member) -> str:
+    return f"/w/{member.workspace.id}/journeys"
+
+
+@pages.get("/w/{workspace_id}/journeys")
+def journeys_page(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    """The workspace's journeys with what each did, and the playbooks not used yet."""
+    locale = i18n.current_locale.get()
+    rows = []
+    for journey in service.list_journeys(session, member.workspace.id):
+        spec = engine.plan(journey.source)
+        rows.append(
+            {
+                "key": journey.key,
+                "name": spec.name.get(locale),
+                "status": journey.status,
+                "trigger": spec.trigger.kind,
+                "version": journey.version,
+                **service.summary(session, journey),
+            }
+        )
+    have = {row["key"] for row in rows}
+    books = [
+        {"key": key, "name": playbook.definition_of(key).name.get(locale)}
+        for key in playbook.KEYS
+        if key not in have
+    ]
+    return templating.page(request, "journeys.html", member, rows=rows, playbooks=books)
+
+
+@pages.post("/w/{workspace_id}/journeys/playbooks/{key}")
+def install_playbook_page(
+    request: Request, session: SessionDep, form: CsrfFormDep, member: EditorDep, key: str
+) -> Response:
+    """Make a draft journey of a playbook, then show it."""
+    if key not in playbook.KEYS:
+        raise member.not_found()
+    if service.get_journey(session, member.workspace.id, key) is None:
+        playbook.install(session, member.workspace.id, (key,), actor=member.user.email)
+    return templating.redirect(f"{_list_url(member)}/{key}")
+
+
+def _journey_page(
+    request: Request,
+    session: SessionDep,
+    member: Member,
+    journey: Journey,
+    *,
+    source: str | None = None,
+    error: InvalidInput | None = None,
+) -> Response:
+    locale = i18n.current_locale.get()
+    spec = engine.plan(journey.source)
+    return templating.page(
+        request,
+        "journey.html",
+        member,
+        status=422 if error is not None else 200,
+        journey=journey,
+        name=spec.name.get(locale),
+        trigger=pages_text.trigger_sentence(spec, labels.label),
+        steps=pages_text.flow(spec, locale, labels.label),
+        holdout=spec.holdout,
+        goal=(
+            {
+                "event": labels.label(spec.goal.event, "event"),
+                "within": pages_text.duration(spec.goal.within_seconds),
+            }
+            if spec.goal
+            else None
+        ),
+        summary=service.summary(session, journey),
+        counts=service.step_counts(session, journey),
+        results=uplift.uplift(session, journey),
+        versions=service.versions_of(session, journey)[:10],
+        source=journey.source if source is None else source,
+        error=error.message if error is not None else None,
+    )
+
+
+def _member_journey(session: SessionDep, member: Member, key: str) -> Journey:
+    journey = service.get_journey(session, member.workspace.id, key)
+    if journey is None:
+        raise member.not_found()
+    return journey
+
+
+@pages.get("/w/{workspace_id}/journeys/{key}")
+def journey_page(request: Request, session: SessionDep, member: MemberDep, key: str) -> Response:
+    """One journey: its flow in words, its results against the holdout, what its steps did,
+    its definition (editable by editors) and its versions."""
+    return _journey_page(request, session, member, _member_journey(session, member, key))
+
+
+@pages.post("/w/{workspace_id}/journeys/{key}")
+def save_journey_page(
+    request: Request, session: SessionDep, form: CsrfFormDep, member: EditorDep, key: str
+) -> Response:
+    """Save the definition as a new version; the page again with the refusal when it is wrong."""
+    journey = _member_journey(session, member, key)
+    source = str(form.get("source", ""))
+    try:
+        service.update_journey(session, member.workspace.id, key, source, actor=member.user.email)
+    except InvalidInput as exc:  # refused before anything is written
+        return _journey_page(request, session, member, journey, source=source, error=exc)
+    return templating.redirect(f"{_list_url(member)}/{key}")
+
+
+@pages.post("/w/{workspace_id}/journeys/{key}/status")
+def journey_status_page(
+    request: Request, session: SessionDep, form: CsrfFormDep, member: EditorDep, key: str
+) -> Response:
+    """Switch the journey on, pause it or archive it."""
+    _member_journey(session, member, key)
+    service.set_status(
+        session, member.workspace.id, key, str(form.get("status", "")), actor=member.user.email
+    )
+    return templating.redirect(f"{_list_url(member)}/{key}")

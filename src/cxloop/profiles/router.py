@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import partial
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cxloop import analytics, i18n, inputs, surveys, themes
+from cxloop import (
+    analytics,
+    cases,
+    channels,
+    commerce,
+    i18n,
+    inputs,
+    journeys,
+    segments,
+    surveys,
+    themes,
+    workspaces,
+)
+from cxloop.config import get_settings
 from cxloop.errors import InvalidInput
 from cxloop.profiles import flows
 from cxloop.profiles import service as profiles
+from cxloop.profiles.models import Customer
 from cxloop.profiles.schemas import SORTS, Customer360, CustomerFilter, CustomerRow
+from cxloop.store.base import utcnow
+from cxloop.store.db import after_commit
 from cxloop.web import templating
-from cxloop.web.deps import AdminDep, MemberDep, SessionDep
+from cxloop.web.deps import AdminDep, CsrfFormDep, Member, MemberDep, SessionDep
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
 pages = APIRouter(include_in_schema=False)
@@ -165,4 +184,141 @@ def customer(
         decisions=surveys.decisions_for(session, workspace_id, found.id)[:30],
         taxonomy=themes.taxonomy_of(session, workspace_id),
         personas=analytics.persona_names(session, workspace_id, i18n.current_locale.get()),
+        cases=cases.list_cases(session, workspace_id, customer_id=found.id, limit=20),
+        runs=journeys.customer_runs(session, workspace_id, found.id)[:20],
+        coupons=commerce.coupons_of(session, workspace_id, found.id)[:20],
+        memberships=segments.history(session, workspace_id, found.id)[:20],
+        done=request.query_params.get("done", ""),
     )
+
+
+def _back(member: Member, customer_id: int, done: str) -> Response:
+    return templating.redirect(
+        f"/w/{member.workspace.id}/customers/{customer_id}?done={done}#follow-up"
+    )
+
+
+def _member_customer(session: SessionDep, member: Member, customer_id: int) -> Customer:
+    found = profiles.get_customer(session, member.workspace.id, customer_id)
+    if found is None:
+        raise member.not_found()
+    return found
+
+
+@pages.post("/w/{workspace_id}/customers/{customer_id}/case")
+def open_case_for(
+    request: Request,
+    session: SessionDep,
+    form: CsrfFormDep,
+    member: MemberDep,
+    customer_id: inputs.RowId,
+) -> Response:
+    """Open a case about this customer, owned by the member, due tomorrow (every member may
+    follow a customer up, agents included)."""
+    found = _member_customer(session, member, customer_id)
+    cases.open_case(
+        session,
+        member.workspace.id,
+        title=str(form.get("title", "")),
+        customer_id=found.id,
+        actor=member.user.email,
+        owner=member.user.email,
+        due_at=utcnow() + dt.timedelta(days=1),
+        note=str(form.get("note", "")),
+    )
+    return _back(member, found.id, "case")
+
+
+GOODWILL = {
+    "free_shipping": ("free_shipping", 0.0),
+    "percent_10": ("percent", 10.0),
+    "fixed_5": ("fixed", 5.0),
+}
+
+
+@pages.post("/w/{workspace_id}/customers/{customer_id}/coupon")
+def goodwill_coupon(
+    request: Request,
+    session: SessionDep,
+    form: CsrfFormDep,
+    member: MemberDep,
+    customer_id: inputs.RowId,
+) -> Response:
+    """A goodwill coupon for this customer (free shipping, 10% or 5 off, 30 days), written to the
+    connected store once committed."""
+    found = _member_customer(session, member, customer_id)
+    choice = GOODWILL.get(str(form.get("kind", "")))
+    if choice is None:
+        raise InvalidInput(
+            "kind", i18n.gettext("one of %(names)s") % {"names": ", ".join(GOODWILL)}
+        )
+    kind, value = choice
+    coupon = commerce.issue_coupon(
+        session,
+        member.workspace.id,
+        kind=kind,
+        value=value,
+        customer_id=found.id,
+        expires_at=utcnow() + dt.timedelta(days=30),
+        source="manual",
+        currency=member.workspace.currency,
+    )
+    workspaces.audit(
+        session,
+        actor=member.user.email,
+        action="commerce.coupon_made",
+        workspace_id=member.workspace.id,
+        subject=coupon.code,
+        data={"kind": kind, "customer_id": found.id},
+    )
+    if coupon.store_status == "pending":
+        after_commit(session, partial(commerce.write_later, [coupon.id]))
+    return _back(member, found.id, "coupon")
+
+
+@pages.post("/w/{workspace_id}/customers/{customer_id}/reply")
+def reply_to(
+    request: Request,
+    session: SessionDep,
+    form: CsrfFormDep,
+    member: MemberDep,
+    customer_id: inputs.RowId,
+) -> Response:
+    """Write to the customer by email, in the store's name (sent once committed); noted on
+    their open cases."""
+    found = _member_customer(session, member, customer_id)
+    subject = " ".join(str(form.get("subject", "")).split())[:200]
+    body = str(form.get("body", "")).strip()[:10_000]
+    if not subject or not body:
+        raise InvalidInput("body", i18n.gettext("a subject and a message"))
+    if not found.email:
+        raise InvalidInput("email", i18n.gettext("this customer has no email address"))
+    settings = get_settings()
+    unsubscribe = channels.unsubscribe_url(settings, member.workspace.id, found.id)
+    rendered = channels.render(
+        "journey",
+        {
+            "subject": subject,
+            "paragraphs": [
+                [line.strip() for line in block.split("\n")]
+                for block in body.split("\n\n")
+                if block.strip()
+            ],
+            "store_name": member.workspace.name,
+            "unsubscribe_url": unsubscribe,
+        },
+        found.locale or member.workspace.locale,
+    )
+    message = channels.queue_email(
+        session,
+        member.workspace.id,
+        to=found.email,
+        rendered=rendered,
+        purpose="reply",
+        related_key=f"reply:{member.user.id}:{utcnow().timestamp():.0f}",
+        customer_id=found.id,
+        unsubscribe_url=unsubscribe,
+    )
+    cases.note_customer(session, member.workspace.id, found.id, f"{member.user.email}: {subject}")
+    after_commit(session, partial(channels.deliver_later, [message.id]))
+    return _back(member, found.id, "reply")
