@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -177,3 +178,31 @@ def test_following_up_from_the_customer_page(
     with db.session() as session:
         owners = sorted(session.scalars(select(Case.owner)))
     assert owners == ["agent@shop.fr", "sav@shop.fr"]
+
+
+def test_acting_on_an_answer_from_the_nps_page(
+    app: FastAPI, db: Database, make_workspace: Any, make_user: Any
+) -> None:
+    ws = make_workspace().workspace_id
+    make_user("sav@shop.fr", ws, locale="fr")
+    f.answer(db, ws, 2, "Livraison trop chère")
+    with TestClient(app, follow_redirects=False) as client:
+        login(client, "sav@shop.fr")
+        page = html.unescape(client.get(f"/w/{ws}/nps?period=all").text)
+        assert "Offrir la livraison" in page and "Ouvrir un dossier" in page
+        action = re.search(r'action="(/w/[^"]+/case)"', page)
+        title = re.search(r'name="title" value="([^"]+)"', page)
+        assert action is not None and title is not None
+        opened = client.post(
+            action.group(1),
+            data={
+                "csrf_token": csrf_of(page),
+                "title": title.group(1),
+                "note": "Livraison trop chère",
+            },
+        )
+        assert opened.status_code == 303
+    with db.session() as session:
+        case = session.scalars(select(Case)).one()
+        notes = session.scalars(select(CaseNote.text)).all()
+    assert case.title == "NPS 2/10 : rappeler" and notes == ["Livraison trop chère"]
