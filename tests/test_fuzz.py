@@ -31,6 +31,7 @@ from schemathesis.checks import (
 )
 
 from cxloop.alerts import service as alerts
+from cxloop.cases import service as cases
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.generator import history_end
 from cxloop.demo.service import build_demo
@@ -376,6 +377,9 @@ def console(app: FastAPI, db: Database, make_user: Any) -> Iterator[tuple[TestCl
             filters={"max_score": 6},
         )
         rule_id = rule.id
+        case_id = cases.open_case(
+            session, ws, title="Rappeler Zoé", customer_id=customer, actor="test"
+        ).id
     with TestClient(app) as test_client:
         login(test_client, "owner@example.com")
         home = f"/w/{ws}"
@@ -384,6 +388,7 @@ def console(app: FastAPI, db: Database, make_user: Any) -> Iterator[tuple[TestCl
             "customer_id": _first(test_client.get(f"{home}/customers").text, r"/customers/(\d+)"),
             "message_id": str(message_id),
             "rule_id": str(rule_id),
+            "case_id": str(case_id),
             "key": _first(test_client.get(f"{home}/surveys").text, r"/surveys/([^\"/?]+)\""),
         }
         yield test_client, examples

@@ -45,9 +45,9 @@ else:
 WIRED = {
     "delivery": ["track_invitations"],
     "store_change": ["nps_plan"],
-    "events": ["listen", "hear_events"],
+    "events": ["listen", "hear_events", "events_stored"],
     "segment_entry": ["segment_entry"],
-    "settled_answer": ["answer_settled", "answer_settled"],
+    "settled_answer": ["answer_settled", "answer_settled", "answer_settled"],
 }
 
 

@@ -9,6 +9,7 @@ the service action that calls for it leaves it on its session (``cxloop.store.db
 from __future__ import annotations
 
 from cxloop import alerts, cases, ingest, segments
+from cxloop.analytics import tasks as analytics_tasks
 from cxloop.cases import flows as case_flows
 from cxloop.channels import email
 from cxloop.ingest import webhooks
@@ -28,6 +29,9 @@ def wire() -> None:
     # A customer's new order shows on their open cases, and so does a new answer.
     ingest.on_events(cases.hear_events)
     alerts.on_settled_answer(case_flows.answer_settled)
+    # Orders, parcels, traits and answers keep each customer's dynamic segments current.
+    ingest.on_events(analytics_tasks.events_stored)
+    alerts.on_settled_answer(analytics_tasks.answer_settled)
     # Customers entering a segment start the journeys it triggers.
     segments.on_entry(journeys.segment_entry)
     # A settled NPS answer is the event "NPS Answered" for journeys.

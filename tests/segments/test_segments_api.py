@@ -88,3 +88,45 @@ def test_a_segment_is_previewed_made_refreshed_and_listed(
         # and a segment removed is gone
         assert client.delete("/api/v1/segments/repeat", headers=headers).status_code == 204
         assert client.get("/api/v1/segments/repeat", headers=headers).status_code == 404
+
+
+def test_a_static_list_comes_from_a_csv_file(
+    app: FastAPI, db: Database, make_workspace: Any
+) -> None:
+    owner, other = make_workspace(), make_workspace(name="Autre")
+    ws = owner.workspace_id
+    lou = factories.customer(db, ws, user_id="lou", email="lou@example.com")
+    max_ = factories.customer(db, ws, user_id="max", email="max@example.com")
+    factories.customer(db, other.workspace_id, user_id="zoe", email="zoe@example.com")
+    headers = {"Authorization": f"Bearer {owner.admin_key}", "Content-Type": "text/csv"}
+    with TestClient(app) as client:
+        made = client.post(
+            "/api/v1/segments",
+            json={"key": "vip", "name": "VIP", "kind": "static"},
+            headers={"Authorization": headers["Authorization"]},
+        )
+        assert made.status_code == 201
+        by_id = client.put(
+            "/api/v1/segments/vip/members.csv", content=b"user_id\nlou\nmax\n", headers=headers
+        )
+        assert by_id.status_code == 200 and sorted(by_id.json()["entered"]) == sorted([lou, max_])
+        by_email = client.put(
+            "/api/v1/segments/vip/members.csv",
+            content="\ufeffName;Email\nLou;LOU@example.com\n".encode(),
+            headers=headers,
+        )
+        assert by_email.json() == {"entered": [], "left": [max_]}
+        stranger = client.put(
+            "/api/v1/segments/vip/members.csv",
+            content=b"email\nlou@example.com\nzoe@example.com\n",
+            headers=headers,
+        )
+        assert stranger.status_code == 422 and "line 3" in stranger.json()["detail"]
+        no_column = client.put(
+            "/api/v1/segments/vip/members.csv", content=b"name\nLou\n", headers=headers
+        )
+        assert no_column.status_code == 422 and no_column.json()["field"] == "file"
+        members = client.get(
+            "/api/v1/segments/vip/members", headers={"Authorization": headers["Authorization"]}
+        ).json()
+        assert members == {"members": 1, "customer_ids": [lou]}

@@ -24,6 +24,7 @@ from cxloop.segments.service import (
     history,
     members_of,
     on_entry,
+    reconsider,
     refresh,
     segments_of,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "on_entry",
     "parse",
     "predicate",
+    "reconsider",
     "refresh",
     "render",
     "segments_of",

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from cxloop import analytics
+from cxloop import analytics, i18n, inputs
 from cxloop.config import get_settings
+from cxloop.errors import InvalidInput
 from cxloop.segments import service
 from cxloop.segments.schemas import (
     Changes,
@@ -19,6 +21,7 @@ from cxloop.segments.schemas import (
     SegmentPublic,
     SegmentUpdate,
 )
+from cxloop.store.db import Database
 from cxloop.web.deps import AdminDep, SessionDep
 
 api = APIRouter(prefix="/api/v1", tags=["admin"])
@@ -109,3 +112,35 @@ def set_segment_members(
 ) -> Changes:
     """Replace a static segment's list (customers of other workspaces are refused)."""
     return service.set_members(session, owner.workspace_id, key, body.customer_ids, actor="api")
+
+
+MAX_CSV = 20 * 1024 * 1024
+
+
+@api.put(
+    "/segments/{key}/members.csv",
+    openapi_extra={
+        "requestBody": {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "required": True,
+        }
+    },
+)
+async def upload_segment_members(request: Request, owner: AdminDep, key: str) -> Changes:
+    """Replace a static segment's list from a CSV file: a ``user_id`` or an ``email`` column
+    (comma, semicolon or tab), one customer a row. A row naming nobody of this workspace is
+    refused with its line, and nothing changes."""
+    raw = await inputs.capped_body(request, MAX_CSV)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("file", i18n.gettext("a CSV file in UTF-8")) from exc
+    return await run_in_threadpool(
+        _members_from_csv, request.app.state.db, owner.workspace_id, key, text
+    )
+
+
+def _members_from_csv(db: Database, workspace_id: str, key: str, text: str) -> Changes:
+    with db.session() as session:
+        customer_ids = service.customers_of_csv(session, workspace_id, text.splitlines())
+        return service.set_members(session, workspace_id, key, customer_ids, actor="api")

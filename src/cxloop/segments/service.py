@@ -11,17 +11,18 @@ customer page can show the history.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cxloop import i18n, profiles, workspaces
+from cxloop import csv_files, i18n, profiles, workspaces
 from cxloop.errors import InvalidInput
 from cxloop.segments import sql
-from cxloop.segments.expression import parse
+from cxloop.segments.expression import matches, parse
 from cxloop.segments.models import Segment, SegmentChange, SegmentMember
 from cxloop.segments.schemas import (
     Changes,
@@ -193,17 +194,45 @@ def member_ids(session: Session, segment: Segment) -> set[int]:
     return set(rows)
 
 
-def _apply(session: Session, segment: Segment, wanted: set[int], at: dt.datetime) -> Changes:
-    current = member_ids(session, segment)
+def _apply(
+    session: Session,
+    segment: Segment,
+    wanted: set[int],
+    at: dt.datetime,
+    scope: set[int] | None = None,
+) -> Changes:
+    """Make the segment's members ``wanted``: all of them, or (``scope``) only as far as these
+    customers go, the others left as they are."""
+    if scope is None:
+        current = member_ids(session, segment)
+    else:
+        current = set()
+        ordered = sorted(scope)
+        for start in range(0, len(ordered), CHUNK):
+            current |= set(
+                session.scalars(
+                    select(SegmentMember.customer_id).where(
+                        SegmentMember.segment_id == segment.id,
+                        SegmentMember.customer_id.in_(ordered[start : start + CHUNK]),
+                    )
+                )
+            )
     entered, left = sorted(wanted - current), sorted(current - wanted)
-    for start in range(0, len(left), CHUNK):
+    if scope is not None:
+        # A few customers, perhaps reconsidered by two workers at once: only what this
+        # transaction really changed is recorded (the other's delete or insert finds nothing).
+        entered, left = _change_some(session, segment, entered, left, at)
+        entered_rows: list[int] = []
+    else:
+        entered_rows = entered
+    for start in range(0, len(left), CHUNK) if scope is None else ():
         part = left[start : start + CHUNK]
         session.execute(
             delete(SegmentMember).where(
                 SegmentMember.segment_id == segment.id, SegmentMember.customer_id.in_(part)
             )
         )
-    if entered:
+    if entered_rows:
         session.execute(
             insert(SegmentMember),
             [
@@ -213,7 +242,7 @@ def _apply(session: Session, segment: Segment, wanted: set[int], at: dt.datetime
                     "workspace_id": segment.workspace_id,
                     "entered_at": at,
                 }
-                for c in entered
+                for c in entered_rows
             ],
         )
     history = [("entered", c) for c in entered] + [("left", c) for c in left]
@@ -231,12 +260,55 @@ def _apply(session: Session, segment: Segment, wanted: set[int], at: dt.datetime
                 for change, c in history
             ],
         )
-    segment.members = len(wanted)
-    segment.refreshed_at = at
+    if scope is None:
+        segment.members, segment.refreshed_at = len(wanted), at
+    elif entered or left:
+        session.execute(
+            update(Segment)
+            .where(Segment.id == segment.id)
+            .values(members=Segment.members + len(entered) - len(left))
+            .execution_options(synchronize_session=False)
+        )
     if entered:
         for hook in _entry_hooks:
             hook(session, segment.workspace_id, segment.key, entered, at)
     return Changes(entered=entered, left=left)
+
+
+def _change_some(
+    session: Session, segment: Segment, entered: list[int], left: list[int], at: dt.datetime
+) -> tuple[list[int], list[int]]:
+    """Delete and insert these members, returning only those this statement changed."""
+    gone: list[int] = []
+    if left:
+        gone = sorted(
+            session.scalars(
+                delete(SegmentMember)
+                .where(SegmentMember.segment_id == segment.id, SegmentMember.customer_id.in_(left))
+                .returning(SegmentMember.customer_id)
+            )
+        )
+    came: list[int] = []
+    if entered:
+        dialect = session.get_bind().dialect.name
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SegmentMember)
+        came = sorted(
+            session.scalars(
+                statement.on_conflict_do_nothing(
+                    index_elements=["segment_id", "customer_id"]
+                ).returning(SegmentMember.customer_id),
+                [
+                    {
+                        "segment_id": segment.id,
+                        "customer_id": c,
+                        "workspace_id": segment.workspace_id,
+                        "entered_at": at,
+                    }
+                    for c in entered
+                ],
+            )
+        )
+    return came, gone
 
 
 # Told (session, workspace_id, segment key, customer ids, at) in the transaction that records
@@ -319,6 +391,31 @@ def refresh(
     return changes
 
 
+def reconsider(
+    session: Session,
+    workspace_id: str,
+    facts: Mapping[int, Mapping[str, Any]],
+    *,
+    at: dt.datetime,
+) -> dict[str, Changes]:
+    """Keep dynamic segments current for a few customers whose facts just changed (an order, a
+    parcel, an answer): each condition evaluated in-process on their facts (field name to
+    value), entries and exits written as a refresh writes them. What changed, by segment."""
+    if not facts:
+        return {}
+    scope = set(facts)
+    changes: dict[str, Changes] = {}
+    for segment in list_segments(session, workspace_id):
+        if segment.kind != "dynamic":
+            continue
+        node = parse(segment.condition or "", field="condition")
+        wanted = {cid for cid, known in facts.items() if matches(node, known)}
+        found = _apply(session, segment, wanted, at, scope)
+        if found.entered or found.left:
+            changes[segment.key] = found
+    return changes
+
+
 def set_members(
     session: Session, workspace_id: str, key: str, customer_ids: Iterable[int], *, actor: str
 ) -> Changes:
@@ -384,3 +481,32 @@ def counts(session: Session, workspace_id: str) -> dict[str, int]:
         .group_by(Segment.key)
     )
     return {k: int(n) for k, n in rows}
+
+
+def customers_of_csv(session: Session, workspace_id: str, lines: Iterable[str]) -> list[int]:
+    """The customers a CSV list names, by its ``user_id`` or ``email`` column (the first found),
+    in order; a row naming nobody of the workspace is refused with its line."""
+    header, rows = csv_files.records(lines, "file")
+    names = [h.strip().lower() for h in header]
+    column = next((c for c in ("user_id", "email") if c in names), None)
+    if column is None:
+        raise InvalidInput("file", i18n.gettext("the file needs a user_id or an email column"))
+    index = names.index(column)
+    found: list[int] = []
+    for line, row in rows:
+        value = csv_files.cell(row, index).strip()
+        if not value:
+            continue
+        if column == "user_id":
+            customer_id = profiles.customer_id_of(session, workspace_id, value)
+        else:
+            person = profiles.find_by_email(session, workspace_id, value.lower())
+            customer_id = person.id if person is not None else None
+        if customer_id is None:
+            raise InvalidInput(
+                "file",
+                i18n.gettext("line %(n)s: no customer %(value)s in this workspace")
+                % {"n": line, "value": value[:100]},
+            )
+        found.append(customer_id)
+    return found
