@@ -49,6 +49,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "case_source": case_service.SOURCES,
     "run_status": ("active", "waiting", "done", "exited", "converted", "holdout"),
     "segment_change": ("entered", "left"),
+    "segment_kind": ("dynamic", "static"),
 }
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from cxloop import i18n, workspaces
+from cxloop import segments as custom_segments
 from cxloop.analytics import experience, flows, service
 from cxloop.analytics.schemas import (
     Estimate,
@@ -129,6 +130,7 @@ def segments(
         distribution=service.clv_distribution(session, workspace_id),
         top=flows.scored_customers(session, workspace_id, by="clv", limit=LISTED),
         risks=flows.scored_customers(session, workspace_id, by="churn", limit=LISTED),
+        custom=custom_segments.list_segments(session, workspace_id),
     )
 
 

@@ -103,6 +103,10 @@ LABELS: dict[str, dict[str, str]] = {
         "converted": N_("goal met"),
         "holdout": N_("held out"),
     },
+    "segment_kind": {
+        "dynamic": N_("by condition"),
+        "static": N_("a list"),
+    },
     "segment_change": {
         "entered": N_("entered"),
         "left": N_("left"),

@@ -6,6 +6,24 @@ document.addEventListener("DOMContentLoaded", () => {
     form.classList.add("js");
     form.querySelector("select").addEventListener("change", () => form.submit());
   }
+  // A segment's condition: its live count as one types (the server reads it).
+  const condition = document.querySelector("textarea[data-count-url]");
+  const shown = document.getElementById("segment-count");
+  if (condition && shown) {
+    let timer = null;
+    condition.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const url = condition.dataset.countUrl + "?condition=" + encodeURIComponent(condition.value);
+        const answer = await fetch(url, { credentials: "same-origin" });
+        if (!answer.ok) return;
+        const found = await answer.json();
+        shown.textContent = found.error || (found.members === null ? "" :
+          shown.dataset.template.replace("{n}", found.members.toLocaleString(document.documentElement.lang))
+            .replace("{total}", found.customers.toLocaleString(document.documentElement.lang)));
+      }, 400);
+    });
+  }
   // On a phone the main menu scrolls sideways: show where the reader is.
   const current = document.querySelector(".mainnav a[aria-current='page']");
   if (current) current.scrollIntoView({ block: "nearest", inline: "center" });
