@@ -449,3 +449,48 @@ def test_a_paused_journey_takes_no_one_and_an_archived_one_ends_its_runs(
         service.set_status(session, ws, "shipping_delay", "archived", actor="test")
         run = session.scalars(select(JourneyRun)).one()
         assert (run.status, run.exit_reason) == ("exited", "journey_archived")
+
+
+SCHEDULED = """
+key: monday_note
+reentry: 7d
+trigger: {schedule: {every: 1d, at: "09:00", segment: lapsed}}
+steps:
+  - wait: {until: "10:30"}
+  - send: {subject: "Du nouveau", body: "Du nouveau chaque lundi"}
+"""
+
+
+def test_a_schedule_enters_its_segment_daily_and_waits_until_a_time_of_day(
+    db, make_workspace
+) -> None:
+    ws = make_workspace().workspace_id
+    people = [f.customer(db, ws), f.customer(db, ws, timezone="America/Montreal")]
+    with db.session() as session:
+        segments.create_segment(
+            session, ws, SegmentCreate(key="lapsed", name="L", kind="static"), actor="t"
+        )
+        segments.set_members(session, ws, "lapsed", people, actor="t")
+        service.create_journey(session, ws, SCHEDULED, actor="test", status="active")
+    early = NOW.replace(hour=7)  # 08:00 in Paris: not yet 09:00
+    with db.session() as session:
+        assert service.schedules_due(session, early) == []
+        [due] = service.schedules_due(session, NOW)  # 10:00 in Paris
+        started = service.run_schedule(session, due, NOW)
+        assert len(started) == 2
+        assert service.schedules_due(session, NOW + dt.timedelta(hours=2)) == []  # once a day
+    _run(db)
+    with db.session() as session:
+        wakes = {r.customer_id: r.wake_at for r in session.scalars(select(JourneyRun))}
+    # At 10:00 in Paris the next 10:30 is half an hour away; in Montreal it is 04:00 there.
+    assert wakes[people[0]] == NOW + dt.timedelta(minutes=30)
+    montreal = ZoneInfo("America/Montreal")
+    assert wakes[people[1]] == dt.datetime.combine(
+        NOW.astimezone(montreal).date(), dt.time(10, 30), tzinfo=montreal
+    )
+    _run(db, NOW + dt.timedelta(hours=8))  # 18:00 in Paris, noon in Montreal
+    assert _count(db, OutboundMessage) == 2
+    # The next day the schedule comes again, but the re-entry rule (7 days) keeps them out.
+    with db.session() as session:
+        [due] = service.schedules_due(session, NOW + dt.timedelta(days=1))
+        assert service.run_schedule(session, due, NOW + dt.timedelta(days=1)) == []
