@@ -28,6 +28,7 @@ from cxloop.analytics.clv import (
     spend_inputs,
     summarise,
 )
+from cxloop.analytics.experience import t_interval, wilson
 from cxloop.analytics.facts import current_facts, facts_of
 from cxloop.analytics.models import CustomerScore
 from cxloop.analytics.personas import FEATURES as PERSONA_FEATURES
@@ -91,5 +92,7 @@ __all__ = [
     "segment_values",
     "spend_inputs",
     "summarise",
+    "t_interval",
     "usual_gap_days",
+    "wilson",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from huey import crontab
 from sqlalchemy.orm import Session
 
-from cxloop import segments, surveys, workspaces
+from cxloop import ingest, segments, surveys, workspaces
 from cxloop.analytics.facts import facts_of
 from cxloop.analytics.runs import run_analytics
 from cxloop.config import get_settings
@@ -66,24 +65,18 @@ FACT_EVENTS = frozenset(
         "Order Delivered",
     }
 )
-RECENT = dt.timedelta(hours=48)
 
 
 def events_stored(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Stored events that change customers' facts: their dynamic segments are reconsidered by
     a worker once committed (connected by ``cxloop.wiring``)."""
-    oldest = utcnow() - RECENT
     touched: dict[str, set[int]] = {}
     for row in rows:
         if row.get("customer_id") is None or not row.get("workspace_id"):
             continue
         if row.get("event") not in FACT_EVENTS and row.get("type") != "identify":
             continue
-        at = row.get("timestamp")
-        if (
-            isinstance(at, dt.datetime)
-            and (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) < oldest
-        ):
+        if not ingest.is_news(row):
             continue
         touched.setdefault(str(row["workspace_id"]), set()).add(int(row["customer_id"]))
     # One task per workspace and transaction, however many events it stores.

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cxloop import i18n, workspaces
+from cxloop import i18n, ingest, workspaces
 from cxloop.cases.models import Case, CaseNote
 from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
@@ -244,8 +244,6 @@ def note_customer(session: Session, workspace_id: str, customer_id: int, text: s
 
 # What the customer does next shows on their open cases --------------------------------------
 
-RECENT = dt.timedelta(hours=48)
-
 
 def _speaking_for(session: Session, workspace_id: str) -> str:
     workspace = workspaces.get_workspace(session, workspace_id)
@@ -255,16 +253,11 @@ def _speaking_for(session: Session, workspace_id: str) -> str:
 def hear_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     """Note a recent order (``Order Completed``) on the customer's open cases, in the
     transaction that stores it; how many notes."""
-    oldest = utcnow() - RECENT
     written = 0
     for row in rows:
         if row.get("event") != "Order Completed" or row.get("customer_id") is None:
             continue
-        at = row.get("timestamp")
-        if (
-            isinstance(at, dt.datetime)
-            and (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) < oldest
-        ):
+        if not ingest.is_news(row):
             continue
         workspace_id = str(row["workspace_id"])
         properties = row.get("properties") or {}

@@ -5,13 +5,22 @@ This package's facade: what other domains may use. They import the package
 """
 
 from cxloop.ingest.models import WebhookSecret
-from cxloop.ingest.service import event_count, export_events, latest_events, on_events
+from cxloop.ingest.service import (
+    NEWS,
+    event_count,
+    export_events,
+    is_news,
+    latest_events,
+    on_events,
+)
 from cxloop.ingest.webhooks import webhook_secret
 
 __all__ = [
+    "NEWS",
     "WebhookSecret",
     "event_count",
     "export_events",
+    "is_news",
     "latest_events",
     "on_events",
     "webhook_secret",

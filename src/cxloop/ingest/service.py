@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -29,6 +29,20 @@ def _insert_ignoring_duplicates(session: Session) -> Insert:
     return sqlite.insert(EVENTS).on_conflict_do_nothing(
         index_elements=["workspace_id", "message_id"]
     )
+
+
+# Events older than this are history (an import, a replay, a very late webhook): the hooks that
+# act on news (journeys, cases, segments) leave them alone.
+NEWS = dt.timedelta(hours=48)
+
+
+def is_news(row: Mapping[str, Any], now: dt.datetime | None = None) -> bool:
+    """Whether a stored event (an ``events`` row) happened within ``NEWS`` of now."""
+    at = row.get("timestamp")
+    if not isinstance(at, dt.datetime):
+        return True
+    aware = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return aware >= (now or utcnow()) - NEWS
 
 
 # Told (session, rows) in the transaction that stores events, with the rows written (``events``

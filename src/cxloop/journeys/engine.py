@@ -42,6 +42,7 @@ from cxloop import (
     channels,
     commerce,
     i18n,
+    ingest,
     profiles,
     segments,
     surveys,
@@ -197,8 +198,6 @@ def _inbox_insert(session: Session) -> Any:
 # (a worker, a second server) sees it within ``_NAMES_TTL``.
 _NAMES_TTL = 2.0
 _names: dict[str, tuple[float, frozenset[str]]] = {}
-# Older events are history (an import, a late replay): they enter no one and meet no goal.
-RECENT = dt.timedelta(hours=48)
 
 
 def forget(workspace_id: str) -> None:
@@ -220,10 +219,9 @@ def listen(
     session: Session, rows: Sequence[Mapping[str, Any]], *, replay: bool = False
 ) -> set[str]:
     """Put the stored events (``events`` rows) that a journey listens to in the inbox, in the
-    caller's transaction, if they happened in the last ``RECENT`` (any time, for a ``replay``
+    caller's transaction, if they are news (``ingest.is_news``; any time, for a ``replay``
     of history such as the demo's); returns the workspaces that have new ones."""
     found: list[dict[str, Any]] = []
-    oldest = dt.datetime.min.replace(tzinfo=dt.UTC) if replay else utcnow() - RECENT
     for row in rows:
         workspace_id, name, customer_id = (
             row.get("workspace_id"),
@@ -234,11 +232,7 @@ def listen(
             continue
         if name not in _listened_names(session, workspace_id):
             continue
-        at = row.get("timestamp")
-        if (
-            isinstance(at, dt.datetime)
-            and (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) < oldest
-        ):
+        if not replay and not ingest.is_news(row):
             continue
         found.append(
             {

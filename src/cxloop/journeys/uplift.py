@@ -30,11 +30,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxloop import channels, commerce, profiles, surveys
+from cxloop.analytics import t_interval, wilson
 from cxloop.journeys.engine import PURPOSE, plan
 from cxloop.journeys.models import Journey, JourneyRun
 from cxloop.store.base import utcnow
 
-Z = 1.959963984540054
 DEFAULT_WINDOW = dt.timedelta(days=30)
 
 
@@ -45,16 +45,6 @@ class Entry:
     start: dt.datetime
     end: dt.datetime
     converted: bool
-
-
-def wilson(successes: int, n: int) -> tuple[float, float, float]:
-    """A proportion and its Wilson score interval: (share, low, high); NaN without data."""
-    if n == 0:
-        return (math.nan, math.nan, math.nan)
-    p = successes / n
-    centre = (p + Z * Z / (2 * n)) / (1 + Z * Z / n)
-    half = Z * math.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / (1 + Z * Z / n)
-    return (p, max(0.0, centre - half), min(1.0, centre + half))
 
 
 def proportions(treated: tuple[int, int], control: tuple[int, int]) -> dict[str, Any]:
@@ -116,12 +106,8 @@ def _mean(values: np.ndarray) -> float | None:
 
 
 def _t_interval(values: np.ndarray) -> list[float] | None:
-    if values.size < 2:
-        return None
-    se = float(values.std(ddof=1) / math.sqrt(values.size))
-    half = float(stats.t.ppf(0.975, values.size - 1)) * se
-    mean = float(values.mean())
-    return [mean - half, mean + half]
+    _mean_value, low, high, _se = t_interval(values)
+    return None if math.isnan(low) else [low, high]
 
 
 def _number(value: float) -> float | None:
