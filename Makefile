@@ -98,6 +98,8 @@ bench: $(VENV)/.installed $(LIFETIMES)/.installed system-packages
 	$(BIN)/python bench/analytics_run.py --customers 100000 --store postgresql
 	$(BIN)/python bench/analytics.py --part run --customers 1000000 --store postgresql
 	$(BIN)/python bench/journeys.py --customers 100000 --events 30 --rate 0.2
+	$(BIN)/python bench/assistant_quality.py
+	$(BIN)/python bench/assistant_speed.py --catalogs 100
 
 clean:
 	rm -rf $(VENV) $(LIFETIMES) .cxloop .mypy_cache .ruff_cache .pytest_cache

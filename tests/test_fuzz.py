@@ -31,6 +31,7 @@ from schemathesis.checks import (
 )
 
 from cxloop.alerts import service as alerts
+from cxloop.assistant import service as assistant
 from cxloop.cases import service as cases
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.generator import history_end
@@ -380,6 +381,9 @@ def console(app: FastAPI, db: Database, make_user: Any) -> Iterator[tuple[TestCl
         case_id = cases.open_case(
             session, ws, title="Rappeler Zoé", customer_id=customer, actor="test"
         ).id
+        conversation_id = assistant.start_conversation(
+            session, ws, anonymous_id="anon-1", text="baskets blanches"
+        ).conversation.id
     with TestClient(app) as test_client:
         login(test_client, "owner@example.com")
         home = f"/w/{ws}"
@@ -389,6 +393,7 @@ def console(app: FastAPI, db: Database, make_user: Any) -> Iterator[tuple[TestCl
             "message_id": str(message_id),
             "rule_id": str(rule_id),
             "case_id": str(case_id),
+            "conversation_id": conversation_id,
             "key": _first(test_client.get(f"{home}/surveys").text, r"/surveys/([^\"/?]+)\""),
         }
         yield test_client, examples

@@ -41,6 +41,8 @@ clv_app = typer.Typer(
 app.add_typer(clv_app, name="clv")
 analytics_app = typer.Typer(help="Warehouse, RFM scores and segments.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
+catalog_app = typer.Typer(help="The catalog as shoppers search it.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
 
 
 def fail(field: str, message: str) -> NoReturn:
@@ -543,6 +545,42 @@ def clv_fit(
         typer.echo(
             f"{group.frequency:<9}  {group.customers:>9}  {group.actual_mean:>6.3f}  "
             f"{group.predicted_mean:>9.3f}"
+        )
+
+
+@catalog_app.command("search")
+def catalog_search(
+    query: Annotated[str, typer.Argument(help="What a shopper would type, in French or English.")],
+    workspace: Annotated[str, typer.Option(help="Workspace id.")],
+    limit: Annotated[int, typer.Option(help="How many products, 1 to 100.")] = 10,
+    in_stock: Annotated[
+        bool, typer.Option("--in-stock", help="Only products that can ship now.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Search the catalog as the assistant does: filters read from the words, then BM25."""
+    from cxloop import assistant
+    from cxloop.workspaces import get_workspace
+
+    if not 1 <= limit <= 100:
+        fail("--limit", "must be between 1 and 100")
+    if not query.strip() or len(query) > 500:
+        fail("QUERY", "must hold 1 to 500 characters")
+    db = _database()
+    with db.session() as session:
+        if get_workspace(session, workspace) is None:
+            fail("--workspace", f"no workspace {workspace!r}")
+        result = assistant.search_catalog(session, workspace, query, limit=limit, in_stock=in_stock)
+    found = result.to_json()
+    if as_json:
+        emit(found)
+        return
+    understood = ", ".join(f"{k}={v}" for k, v in found["filters"].items()) or "none"
+    typer.echo(f"filters: {understood}")
+    for product in found["products"]:
+        typer.echo(
+            f"  {product['id']:<12} {product['price']:>8.2f} {product['currency']}  "
+            f"{product['availability']:<12} {product['title']}"
         )
 
 

@@ -4,6 +4,7 @@ This package's facade: what other domains may use. They import the package
 (``from cxloop import commerce``), never one of its modules (checked by import-linter).
 """
 
+from cxloop.commerce.catalog import catalog_products, catalog_stamp, units_sold
 from cxloop.commerce.coupons import (
     coupon_counts,
     coupons_of,
@@ -77,6 +78,8 @@ __all__ = [
     "Shipment",
     "ShipmentData",
     "cancel_order",
+    "catalog_products",
+    "catalog_stamp",
     "connect_store",
     "coupon_counts",
     "coupons_of",
@@ -104,6 +107,7 @@ __all__ = [
     "store_connection",
     "to_cents",
     "touchpoint_query",
+    "units_sold",
     "upsert_customer",
     "upsert_order",
     "upsert_product",

@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import numpy as np
 
+from cxloop.assistant import CatalogItem
+
 CATALOG_SIZE = 500
 UNIVERSES = ("women", "men", "kids", "home")
 STORE_URL = "https://boutique.example.com"
@@ -527,10 +529,14 @@ TEMPLATES: tuple[Template, ...] = (
        ("Une doudoune fine qui se range dans sa poche.",
         "A thin puffer jacket that packs into its own pocket.")),
     # Chaussures
-    _t("chaussures", "Baskets", "trainers", "fpl", "women", "unisex", (59, 99), SHOES_MIXED,
-       ("toile", "cuir"), ("blanc", "noir", "marine", "ecru"),
+    _t("chaussures", "Baskets", "trainers", "fpl", "women", "unisex", (49, 79), SHOES_MIXED,
+       ("toile",), ("blanc", "noir", "marine", "ecru", "rouge"),
        ("Des baskets basses à semelle en caoutchouc naturel.",
         "Low-top trainers with a natural rubber sole.")),
+    _t("chaussures", "Baskets", "trainers", "fpl", "women", "unisex", (89, 129), SHOES_MIXED,
+       ("cuir",), ("blanc", "noir", "marine", "ecru"),
+       ("Des baskets basses en cuir, doublées, à semelle en caoutchouc naturel.",
+        "Lined low-top leather trainers with a natural rubber sole.")),
     _t("chaussures", "Bottines", "ankle boots", "fpl", "women", "female", (99, 159),
        SHOES_WOMEN, ("cuir", "daim"), ("noir", "camel", "marron", "bordeaux"),
        ("Des bottines à talon carré de 4 cm, avec zip intérieur.",
@@ -900,6 +906,28 @@ class CatalogProduct:
         if self.color_en is not None:
             english["color"] = self.color_en
         return {"en": english}
+
+    def search_item(self) -> CatalogItem:
+        """The product as the assistant's catalog search reads it once the demo stored it."""
+        return CatalogItem(
+            sku=self.sku,
+            title=self.title,
+            price_cents=self.price_cents,
+            description=self.description,
+            translations=self.translations,
+            category=self.category,
+            brand=self.brand,
+            color=self.color,
+            sizes=self.sizes,
+            gender=self.gender,
+            age_group=self.age_group,
+            sale_price_cents=self.sale_price_cents,
+            availability=self.availability,
+            url=self.url,
+            image_url=self.image_url,
+            attributes={"universe": self.universe, "material": self.material or ""},
+            popularity=self.popularity,
+        )
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,12 @@ def history_end(as_of: dt.date) -> dt.datetime:
     return dt.datetime.combine(as_of, dt.time(0), tzinfo=dt.UTC)
 
 
+def demo_catalog(seed: int = 1) -> tuple[CatalogProduct, ...]:
+    """The catalog ``generate_store`` draws for this seed (the demo's is seed 1)."""
+    catalog_seed = np.random.SeedSequence(seed).spawn(6)[0]
+    return build_catalog(np.random.default_rng(catalog_seed))
+
+
 def generate_store(
     customers: int, seed: int, as_of: dt.date, process: BuyingProcess | None = None
 ) -> Store:

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Final
 
+from cxloop.folding import fold
 from cxloop.themes import wordlists
-from cxloop.themes.text import LANGS, Lang, fold, stemmer
+from cxloop.themes.text import LANGS, Lang, stemmer
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector

@@ -31,7 +31,8 @@ from cxloop.themes.taxonomy import Taxonomy, default_taxonomy
 if TYPE_CHECKING:
     from cxloop.themes.embeddings import EmbeddingMatcher
 
-from cxloop.themes.text import CURRENCY, LANGS, NUMBER, SCAN, Corrector, Keys, Lang, fold, words
+from cxloop.folding import fold
+from cxloop.themes.text import CURRENCY, LANGS, NUMBER, SCAN, Corrector, Keys, Lang, words
 
 TOPIC, HINT, JUDGED, ASIDE, WEAK = 0, 1, 2, 3, 4
 GAP = 2  # words a "…" in a phrase may step over

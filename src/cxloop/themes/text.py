@@ -10,13 +10,13 @@ written in a lexicon. Keys are cached per language: a verbatim costs dictionary 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
 import snowballstemmer
 
+from cxloop.folding import fold
 from cxloop.themes import wordlists
 
 Lang = str  # "fr" or "en"
@@ -36,8 +36,6 @@ SCAN = re.compile(
     r"|(?P<p>[.!?;,()\[\]\n\r]+|\s[-–—/]\s|:\s)"
 )
 
-_FOLD = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ı": "i"})
-
 
 @cache
 def misspellings(lang: Lang) -> dict[str, str]:
@@ -56,15 +54,6 @@ def protected() -> frozenset[str]:
     """Names and acronyms the stemmer would confuse with words ("UPS" is not "up")."""
     name = "protected.yaml"
     return frozenset(wordlists.phrases(wordlists.section(name, "protected"), name))
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents ("Reçue" -> "recue"); ligatures spelled out."""
-    lowered = text.lower().translate(_FOLD)
-    if lowered.isascii():
-        return lowered
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def stemmer(lang: Lang) -> snowballstemmer.stemmer:

@@ -176,6 +176,16 @@ LABELS: dict[str, dict[str, str]] = {
         "waiting": N_("waiting for the customer"),
         "closed": N_("closed"),
     },
+    "conversation_status": {
+        "open": N_("with the assistant"),
+        "handoff": N_("waiting for the team"),
+        "closed": N_("closed"),
+    },
+    "chat_author": {
+        "shopper": N_("Shopper"),
+        "assistant": N_("Assistant"),
+        "agent": N_("Team"),
+    },
     "case_source": {
         "manual": N_("by hand"),
         "journey": N_("a journey"),
