@@ -136,6 +136,11 @@ def test_the_demo_summary_tells_the_nps_story(tmp_path: Path) -> None:
     assert nps["ci95"][0] < nps["score"] < nps["ci95"][1]
     assert summary["top_drivers"][0] == "delivery_delay"
     assert len(set(summary["top_drivers"])) == len(summary["top_drivers"]) >= 3
+    # and the shopping assistant held a month of conversations, some handed to the team, some
+    # answered the NPS question in conversation
+    chats = summary["assistant"]
+    assert chats["conversations"] == 60 and chats["faq_entries"] == 12
+    assert chats["handoffs"] >= 1 and chats["nps_answers"] >= 5
     # and the six playbooks ran over the last weeks: people entered, some held out, messages,
     # coupons and (for detractors) cases
     journeys = summary["journeys"]

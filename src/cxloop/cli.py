@@ -43,6 +43,8 @@ analytics_app = typer.Typer(help="Warehouse, RFM scores and segments.", no_args_
 app.add_typer(analytics_app, name="analytics")
 catalog_app = typer.Typer(help="The catalog as shoppers search it.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+assistant_app = typer.Typer(help="The shopping assistant.", no_args_is_help=True)
+app.add_typer(assistant_app, name="assistant")
 
 
 def fail(field: str, message: str) -> NoReturn:
@@ -582,6 +584,37 @@ def catalog_search(
             f"  {product['id']:<12} {product['price']:>8.2f} {product['currency']}  "
             f"{product['availability']:<12} {product['title']}"
         )
+
+
+@assistant_app.command("faq-import")
+def assistant_faq_import(
+    path: Annotated[
+        Path, typer.Argument(help="A CSV (question,answer[,lang][,source]) or Markdown file.")
+    ],
+    workspace: Annotated[str, typer.Option(help="Workspace id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Import the assistant's FAQ: replaces the entries of the languages the file brings."""
+    from cxloop import assistant
+    from cxloop.workspaces import get_workspace
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        fail("PATH", f"no file {str(path)!r}")
+    except UnicodeDecodeError:
+        fail("PATH", "not UTF-8 text")
+    rows = assistant.read_file(path.name, text)
+    db = _database()
+    with db.session() as session:
+        if get_workspace(session, workspace) is None:
+            fail("--workspace", f"no workspace {workspace!r}")
+        count = assistant.import_faq(session, workspace, rows, actor="cli", source=path.name)
+    langs = sorted({row.lang for row in rows})
+    if as_json:
+        emit({"imported": count, "languages": langs})
+        return
+    typer.echo(f"imported {count} questions ({', '.join(langs)})")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     queue_url: str | None = None
     smtp_url: str | None = None
     llm_url: str | None = None
+    # The shopping assistant's optional OpenAI-compatible model (cxloop.assistant.llm).
+    llm_model: str = "default"
+    llm_api_key: str | None = None
+    llm_timeout: float = Field(default=4.0, gt=0, le=60)
     secret_key: str | None = Field(default=None, min_length=32)
     environment: Literal["development", "production", "test"] = "development"
     default_locale: Literal["fr", "en"] = "en"

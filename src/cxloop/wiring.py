@@ -8,7 +8,7 @@ the service action that calls for it leaves it on its session (``cxloop.store.db
 
 from __future__ import annotations
 
-from cxloop import alerts, cases, ingest, segments
+from cxloop import alerts, assistant, cases, ingest, segments, themes
 from cxloop.analytics import tasks as analytics_tasks
 from cxloop.cases import flows as case_flows
 from cxloop.channels import email
@@ -36,3 +36,5 @@ def wire() -> None:
     segments.on_entry(journeys.segment_entry)
     # A settled NPS answer is the event "NPS Answered" for journeys.
     alerts.on_settled_answer(journeys.answer_settled)
+    # NPS answers given to the shopping assistant are tagged and alerted as any other.
+    assistant.answers_through(themes.tags_for, alerts.alert_after_commit)

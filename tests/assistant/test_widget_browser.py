@@ -14,6 +14,8 @@ from playwright.sync_api import Browser, Page
 
 from cxloop.demo.service import build_demo
 from cxloop.store.db import Database
+from cxloop.surveys import service as surveys
+from cxloop.surveys.definitions import default_definition
 from cxloop.web.app import create_app
 from cxloop.workspaces import service as workspaces
 from tests.helpers.browser import chromium
@@ -34,6 +36,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
     with db.session() as session:
         user = workspaces.create_user(session, email=AGENT, password=PASSWORD, locale="fr")
         workspaces.add_member(session, workspace_id=ws, user=user, role="agent")
+        # The survey asks in conversation too.
+        definition = default_definition().model_copy(update={"channels": ["email", "chat"]})
+        surveys.save_survey(session, ws, definition, actor="test")
     with live_server(create_app(db)) as base:
         yield base, ws
 
@@ -135,3 +140,26 @@ def test_the_widget_is_keyboard_usable_and_labelled(
         page.keyboard.press("Escape")
         assert page.get_by_role("dialog", name="Assistant").is_hidden()
         assert bubble.evaluate("e => e === document.activeElement")
+
+
+def test_the_nps_question_in_the_widget_is_a_labelled_scale(
+    store: tuple[str, str], browser: Browser
+) -> None:
+    base, ws = store
+    with signed_in(browser, base, AGENT, 390) as page:
+        page.goto(f"{base}/w/{ws}/storefront")
+        _reply(page, page.get_by_role("button", name="Ouvrir l'assistant d'achat").click)
+        field = page.get_by_role("textbox")
+        field.fill("merci beaucoup !")
+        said = _reply(page, lambda: field.press("Enter"))
+        assert [m["intent"] for m in said["messages"][1:]] == ["thanks", "nps"]
+        # the eleven scores are one labelled group, with the survey's words at both ends
+        scale = page.get_by_role("group", name="Note de 0 à 10")
+        assert scale.get_by_role("button").count() == 11
+        assert page.locator(".cxa-hints").last.inner_text().startswith("Pas du tout probable")
+        followup = _reply(page, scale.get_by_role("button", name="9", exact=True).click)
+        assert followup["messages"][-1]["text"].startswith("Accepteriez-vous de partager")
+        field.fill("Des conseils rapides et justes")
+        thanks = _reply(page, lambda: field.press("Enter"))
+        assert thanks["messages"][-1]["text"].startswith("Merci ! Nous sommes ravis")
+        assert page.get_by_text("Merci ! Nous sommes ravis").is_visible()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cxloop.config import get_settings
 
 
 class Receiver:
@@ -37,3 +41,11 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def signature_of(workspace_id: str, body: bytes) -> str:
+    """The ``X-Cxloop-Signature`` a workspace's webhook body carries (journeys, tickets)."""
+    secret = get_settings().resolved_secret_key()
+    key = hmac.new(secret.encode(), f"journey-webhooks:{workspace_id}".encode(), hashlib.sha256)
+    digest = hmac.new(key.hexdigest().encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"

@@ -5,8 +5,6 @@ signed, and each happens once."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -16,13 +14,13 @@ from sqlalchemy import select
 from cxloop.cases.models import Case
 from cxloop.channels.models import WebhookCall
 from cxloop.commerce.models import Coupon
-from cxloop.config import get_settings
 from cxloop.ingest import service as ingest
 from cxloop.journeys import service
 from cxloop.journeys.models import JourneyRun
 from cxloop.store.db import Database
 from tests.helpers import factories as f
 from tests.helpers.journeys import awake
+from tests.helpers.webhooks import signature_of
 
 RECOVERY = """
 key: detractor_recovery
@@ -71,15 +69,7 @@ def test_an_unhappy_answer_about_delivery_cost_gets_free_shipping_once(
     assert case.customer_id == runs[0].customer_id and "NPS 2" in case.title + _note(db, case.id)
     assert call.status == "sent"
     [(headers, body)] = receiver.calls
-    secret = get_settings().resolved_secret_key()
-    expected = hmac.new(
-        hmac.new(secret.encode(), f"journey-webhooks:{ws}".encode(), hashlib.sha256)
-        .hexdigest()
-        .encode(),
-        body,
-        hashlib.sha256,
-    ).hexdigest()
-    assert headers["X-Cxloop-Signature"] == f"sha256={expected}"
+    assert headers["X-Cxloop-Signature"] == signature_of(ws, body)
     assert headers["Idempotency-Key"] == call.idempotency_key
     assert json.loads(body)["coupon"]["code"] == coupon.code
     assert {angry, calm, happy}  # three answers, one journey entered

@@ -55,7 +55,7 @@ RULE_FIELDS = ("name", "kind", "target", "address", "filters", "secret", "slack_
 TARGETS = ("email", "webhook", "case")
 # When a case an alert opens is due.
 CASE_DUE = dt.timedelta(days=1)
-CHANNELS = ("email", "link", "widget")
+CHANNELS = surveys.CHANNELS
 CATEGORIES = ("detractor", "passive", "promoter")
 SCORE_FILTERS = ("min_score", "max_score")
 DEFAULT_SILENCE_HOURS = 6

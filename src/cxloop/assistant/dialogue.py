@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from babel.numbers import format_currency
 
 from cxloop.assistant.filters import AGE_GROUPS, Filters
-from cxloop.assistant.intents import IntentModel
+from cxloop.assistant.intents import Reader
 from cxloop.assistant.search import CatalogIndex, CatalogItem, SearchResult
 from cxloop.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from cxloop.assistant.scenarios import Scenario
 
 SHOWN = 4  # products in one reply
 BROAD = 12  # more candidates than this, with questions left to ask: ask one
@@ -65,12 +68,30 @@ class Answer:
 
 @dataclass
 class Context:
-    """What the engine works with: the catalog, the intent model, the reader's language."""
+    """What the engine works with: the catalog, the intent model, the reader's language, and
+    what the service lets it do beyond the catalog (each hook ``None`` when not available).
+
+    - ``faq(text)``: the merchant's answer to a question, with its source, or ``None``;
+    - ``order_status(number, email)``: the reply about an order (both empty: the identified
+      customer's latest order); it never says whether a number exists for a wrong email;
+    - ``nps_question()``: the 0–10 question with its buttons, when this shopper may be asked now;
+    - ``compensate(reason)``: a coupon within the merchant's limits, as a reply, or ``None``;
+    - ``open_case(summary)``: a case for the team, its id, or ``None``;
+    - ``complements(skus)``: products bought with these, best first (public dicts).
+
+    ``scenarios`` are the workspace's enabled scenarios by key (``scenarios``).
+    """
 
     index: CatalogIndex
-    intents: IntentModel
+    intents: Reader
     lang: str
     faq: Callable[[str], Answer | None] | None = None
+    order_status: Callable[[str, str], Reply] | None = None
+    nps_question: Callable[[], Reply | None] | None = None
+    compensate: Callable[[str], Reply | None] | None = None
+    open_case: Callable[[str], str | None] | None = None
+    complements: Callable[[Sequence[str]], list[dict[str, Any]]] | None = None
+    scenarios: Mapping[str, Scenario] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,6 +108,8 @@ class Reply:
     handoff: bool = False
     ended_well: bool = False
     unanswered: bool = False
+    # What a hook's reply came to, for a scenario's branch: "ok", "failed", or "" (not said).
+    outcome: str = ""
 
     def payload(self) -> dict[str, Any]:
         """What the widget shows besides the text (stored with the message)."""
@@ -215,9 +238,19 @@ def describe(filters: Filters, currency: str, lang: str, index: CatalogIndex) ->
 def respond(state: dict[str, Any], turn: Turn, ctx: Context) -> tuple[dict[str, Any], Reply]:
     """The reply to ``turn`` and the conversation's new state."""
     state = dict(state)
+    if ctx.scenarios or state.get("scenario"):
+        # A scenario under way, or one the message starts, answers first. (Imported here:
+        # scenarios build on this module.)
+        from cxloop.assistant import scenarios
+
+        routed = scenarios.route(state, turn, ctx)
+        if routed is not None:
+            return routed
     payload = dict(turn.payload or {})
     if payload.get("intent") == "human":
         return state, _handoff(state, asked=True)
+    if payload.get("intent") == "complements":
+        return _complements(state, ctx)
     chosen = payload.get("set")
     if isinstance(chosen, Mapping):
         return _search(state, ctx, "", chosen=chosen)
@@ -406,6 +439,8 @@ def _search(
     else:
         text_shown = _("Here is what I found in stock.")
     buttons = _refinements(index, result, filters, ctx.lang)
+    if ctx.complements is not None:
+        buttons.append(_complements_button())
     return state, Reply(
         text_shown,
         intent=intent,
@@ -567,6 +602,26 @@ def _refinements(
             for size in sorted(sizes, key=lambda s: order.get(s, len(order)))[:10]:
                 buttons.append(_facet_button(index, "size", size, lang))
     return buttons
+
+
+def _complements_button() -> dict[str, Any]:
+    return {"label": _("What goes with it?"), "payload": {"intent": "complements"}}
+
+
+def _complements(state: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], Reply]:
+    """Products often bought with those shown (co-purchases), in stock."""
+    shown = [str(s) for s in state.get("shown") or []][:SHOWN]
+    found = ctx.complements(shown) if ctx.complements is not None and shown else []
+    if not found:
+        return state, Reply(
+            _("I have no suggestion to go with these yet. Tell me what else you need."),
+            intent="complements",
+        )
+    return state, Reply(
+        _("Customers who bought these often took these too."),
+        intent="complements",
+        products=found,
+    )
 
 
 def _compare(state: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], Reply]:

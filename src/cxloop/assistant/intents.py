@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Protocol
 
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -28,6 +29,7 @@ INTENTS = (
     "search",
     "human",
     "order_status",
+    "delivery_problem",
     "faq",
     "thanks",
     "bye",
@@ -100,3 +102,28 @@ def model_for(extra: Sequence[tuple[str, str]] = ()) -> IntentModel:
                     _MODELS.clear()
                 found = _MODELS[key] = IntentModel(extra)
     return found
+
+
+class Reader(Protocol):
+    """What reads a message's intent (the model, or the model with a second opinion)."""
+
+    def read(self, text: str) -> Reading:
+        """The intent read in ``text``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Hinted:
+    """The model, with a second opinion on one message (the optional language model's): the
+    opinion counts only where the model itself is unsure, and only for an intent it knows."""
+
+    model: Reader
+    text: str
+    hint: str
+
+    def read(self, text: str) -> Reading:
+        """The model's reading, or the hint when the model is unsure of this message."""
+        reading = self.model.read(text)
+        if reading.intent or text != self.text or self.hint not in INTENTS:
+            return reading
+        return Reading(self.hint, reading.confidence)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxloop.store.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
@@ -131,3 +131,41 @@ class IntentExample(Base):
     intent: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+COMPENSATION_KINDS = ("", "percent", "fixed", "free_shipping")
+
+
+class AssistantSettings(Base):
+    """A workspace's choices for its assistant: the ticket webhook for handoffs, asking NPS in
+    conversation, and the compensation the assistant may give for a delivery problem."""
+
+    __tablename__ = "assistant_settings"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Where a handed-off conversation goes as a ticket (signed JSON POST); "" for none.
+    ticket_url: Mapped[str] = mapped_column(String(500), default="")
+    nps_in_chat: Mapped[bool] = mapped_column(default=True)
+    # What the assistant may offer for a delivery problem: "" (nothing), percent, fixed, or
+    # free_shipping; at most ``compensation_value``; at most ``compensations_per_day`` a day.
+    compensation_kind: Mapped[str] = mapped_column(String(16), default="")
+    compensation_value: Mapped[float] = mapped_column(Float, default=0.0)
+    compensation_days: Mapped[int] = mapped_column(Integer, default=30)
+    compensations_per_day: Mapped[int] = mapped_column(Integer, default=20)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrderLookup(Base):
+    """An order looked up from a conversation: rate limits count them per visitor."""
+
+    __tablename__ = "assistant_lookups"
+    __table_args__ = (Index("ix_assistant_lookups_visitor", "workspace_id", "visitor", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    visitor: Mapped[str] = mapped_column(String(200))
+    conversation_id: Mapped[str] = mapped_column(String(32))
+    found: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -22,7 +22,7 @@ from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
 
 STATUSES = ("open", "waiting", "closed")
-SOURCES = ("manual", "journey", "alert", "nps")
+SOURCES = ("manual", "journey", "alert", "nps", "assistant")
 MAX_NOTE = 5000
 
 

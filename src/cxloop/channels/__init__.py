@@ -27,7 +27,7 @@ from cxloop.channels.hooks import (
     webhook_secret,
 )
 from cxloop.channels.onsite import identity_secret, queue_onsite, user_hash
-from cxloop.channels.service import deliver_later, message_counts, recent_counts
+from cxloop.channels.service import deliver_later, message_counts, post_later, recent_counts
 from cxloop.channels.sms import deliver_sms, e164, opt_out_words, queue_sms, sms_provider
 from cxloop.channels.unsubscribe import unsubscribe_url
 
@@ -46,6 +46,7 @@ __all__ = [
     "on_delivery",
     "opt_out_words",
     "post_calls",
+    "post_later",
     "queue_call",
     "queue_drafts",
     "queue_email",

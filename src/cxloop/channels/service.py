@@ -151,6 +151,13 @@ def message_counts(
     }
 
 
+def post_later(call_ids: list[int]) -> None:
+    """Have a worker post these queued webhook calls (call once their transaction committed)."""
+    from cxloop.channels.tasks import post_webhooks  # here: the tasks module imports this one
+
+    post_webhooks(call_ids)
+
+
 def deliver_later(message_ids: list[int]) -> None:
     """Have a worker deliver these queued messages (call once their transaction committed)."""
     from cxloop.channels.tasks import deliver_emails  # here: the tasks module imports this one

@@ -4,9 +4,10 @@ This package's facade: what other domains may use. They import the package
 (``from cxloop import commerce``), never one of its modules (checked by import-linter).
 """
 
-from cxloop.commerce.catalog import catalog_products, catalog_stamp, units_sold
+from cxloop.commerce.catalog import bought_with, catalog_products, catalog_stamp, units_sold
 from cxloop.commerce.coupons import (
     coupon_counts,
+    coupons_issued_since,
     coupons_of,
     issue_coupon,
 )
@@ -35,6 +36,8 @@ from cxloop.commerce.records import (
     upsert_shipment,
 )
 from cxloop.commerce.service import (
+    OrderStatus,
+    ParcelStatus,
     export_order_items,
     export_orders,
     export_shipments,
@@ -46,6 +49,7 @@ from cxloop.commerce.service import (
     order_items_for_export,
     order_problems,
     order_spans,
+    order_status,
     order_totals,
     orders_for_export,
     orders_in_windows,
@@ -72,16 +76,20 @@ __all__ = [
     "Order",
     "OrderData",
     "OrderItem",
+    "OrderStatus",
+    "ParcelStatus",
     "Product",
     "ProductData",
     "RefundData",
     "Shipment",
     "ShipmentData",
+    "bought_with",
     "cancel_order",
     "catalog_products",
     "catalog_stamp",
     "connect_store",
     "coupon_counts",
+    "coupons_issued_since",
     "coupons_of",
     "disconnect_store",
     "export_order_items",
@@ -96,6 +104,7 @@ __all__ = [
     "order_items_for_export",
     "order_problems",
     "order_spans",
+    "order_status",
     "order_totals",
     "orders_for_export",
     "orders_in_windows",

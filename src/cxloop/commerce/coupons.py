@@ -135,3 +135,19 @@ def coupon_counts(
         .group_by(Coupon.source)
     ).all()
     return {source: (int(made), int(used)) for source, made, used in rows}
+
+
+def coupons_issued_since(
+    session: Session, workspace_id: str, source: str, since: dt.datetime
+) -> int:
+    """How many coupons ``source`` made since ``since`` (a daily budget counts them)."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Coupon)
+        .where(
+            Coupon.workspace_id == workspace_id,
+            Coupon.source == source,
+            Coupon.created_at >= since,
+        )
+    )
+    return int(count or 0)

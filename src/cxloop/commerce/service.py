@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -258,7 +259,8 @@ def orders_of(
 def shipments_of(
     session: Session, workspace_id: str, customer_id: int, *, limit: int
 ) -> list[tuple[str, str | None, str, dt.datetime | None, dt.datetime | None, dt.datetime | None]]:
-    """A customer's parcels: (external id, carrier, status, promised, delivered, shipped at)."""
+    """A customer's parcels, newest first: (external id, carrier, status, promised, delivered,
+    shipped at)."""
     rows = session.execute(
         select(
             Shipment.external_id,
@@ -270,6 +272,7 @@ def shipments_of(
         )
         .join(Order, Order.id == Shipment.order_id)
         .where(Shipment.workspace_id == workspace_id, Order.customer_id == customer_id)
+        .order_by(Shipment.id.desc())
         .limit(limit)
     )
     return [(e, c, s, p, d, sh) for e, c, s, p, d, sh in rows]
@@ -536,3 +539,80 @@ def orders_in_windows(
             if cid is not None:
                 found.append((int(cid), _as_utc(placed) or start, max(int(cents or 0), 0)))
     return sorted(found, key=lambda row: row[1])
+
+
+@dataclass(frozen=True)
+class ParcelStatus:
+    """A parcel of an order, as a customer asking about it reads it."""
+
+    carrier: str
+    status: str
+    tracking_number: str | None
+    shipped_at: dt.datetime | None
+    promised_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    """An order as a customer asking about it reads it: what, when, and where the parcels are."""
+
+    external_id: str
+    customer_id: int | None
+    status: str
+    placed_at: dt.datetime
+    total_cents: int
+    currency: str
+    items: tuple[tuple[str, int], ...]  # (title, quantity)
+    parcels: tuple[ParcelStatus, ...]
+
+
+def order_status(
+    session: Session,
+    workspace_id: str,
+    *,
+    external_ids: Sequence[str] = (),
+    customer_id: int | None = None,
+) -> OrderStatus | None:
+    """The order with one of these external ids (spellings of one number), else the customer's
+    latest order; None when there is none."""
+    query = select(Order).where(Order.workspace_id == workspace_id)
+    if external_ids:
+        query = query.where(Order.external_id.in_(list(external_ids)))
+        if customer_id is not None:
+            query = query.where(Order.customer_id == customer_id)
+    elif customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    else:
+        return None
+    order = session.scalar(query.order_by(Order.placed_at.desc()).limit(1))
+    if order is None:
+        return None
+    items = session.execute(
+        select(OrderItem.title, OrderItem.quantity)
+        .where(OrderItem.order_id == order.id)
+        .order_by(OrderItem.id)
+    ).all()
+    parcels = session.scalars(
+        select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)
+    ).all()
+    return OrderStatus(
+        external_id=order.external_id,
+        customer_id=order.customer_id,
+        status=order.status,
+        placed_at=order.placed_at,
+        total_cents=order.total_cents,
+        currency=order.currency,
+        items=tuple((title, quantity) for title, quantity in items),
+        parcels=tuple(
+            ParcelStatus(
+                p.carrier,
+                p.status,
+                p.tracking_number,
+                p.shipped_at,
+                p.promised_at,
+                p.delivered_at,
+            )
+            for p in parcels
+        ),
+    )

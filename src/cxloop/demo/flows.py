@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from cxloop import analytics
 from cxloop.config import get_settings
+from cxloop.demo import assistant as demo_assistant
 from cxloop.demo import journeys as demo_journeys
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.browsing import send_browsing
@@ -59,6 +60,12 @@ def run_demo(
         demo_nps.run_history(
             db, result.workspace_id, seed=seed, end=history_end(today), progress=report
         )
+        # The assistant's FAQ and a month of conversations (after the survey with its chat
+        # channel, so that shoppers it helped are asked for their score).
+        wire()
+        conversations = demo_assistant.run_history(
+            db, result.workspace_id, seed=seed, end=history_end(today), progress=report
+        )
         # The playbooks, switched on, hear the last weeks of history; the analytics run's
         # segments start the two that a score triggers.
         wire()
@@ -87,6 +94,7 @@ def run_demo(
         "top_drivers": demo_nps.top_drivers(db, result.workspace_id),
         "rfm_segments": scored.segments,
         "journeys": demo_journeys.summary(db, result.workspace_id),
+        "assistant": conversations,
     }
     login = demo_login(db, result.workspace_id)
     if as_json:

@@ -139,7 +139,10 @@ def run_history(
     progress: Progress | None = None,
 ) -> int:
     """Add the two proposed surveys and two years of answers to them; returns the answers."""
-    definition = default_definition("shipment_delivered")
+    # Asked by email, and in conversation with the shop's assistant.
+    definition = default_definition("shipment_delivered").model_copy(
+        update={"channels": ["email", "chat"]}
+    )
     with db.session() as session:
         survey = feedback.save_survey(session, workspace_id, definition, actor="demo")
         feedback.save_survey(

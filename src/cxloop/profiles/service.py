@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Table, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from cxloop.errors import InvalidInput
 from cxloop.profiles.models import ConsentChange, Customer, CustomerMerge, Identity
@@ -378,6 +379,16 @@ def lookup_identities(
         ).all()
         known.update({(kind, value): cid for kind, value, cid in rows})
     return known
+
+
+def identities_of(workspace_id: str, kind: str) -> Subquery:
+    """The workspace's identifiers of one kind (``value``) with their customer
+    (``customer_id``), as a subquery another domain joins its own identifiers to."""
+    return (
+        select(Identity.value.label("value"), Identity.customer_id.label("customer_id"))
+        .where(Identity.workspace_id == workspace_id, Identity.kind == kind)
+        .subquery(f"identities_{kind}")
+    )
 
 
 def touch_customers(session: Session, seen: Mapping[int, dt.datetime]) -> None:

@@ -11,13 +11,20 @@ from cxloop.surveys.dashboard import (
     theme_groups,
     theme_groups_by_period,
 )
+from cxloop.surveys.dashboard import breakdown as nps_breakdown
 from cxloop.surveys.models import Invitation, Response, Survey
-from cxloop.surveys.schemas import AnswerTags, DashboardFilters, NpsSummary
+from cxloop.surveys.schemas import CHANNELS, AnswerTags, DashboardFilters, NpsSummary
 from cxloop.surveys.service import (
+    OnConfirmed,
+    QuestionTexts,
+    SurveyClosed,
+    TagVerbatim,
     answer_by_id,
     answer_facts,
     answer_text,
     answers_with_text,
+    category_of,
+    chat_invitation,
     confirmed_between,
     customer_answers,
     decisions_for,
@@ -26,6 +33,8 @@ from cxloop.surveys.service import (
     invitation_by_id,
     invitations_sent_since,
     last_answers,
+    question_texts,
+    record_answer,
     scores_in_windows,
     set_answer_tags,
     set_corrected_themes,
@@ -35,6 +44,7 @@ from cxloop.surveys.stats import PASSIVE_MIN, PROMOTER_MIN, summarize
 from cxloop.surveys.stats import compare as compare_nps
 
 __all__ = [
+    "CHANNELS",
     "MAX_PERIODS",
     "PASSIVE_MIN",
     "PROMOTER_MIN",
@@ -42,12 +52,18 @@ __all__ = [
     "DashboardFilters",
     "Invitation",
     "NpsSummary",
+    "OnConfirmed",
+    "QuestionTexts",
     "Response",
     "Survey",
+    "SurveyClosed",
+    "TagVerbatim",
     "answer_by_id",
     "answer_facts",
     "answer_text",
     "answers_with_text",
+    "category_of",
+    "chat_invitation",
     "compare_nps",
     "confirmed_between",
     "customer_answers",
@@ -57,8 +73,11 @@ __all__ = [
     "invitation_by_id",
     "invitations_sent_since",
     "last_answers",
+    "nps_breakdown",
     "nps_summary",
     "period_start",
+    "question_texts",
+    "record_answer",
     "scores_in_windows",
     "set_answer_tags",
     "set_corrected_themes",

@@ -27,6 +27,7 @@ from cxloop.surveys.definitions import (
 from cxloop.surveys.models import Invitation, Survey
 from cxloop.surveys.models import Response as Answer
 from cxloop.surveys.schemas import (
+    CHANNELS,
     DashboardFilters,
     LinkRequest,
     PersonalLinkOut,
@@ -315,7 +316,7 @@ def _form_definition(base: SurveyDefinition, form: dict[str, Any]) -> SurveyDefi
     document["name"] = form.get("name", document["name"])
     document["active"] = form.get("active") == "on"
     document["delay_hours"] = form.get("delay_hours") or 0
-    document["channels"] = [c for c in ("email", "link", "widget") if form.get(f"channel_{c}")]
+    document["channels"] = [c for c in CHANNELS if form.get(f"channel_{c}")]
     document["sample_rate"] = _fraction(form.get("sample_percent"))
     document["reminder_after_days"] = form.get("reminder_after_days") or None
     document["send_hours"] = [form.get("send_from") or 9, form.get("send_until") or 20]
@@ -364,6 +365,7 @@ def _editor(
         widget=_widget_snippet(request, session, member),
         link_request=_link_request(request, definition.key),
         definition=definition,
+        channels=CHANNELS,
         yaml_text=yaml_text if yaml_text is not None else to_yaml(definition),
         error=error,
         can_edit=can_edit,
@@ -496,7 +498,7 @@ def nps_dashboard(
     grain = "week" if granularity == "week" else "month"
     filters = DashboardFilters(
         start=utcnow() - dt.timedelta(days=days),
-        channel=channel if channel in ("email", "link", "widget") else None,
+        channel=channel if channel in CHANNELS else None,
         touchpoint=touchpoint if touchpoint in ("after_order", "after_delivery") else None,
     )
     taxonomy = themes.taxonomy_of(session, workspace_id)
@@ -559,6 +561,7 @@ def nps_dashboard(
         chart=chart,
         funnel=dashboard.funnel(session, workspace_id, filters),
         dimensions=DIMENSIONS,
+        channels=CHANNELS,
         by=by if by in DIMENSIONS else "touchpoint",
         breakdown=dashboard.breakdown(
             session,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
@@ -191,7 +191,9 @@ class AnswerTags(BaseModel):
 # ---------------------------------------------------------------------------------------------
 
 Locale = Literal["fr", "en"]
-Channel = Literal["email", "link", "widget"]
+Channel = Literal["email", "link", "widget", "chat"]
+# The channels a survey asks through (``chat``: in a conversation with the shopping assistant).
+CHANNELS: tuple[str, ...] = get_args(Channel)
 Trigger = Literal["order_placed", "shipment_delivered"]
 
 

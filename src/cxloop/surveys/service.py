@@ -609,6 +609,119 @@ def _open_invitation(
     return session.scalar(query.order_by(Invitation.sent_at.desc()).limit(1))
 
 
+def chat_invitation(
+    session: Session,
+    workspace_id: str,
+    customer_id: int | None,
+    *,
+    subject: str,
+    locale: str,
+    now: dt.datetime,
+    planned_only: bool = False,
+) -> Invitation | None:
+    """An invitation to ask the NPS question in a conversation with the shop's assistant.
+
+    An identified customer's open chat invitation (planned after a delivery) comes first.
+    Otherwise a new one is made for ``subject`` (the conversation) from the first active survey
+    with the chat channel, under the survey's rules: consent, and the cooldowns for a known
+    customer (``planned_only``: the open one or nothing). None when the shopper may not be asked
+    now."""
+    if customer_id is not None:
+        found = _open_invitation(session, workspace_id, customer_id, "chat", now)
+        if found is not None:
+            return found
+    if planned_only:
+        return None
+    survey = next(
+        (
+            s
+            for s in surveys_of(session, workspace_id)
+            if s.active and "chat" in definition_of(s).channels
+        ),
+        None,
+    )
+    if survey is None:
+        return None
+    definition = definition_of(survey)
+    if customer_id is not None:
+        customer = profiles.get_customer(session, workspace_id, customer_id)
+        if customer is None or not _contactable(customer, "chat"):
+            return None
+        past = _history(session, [customer_id], _cooldown_start(definition, now), set())
+        if _asked_reason(past.get(customer_id, []), survey, definition, now, count_waiting=False):
+            return None
+    return _sent_now(
+        session,
+        survey,
+        customer_id,
+        subject_key=f"chat:{subject}"[:100],
+        touchpoint="conversation",
+        channel="chat",
+        locale="en" if locale == "en" else "fr",
+        now=now,
+    )
+
+
+def _sent_now(
+    session: Session,
+    survey: Survey,
+    customer_id: int | None,
+    *,
+    subject_key: str,
+    touchpoint: str,
+    channel: str,
+    locale: str,
+    now: dt.datetime,
+) -> Invitation:
+    """An invitation the customer gets at once (a link, a question in conversation), sent."""
+    invitation = Invitation(
+        workspace_id=survey.workspace_id,
+        survey_id=survey.id,
+        customer_id=customer_id,
+        subject_key=subject_key,
+        touchpoint=touchpoint,
+        channel=channel,
+        locale=locale,
+        status="scheduled",
+        token=new_token(),
+        scheduled_at=now,
+        expires_at=now + dt.timedelta(days=definition_of(survey).expires_after_days),
+        created_at=now,
+    )
+    session.add(invitation)
+    session.flush()
+    mark_sent(session, invitation, now)
+    return invitation
+
+
+@dataclass(frozen=True)
+class QuestionTexts:
+    """What an invitation's survey says, in the invitation's language, the store named."""
+
+    question: str
+    low_label: str
+    high_label: str
+    followup: dict[str, str]  # per category
+    thanks: dict[str, str]  # per category
+
+
+def question_texts(session: Session, invitation: Invitation) -> QuestionTexts | None:
+    """The texts of the survey an invitation asks, None if the survey is gone."""
+    survey = session.get(Survey, invitation.survey_id)
+    workspace = get_workspace(session, invitation.workspace_id)
+    if survey is None or workspace is None:
+        return None
+    texts = definition_of(survey).texts["fr" if invitation.locale == "fr" else "en"]
+    store = workspace.name
+    return QuestionTexts(
+        question=texts.question.replace("{store}", store),
+        low_label=texts.low_label,
+        high_label=texts.high_label,
+        followup={k: v.replace("{store}", store) for k, v in texts.followup.items()},
+        thanks={k: v.replace("{store}", store) for k, v in texts.thanks.items()},
+    )
+
+
 @dataclass(frozen=True)
 class PersonalLink:
     """A customer's own link to a survey: new, or the open one they already have."""
@@ -658,23 +771,16 @@ def personal_link(
     asked = _asked_reason(past.get(customer.id, []), survey, definition, now, count_waiting=False)
     if asked is not None:
         raise InvalidInput("user_id", asked[1], status=409, code=asked[0])
-    invitation = Invitation(
-        workspace_id=workspace_id,
-        survey_id=survey.id,
-        customer_id=customer.id,
+    invitation = _sent_now(
+        session,
+        survey,
+        customer.id,
         subject_key=f"link:{secrets.token_hex(8)}",
         touchpoint=definition.touchpoint,
         channel="link",
         locale=_locale(customer, workspace),
-        status="scheduled",
-        token=new_token(),
-        scheduled_at=now,
-        expires_at=now + dt.timedelta(days=definition.expires_after_days),
-        created_at=now,
+        now=now,
     )
-    session.add(invitation)
-    session.flush()
-    mark_sent(session, invitation, now)
     audit(
         session,
         actor=actor,

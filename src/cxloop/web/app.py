@@ -14,7 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cxloop import __version__, i18n
+from cxloop import __version__, assistant, i18n
 from cxloop.config import Settings, get_settings
 from cxloop.ingest.router import WriteKeys
 from cxloop.ingest.writer import IngestWriter
@@ -147,6 +147,8 @@ def create_app(
     app.state.ingest_writer = IngestWriter(database)
     app.state.write_keys = WriteKeys(database)
     app.state.rate_limits = RateLimits()
+    # The shopping assistant's optional language model (CXLOOP_LLM_URL).
+    app.state.llm = assistant.llm_client(settings)
     errors.install(app)
     templating.install(app)
 

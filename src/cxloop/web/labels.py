@@ -33,6 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
     "touchpoint": {
         "after_order": N_("after the order"),
         "after_delivery": N_("after delivery"),
+        "conversation": N_("after a conversation with the assistant"),
     },
     "trigger": {
         "order_placed": N_("after the order"),
@@ -42,6 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "email": N_("email"),
         "link": N_("link"),
         "widget": N_("widget"),
+        "chat": N_("assistant's chat"),
     },
     "segment": {
         "new": N_("new customer"),
@@ -181,6 +183,27 @@ LABELS: dict[str, dict[str, str]] = {
         "handoff": N_("waiting for the team"),
         "closed": N_("closed"),
     },
+    # What the assistant read in a shopper's message (assistant/data/intents.yaml and the
+    # built-in scenarios' keys, which a message that starts or answers them is counted under).
+    "assistant_intent": {
+        "greet": N_("greeting"),
+        "search": N_("product search"),
+        "human": N_("asks for a person"),
+        "order_status": N_("order status"),
+        "delivery_problem": N_("delivery problem"),
+        "faq": N_("question"),
+        "thanks": N_("thanks"),
+        "bye": N_("goodbye"),
+        "compare": N_("comparison"),
+        "complements": N_("matching products"),
+        "coupon": N_("discount code"),
+        # What a shopper's message led to beyond the intents read: built-in scenarios and
+        # the NPS question asked in the conversation.
+        "gift_finder": N_("gift idea"),
+        "product_finder": N_("help choosing"),
+        "nps": N_("answer to the NPS question"),
+        "compensation": N_("compensation"),
+    },
     "chat_author": {
         "shopper": N_("Shopper"),
         "assistant": N_("Assistant"),
@@ -191,6 +214,7 @@ LABELS: dict[str, dict[str, str]] = {
         "journey": N_("a journey"),
         "alert": N_("an alert"),
         "nps": N_("an NPS answer"),
+        "assistant": N_("the shopping assistant"),
     },
     "alert_kind": {
         "response": N_("new answers"),

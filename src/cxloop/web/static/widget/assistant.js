@@ -20,13 +20,13 @@
           input: "Votre message", send: "Envoyer", typing: "L'assistant écrit…",
           in_stock: "En stock", out_of_stock: "Épuisé", backorder: "Sur commande",
           preorder: "En précommande", view: "Voir le produit", error: "Le message n'est pas parti. Réessayez.",
-          team: "Équipe", was: "au lieu de", price: "Prix", brand: "Marque", color: "Couleur",
+          team: "Équipe", source: "Source :", scale: "Note de 0 à 10", was: "au lieu de", price: "Prix", brand: "Marque", color: "Couleur",
           material: "Matière", sizes: "Tailles", understood: "Compris :" },
     en: { open: "Open the shopping assistant", close: "Close the assistant", title: "Assistant",
           input: "Your message", send: "Send", typing: "The assistant is typing…",
           in_stock: "In stock", out_of_stock: "Out of stock", backorder: "On backorder",
           preorder: "Pre-order", view: "View the product", error: "The message was not sent. Try again.",
-          team: "Team", was: "instead of", price: "Price", brand: "Brand", color: "Colour",
+          team: "Team", source: "Source:", scale: "Score from 0 to 10", was: "instead of", price: "Price", brand: "Brand", color: "Colour",
           material: "Material", sizes: "Sizes", understood: "Understood:" }
   };
   function t(key) { return WORDS[lang][key] || WORDS.en[key] || key; }
@@ -139,9 +139,19 @@
       item.appendChild(cards);
     }
     if (message.comparison && message.comparison.length) item.appendChild(comparison(message.comparison));
-    if (message.source) item.appendChild(el("p", { class: "cxa-source" }, message.source));
+    if (message.source) item.appendChild(el("p", { class: "cxa-source" }, t("source") + " " + message.source));
     if (message.buttons && message.buttons.length) {
-      var replies = el("div", { class: "cxa-replies", role: "group" });
+      var isScale = message.buttons.length === 11 && message.buttons.every(function (b) {
+        return b.payload && typeof b.payload.nps === "number";
+      });
+      var replies = el("div", isScale ? { class: "cxa-replies cxa-scale", role: "group", "aria-label": t("scale") }
+                                      : { class: "cxa-replies", role: "group" });
+      if (isScale) {
+        var hints = el("p", { class: "cxa-hints" });
+        hints.appendChild(el("span", {}, message.buttons[0].hint || "0"));
+        hints.appendChild(el("span", {}, message.buttons[10].hint || "10"));
+        item.appendChild(hints);
+      }
       message.buttons.forEach(function (b) {
         var button = el("button", { type: "button", class: "cxa-reply" }, b.label);
         button.addEventListener("click", function () { say(b.label, b.payload || null); });
