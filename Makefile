@@ -100,6 +100,7 @@ bench: $(VENV)/.installed $(LIFETIMES)/.installed system-packages
 	$(BIN)/python bench/journeys.py --customers 100000 --events 30 --rate 0.2
 	$(BIN)/python bench/assistant_quality.py
 	$(BIN)/python bench/assistant_speed.py --catalogs 100
+	$(BIN)/python bench/recommend_quality.py
 
 clean:
 	rm -rf $(VENV) $(LIFETIMES) .cxloop .mypy_cache .ruff_cache .pytest_cache

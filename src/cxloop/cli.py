@@ -45,6 +45,8 @@ catalog_app = typer.Typer(help="The catalog as shoppers search it.", no_args_is_
 app.add_typer(catalog_app, name="catalog")
 assistant_app = typer.Typer(help="The shopping assistant.", no_args_is_help=True)
 app.add_typer(assistant_app, name="assistant")
+recommend_app = typer.Typer(help="Product recommendations.", no_args_is_help=True)
+app.add_typer(recommend_app, name="recommend")
 
 
 def fail(field: str, message: str) -> NoReturn:
@@ -615,6 +617,34 @@ def assistant_faq_import(
         emit({"imported": count, "languages": langs})
         return
     typer.echo(f"imported {count} questions ({', '.join(langs)})")
+
+
+@recommend_app.command("batch")
+def recommend_batch(
+    interactions: Annotated[
+        Path,
+        typer.Option(help="CSV of user_id,item_id[,timestamp,quantity], one line a purchase."),
+    ],
+    users: Annotated[Path, typer.Option(help="The user ids to recommend for, one a line.")],
+    k: Annotated[int, typer.Option(help="Items per user, 1 to 100.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the lists as JSON.")] = False,
+) -> None:
+    """Train the default model on a file of interactions and print each user's top K items:
+    what they will likely buy again, then what they have not bought yet."""
+    from cxloop import recommend
+
+    if not 1 <= k <= 100:
+        fail("--k", "must be between 1 and 100")
+    wanted = recommend.read_users(users)
+    if not wanted:
+        fail("--users", "no user id in the file")
+    data = recommend.read_csv(interactions)
+    lists = recommend.recommend_batch(data, list(dict.fromkeys(wanted)), k=k)
+    if as_json:
+        emit(lists)
+        return
+    for user, items in lists.items():
+        typer.echo(f"{user}: {' '.join(items)}")
 
 
 def main(argv: list[str] | None = None) -> None:
