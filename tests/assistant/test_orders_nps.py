@@ -17,7 +17,7 @@ from cxloop.alerts import service as alerts
 from cxloop.assistant import options, orders, service
 from cxloop.assistant.models import Conversation
 from cxloop.cases.models import Case
-from cxloop.commerce.models import Coupon, OrderItem
+from cxloop.commerce.models import Coupon
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
 from cxloop.surveys.models import Invitation, Response
@@ -47,22 +47,9 @@ def _late_order(db: Database, workspace_id: str, customer_id: int) -> str:
         promised_at=NOW - dt.timedelta(days=2),
         total_cents=8980,
     )
+    lines = [("P1", "Baskets en toile blanches", 1), ("P2", "Chaussettes", 2)]
+    factories.order_items(db, workspace_id, order_id, lines, unit_cents=4490)
     with db.session() as session:
-        for sku, title, quantity in (
-            ("P1", "Baskets en toile blanches", 1),
-            ("P2", "Chaussettes", 2),
-        ):
-            session.add(
-                OrderItem(
-                    workspace_id=workspace_id,
-                    order_id=order_id,
-                    sku=sku,
-                    title=title,
-                    quantity=quantity,
-                    unit_price_cents=4490,
-                    total_cents=4490 * quantity,
-                )
-            )
         order = commerce.get_order(session, workspace_id, order_id)
         assert order is not None
         return order.external_id
@@ -330,19 +317,7 @@ def test_complements_come_from_what_was_bought_together(db: Database, shop: Any)
     customer = factories.customer(db, ws)
     for n, basket in enumerate(([first, often], [first, often], [first, once], [often])):
         order_id, _parcel = factories.order(db, ws, customer, NOW - dt.timedelta(days=n + 1))
-        with db.session() as session:
-            for sku in basket:
-                session.add(
-                    OrderItem(
-                        workspace_id=ws,
-                        order_id=order_id,
-                        sku=sku,
-                        title=sku,
-                        quantity=1,
-                        unit_price_cents=1000,
-                        total_cents=1000,
-                    )
-                )
+        factories.order_items(db, ws, order_id, [(sku, sku, 1) for sku in basket])
     suggested = _say(db, ws, cid, button["label"], button["payload"])[-1]
     assert [p["id"] for p in suggested["products"]][:2] == [often, once]
 

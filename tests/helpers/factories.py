@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cxloop.commerce.models import Order, Shipment
+from cxloop.commerce.models import Order, OrderItem, Shipment
 from cxloop.profiles.models import Customer
 from cxloop.store.db import Database
 from cxloop.surveys import service
@@ -201,3 +201,26 @@ def answer(
             tag=tagging.tags_for,
             on_confirmed=alert_after_commit,
         ).response.id
+
+
+def order_items(
+    db: Database,
+    workspace_id: str,
+    order_id: int,
+    lines: list[tuple[str, str, int]],
+    unit_cents: int = 1000,
+) -> None:
+    """Lines (sku, title, quantity) on an order, at ``unit_cents`` a unit."""
+    with db.session() as session:
+        for sku, title, quantity in lines:
+            session.add(
+                OrderItem(
+                    workspace_id=workspace_id,
+                    order_id=order_id,
+                    sku=sku,
+                    title=title,
+                    quantity=quantity,
+                    unit_price_cents=unit_cents,
+                    total_cents=unit_cents * quantity,
+                )
+            )

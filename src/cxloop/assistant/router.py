@@ -3,8 +3,6 @@ the console's conversation inbox where agents answer the conversations handed to
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from typing import Annotated, Any, Literal
 
@@ -29,7 +27,15 @@ from cxloop.assistant.models import COMPENSATION_KINDS, CONVERSATION_STATUSES
 from cxloop.errors import InvalidInput
 from cxloop.store.base import utcnow
 from cxloop.web import templating
-from cxloop.web.deps import AdminDep, CsrfFormDep, EditorDep, Member, MemberDep, SessionDep
+from cxloop.web.deps import (
+    AdminDep,
+    CsrfFormDep,
+    EditorDep,
+    Member,
+    MemberDep,
+    SessionDep,
+    write_key_workspace,
+)
 from cxloop.web.limits import WIDGET_LIMITS
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
@@ -45,21 +51,7 @@ def _refused(field: str, message: str, status: int = 401) -> InvalidInput:
 
 def _workspace_of(request: Request, body_key: object, authorization: str | None) -> str:
     """The workspace of the write key: Basic-auth user name, else ``writeKey``."""
-    key: str | None = None
-    if authorization and authorization.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            decoded = ""
-        key = decoded.partition(":")[0] or None
-    if key is None and isinstance(body_key, str):
-        key = body_key
-    if not key or len(key) > 200:
-        raise _refused("writeKey", "write key required")
-    workspace_id: str | None = request.app.state.write_keys.workspace_of(key)
-    if workspace_id is None:
-        raise _refused("writeKey", "unknown write key")
-    return workspace_id
+    return write_key_workspace(request, body_key, authorization, CORS)
 
 
 def _text(value: object, field: str, limit: int) -> str:

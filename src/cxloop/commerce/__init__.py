@@ -4,7 +4,14 @@ This package's facade: what other domains may use. They import the package
 (``from cxloop import commerce``), never one of its modules (checked by import-linter).
 """
 
-from cxloop.commerce.catalog import bought_with, catalog_products, catalog_stamp, units_sold
+from cxloop.commerce.catalog import (
+    bought_with,
+    catalog_products,
+    catalog_stamp,
+    orders_stamp,
+    purchases,
+    units_sold,
+)
 from cxloop.commerce.coupons import (
     coupon_counts,
     coupons_issued_since,
@@ -110,7 +117,9 @@ __all__ = [
     "orders_in_windows",
     "orders_of",
     "orders_placed_since",
+    "orders_stamp",
     "pending_coupons",
+    "purchases",
     "record_refund",
     "shipments_of",
     "store_connection",

@@ -75,3 +75,30 @@ def bought_with(
         .limit(limit)
     )
     return [(sku, int(count)) for sku, count in rows]
+
+
+def purchases(
+    session: Session, workspace_id: str, since: dt.datetime
+) -> list[tuple[int, str, dt.datetime, int]]:
+    """Order lines of known customers since ``since``, cancelled orders left out:
+    (customer id, SKU, placed at, quantity), oldest first."""
+    rows = session.execute(
+        select(Order.customer_id, OrderItem.sku, Order.placed_at, OrderItem.quantity)
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(
+            OrderItem.workspace_id == workspace_id,
+            Order.customer_id.is_not(None),
+            Order.placed_at >= since,
+            Order.status != "cancelled",
+        )
+        .order_by(Order.placed_at, OrderItem.id)
+    )
+    return [(int(c or 0), sku, at, int(q or 1)) for c, sku, at, q in rows]
+
+
+def orders_stamp(session: Session, workspace_id: str) -> tuple[int, int]:
+    """What changes whenever an order line is added: their count and the latest line's id."""
+    count, latest = session.execute(
+        select(func.count(), func.max(OrderItem.id)).where(OrderItem.workspace_id == workspace_id)
+    ).one()
+    return int(count or 0), int(latest or 0)

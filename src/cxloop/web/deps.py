@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import binascii
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -168,3 +170,34 @@ async def form_with_csrf(request: Request) -> FormData:
 
 
 CsrfFormDep = Annotated[FormData, Depends(form_with_csrf)]
+
+
+def write_key_workspace(
+    request: Request,
+    given: object,
+    authorization: str | None,
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """The workspace of a store page's write key: the Basic-auth user name, else ``given`` (the
+    body's or the query's ``writeKey``); a 401 naming ``writeKey`` otherwise (with ``headers``,
+    e.g. CORS, so that the page can read it)."""
+    key: str | None = None
+    if authorization and authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        key = decoded.partition(":")[0] or None
+    if key is None and isinstance(given, str):
+        key = given
+    extra = dict(headers or {})
+    if not key or len(key) > 200:
+        raise InvalidInput(
+            "writeKey", "write key required", status=401, code="unauthorized", headers=extra
+        )
+    workspace_id: str | None = request.app.state.write_keys.workspace_of(key)
+    if workspace_id is None:
+        raise InvalidInput(
+            "writeKey", "unknown write key", status=401, code="unauthorized", headers=extra
+        )
+    return workspace_id
