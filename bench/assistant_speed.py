@@ -112,29 +112,7 @@ def engine(index: CatalogIndex, texts: list[str]) -> tuple[list[float], list[flo
 def store(db: Database, products: list[CatalogProduct]) -> str:
     with db.session() as session:
         ws = workspaces.create_workspace(session, WorkspaceCreate(name="Bench")).workspace_id
-    rows = [
-        {
-            "workspace_id": ws,
-            "sku": p.sku,
-            "title": p.title,
-            "description": p.description,
-            "translations": p.translations,
-            "category": p.category,
-            "brand": p.brand,
-            "color": p.color,
-            "sizes": list(p.sizes),
-            "gender": p.gender,
-            "age_group": p.age_group,
-            "price_cents": p.price_cents,
-            "sale_price_cents": p.sale_price_cents,
-            "currency": "EUR",
-            "availability": p.availability,
-            "url": p.url,
-            "image_url": p.image_url,
-            "attributes": {"universe": p.universe, "material": p.material},
-        }
-        for p in products
-    ]
+    rows = [p.row(ws, "EUR") for p in products]
     for start in range(0, len(rows), 10_000):
         with db.session() as session:
             session.execute(insert(commerce.Product), rows[start : start + 10_000])

@@ -907,6 +907,31 @@ class CatalogProduct:
             english["color"] = self.color_en
         return {"en": english}
 
+    def row(self, workspace_id: str, currency: str) -> dict[str, Any]:
+        """The product as a row of the store's products table (ids and times left to the
+        caller)."""
+        return {
+            "workspace_id": workspace_id,
+            "sku": self.sku,
+            "title": self.title,
+            "description": self.description,
+            "translations": self.translations,
+            "category": self.category,
+            "brand": self.brand,
+            "color": self.color,
+            "sizes": list(self.sizes),
+            "gender": self.gender,
+            "age_group": self.age_group,
+            "price_cents": self.price_cents,
+            "sale_price_cents": self.sale_price_cents,
+            "currency": currency,
+            "availability": self.availability,
+            "url": self.url,
+            "image_url": self.image_url,
+            "gtin": self.gtin,
+            "attributes": {"universe": self.universe, "material": self.material},
+        }
+
     def search_item(self) -> CatalogItem:
         """The product as the assistant's catalog search reads it once the demo stored it."""
         return CatalogItem(

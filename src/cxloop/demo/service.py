@@ -211,26 +211,8 @@ def _products(
         p = store.products[index]
         rows.append(
             {
+                **p.row(workspace_id, CURRENCY),
                 "id": ids["products"] + index,
-                "workspace_id": workspace_id,
-                "sku": p.sku,
-                "title": p.title,
-                "description": p.description,
-                "translations": p.translations,
-                "category": p.category,
-                "brand": p.brand,
-                "color": p.color,
-                "sizes": list(p.sizes),
-                "gender": p.gender,
-                "age_group": p.age_group,
-                "price_cents": p.price_cents,
-                "sale_price_cents": p.sale_price_cents,
-                "currency": CURRENCY,
-                "availability": p.availability,
-                "url": p.url,
-                "image_url": p.image_url,
-                "gtin": p.gtin,
-                "attributes": {"universe": p.universe, "material": p.material},
                 # The catalog predates the history; prices were last touched recently.
                 "created_at": start - dt.timedelta(days=30 + (index * 7) % 120),
                 "updated_at": store.end - dt.timedelta(days=1 + (index * 3) % 30),
