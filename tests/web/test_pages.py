@@ -21,6 +21,7 @@ from cxloop.alerts.models import AlertDelivery
 from cxloop.analytics.models import CustomerScore
 from cxloop.channels import email
 from cxloop.config import get_settings
+from cxloop.demo import assistant as demo_assistant
 from cxloop.demo import journeys as demo_journeys
 from cxloop.demo import nps as demo_nps
 from cxloop.demo.browsing import send_browsing
@@ -52,6 +53,7 @@ class Console:
     message_url: str
     theme: str
     alert_urls: tuple[str, ...]
+    assistant_urls: tuple[str, ...]
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     ws = build_demo(db, customers=300, seed=7, as_of=today).workspace_id
     send_browsing(db, ws, seed=7, end=end)
     demo_nps.run_history(db, ws, seed=7, end=end)
+    # The assistant's FAQ and conversations, for its inbox, analytics and settings pages.
+    demo_assistant.run_history(db, ws, seed=7, end=end, conversations=20)
     # The playbooks over the last month: journeys with results, and cases, to show.
     demo_journeys.switch_on(db, ws)
     demo_journeys.replay(db, ws, get_settings(), end=end, days=30)
@@ -80,7 +84,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         asked = (
             surveys.decisions_for(session, ws, customer_id)
             or session.scalars(
-                select(SurveyDecision).where(SurveyDecision.workspace_id == ws)
+                select(SurveyDecision).where(
+                    SurveyDecision.workspace_id == ws, SurveyDecision.customer_id.is_not(None)
+                )
             ).all()
         )
         assert asked, "planning decided about someone"
@@ -107,6 +113,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             f"{base}/w/{ws}/outbox/{message_id}",
             mentions.most_common(1)[0][0],
             (f"{base}/w/{ws}/alerts/new", f"{base}/w/{ws}/alerts/{rule_id}/delete"),
+            tuple(
+                f"{base}/w/{ws}/assistant/{page}"
+                for page in ("faq", "settings", "vocabulary", "scenarios", "scenarios/gift_finder")
+            ),
         )
     db.dispose()
 
@@ -189,6 +199,7 @@ def reachable_pages(page: Page, console: Console) -> list[str]:
         found += _links(page, "main nav.tabs a")
         found += _links(page, "main table.data tbody tr:first-child a")[:1]
     found += [*console.customer_urls, console.message_url, *console.alert_urls]
+    found += console.assistant_urls
     return list(dict.fromkeys(u.split("#")[0] for u in found))
 
 
