@@ -158,6 +158,9 @@ def test_the_demo_summary_tells_the_nps_story(tmp_path: Path) -> None:
         assert figures["messages"] > 0 and figures["coupons"] > 0, key
     assert journeys["detractor_recovery"]["cases"] > 0
     assert sum(f["holdout"] for f in journeys.values()) > 0
+    # and the site's campaigns decided two weeks of visits: banners, messages, clicks
+    site = summary["site_campaigns"]
+    assert site["banners"] > 100 and site["messages"] > 0 and site["clicks"] > 0
     # and the console login is printed even though nothing is served yet, and it signs in
     email = re.search(r"Email / e-mail: (\S+)", result.stderr)
     password = re.search(r"Password / mot de passe: (.+)", result.stderr)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # A local sentence-transformers model directory for the optional cxloop[embeddings] extra
     # (read by cxloop.themes.embeddings; never downloaded).
     embeddings_model: Path | None = None
+    # Web push: the contact the push services are given (RFC 8292's ``sub``), and whether
+    # subscriptions may name an endpoint on this machine over plain HTTP (tests, development).
+    push_contact: str = "mailto:webpush@cxloop.invalid"
+    push_local_endpoints: bool = False
 
     @field_validator("database_url")
     @classmethod

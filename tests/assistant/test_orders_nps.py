@@ -18,6 +18,7 @@ from cxloop.assistant import options, orders, service
 from cxloop.assistant.models import Conversation
 from cxloop.cases.models import Case
 from cxloop.commerce.models import Coupon
+from cxloop.recommend import serving as recommend_serving
 from cxloop.store.base import utcnow
 from cxloop.store.db import Database
 from cxloop.surveys.models import Invitation, Response
@@ -312,12 +313,16 @@ def test_complements_come_from_what_was_bought_together(db: Database, shop: Any)
                 )
             )
             if sku not in {p["id"] for p in shown["products"]}
-        ][:2]
-    often, once = others
-    customer = factories.customer(db, ws)
-    for n, basket in enumerate(([first, often], [first, often], [first, once], [often])):
+        ][:6]
+    often, once, *elsewhere = others
+    # customers who bought the first with another (6 with "often", 3 with "once"), and others
+    # who bought something else: the recommendations' bought-together, by customers
+    baskets = [[first, often]] * 6 + [[first, once]] * 3 + [[sku] for sku in elsewhere] * 6
+    for n, basket in enumerate(baskets):
+        customer = factories.customer(db, ws)
         order_id, _parcel = factories.order(db, ws, customer, NOW - dt.timedelta(days=n + 1))
         factories.order_items(db, ws, order_id, [(sku, sku, 1) for sku in basket])
+    recommend_serving.forget_models(ws)
     suggested = _say(db, ws, cid, button["label"], button["payload"])[-1]
     assert [p["id"] for p in suggested["products"]][:2] == [often, once]
 

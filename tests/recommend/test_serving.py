@@ -83,9 +83,9 @@ def test_placements_use_their_strategy_and_the_rules(db: Database, shop: Any) ->
         # a visitor nobody knows: popular products (cold start)
         visitor = _ask(client, shop.write_key, placement="home", anonymous_id="nobody", k=3)
         assert visitor["strategy"] == "popularity" and len(visitor["products"]) == 3
-        # a product nobody bought yet: the fallback, never the product itself
+        # a product nobody bought yet: products like it (by their words), never itself
         fresh = _ask(client, shop.write_key, placement="product", product_id=other, k=5)
-        assert fresh["strategy"] == "popularity"
+        assert fresh["strategy"] == "similar"
         assert other not in [p["id"] for p in fresh["products"]]
         # what runs out of stock leaves the lists
         with db.session() as session:

@@ -24,6 +24,7 @@ from cxloop.config import get_settings
 from cxloop.demo import assistant as demo_assistant
 from cxloop.demo import journeys as demo_journeys
 from cxloop.demo import nps as demo_nps
+from cxloop.demo import site as demo_site
 from cxloop.demo.browsing import send_browsing
 from cxloop.demo.generator import history_end
 from cxloop.demo.service import build_demo
@@ -71,8 +72,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     # The playbooks over the last month: journeys with results, and cases, to show.
     demo_journeys.switch_on(db, ws)
     demo_journeys.replay(db, ws, get_settings(), end=end, days=30)
+    demo_site.install(db, ws)  # its segments are filled by the analytics run
     folder = tmp_path_factory.mktemp("warehouse")
     analytics.run_analytics(db, f"duckdb://{folder / 'w.duckdb'}", ws, as_of=end, actor="test")
+    demo_site.run_history(db, ws, seed=7, end=end, visitors=60)
     with db.session() as session:
         scored_id = _model_scores(session, ws)
         surveys.plan(session, ws)

@@ -254,6 +254,16 @@ def usual_gap_days(first: dt.datetime, last: dt.datetime, orders: int) -> float 
     return round((last - first).total_seconds() / 86400 / (orders - 1), 1)
 
 
+def personas_of(session: Session, workspace_id: str) -> dict[int, str]:
+    """Each scored customer's persona code, as the last run gave them."""
+    rows = session.execute(
+        select(CustomerScore.customer_id, CustomerScore.persona).where(
+            CustomerScore.workspace_id == workspace_id, CustomerScore.persona.is_not(None)
+        )
+    )
+    return {int(customer_id): str(persona) for customer_id, persona in rows}
+
+
 def score_table(workspace_id: str) -> Subquery:
     """The workspace's scores as a subquery keyed by ``customer_id``, with ``churn_rank`` (0 for
     the high band, 3 when there is none): the customer list joins it to filter and sort."""

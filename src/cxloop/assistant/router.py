@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from cxloop import i18n, inputs, profiles, workspaces
+from cxloop import i18n, inputs, profiles
 from cxloop.assistant import (
     faq,
     insights,
@@ -21,7 +21,7 @@ from cxloop.assistant import (
     service,
     vocabulary,
 )
-from cxloop.assistant.catalog import index_of, search_catalog
+from cxloop.assistant.catalog import search_catalog
 from cxloop.assistant.intents import INTENTS
 from cxloop.assistant.models import COMPENSATION_KINDS, CONVERSATION_STATUSES
 from cxloop.errors import InvalidInput
@@ -34,6 +34,7 @@ from cxloop.web.deps import (
     Member,
     MemberDep,
     SessionDep,
+    cors_preflight,
     write_key_workspace,
 )
 from cxloop.web.limits import WIDGET_LIMITS
@@ -212,15 +213,7 @@ async def product_clicked(
 @public.options("/conversations/{conversation_id}/messages", include_in_schema=False)
 def preflight() -> Response:
     """CORS preflight for the widget's calls."""
-    return Response(
-        status_code=204,
-        headers={
-            **CORS,
-            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-            "Access-Control-Allow-Headers": "Content-Type, Authorization",
-            "Access-Control-Max-Age": "86400",
-        },
-    )
+    return cors_preflight(CORS)
 
 
 # The admin API -----------------------------------------------------------------------------
@@ -363,25 +356,6 @@ def conversations_page(
         people=people,
         statuses=CONVERSATION_STATUSES,
         status_filter=status,
-    )
-
-
-STOREFRONT_PRODUCTS = 12
-
-
-@pages.get("/w/{workspace_id}/storefront")
-def storefront_page(request: Request, session: SessionDep, member: MemberDep) -> Response:
-    """A store page carrying the assistant's widget, as the shop's visitors see it (the demo
-    store's pages)."""
-    index = index_of(session, member.workspace.id)
-    products = sorted(index.items, key=lambda item: -item.popularity)[:STOREFRONT_PRODUCTS]
-    return templating.page(
-        request,
-        "storefront.html",
-        member,
-        products=products,
-        lang=i18n.current_locale.get(),
-        write_key=workspaces.write_key_of(session, member.workspace.id),
     )
 
 

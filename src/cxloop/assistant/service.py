@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cxloop import cases, channels, commerce, i18n, profiles, surveys, workspaces
+from cxloop import cases, channels, commerce, i18n, profiles, recommend, surveys, workspaces
 from cxloop.assistant import dialogue, llm, orders
 from cxloop.assistant.catalog import index_of
 from cxloop.assistant.faq import faq_index
@@ -39,7 +39,6 @@ from cxloop.store.db import Database, after_commit
 MAX_TEXT = 1000
 MAX_AGENT_TEXT = 4000
 HISTORY = 200  # messages a conversation shows at most
-COMPLEMENT_DAYS = 365  # co-purchases counted over this many days
 COMPLEMENTS = 3
 
 
@@ -167,7 +166,7 @@ def _context(
         nps_question=lambda: _nps_question(session, conversation, options, asked, now),
         compensate=lambda reason: _compensate(session, conversation, options, reason, now),
         open_case=lambda summary: _open_case(session, conversation, summary),
-        complements=lambda skus: _complements(session, workspace_id, index, lang, skus, now),
+        complements=lambda skus: _complements(session, workspace_id, index, lang, skus),
         scenarios=scenarios_for(session, workspace_id),
     )
 
@@ -387,17 +386,17 @@ def _complements(
     index: CatalogIndex,
     lang: str,
     skus: Sequence[str],
-    now: dt.datetime,
 ) -> list[dict[str, Any]]:
-    """In-stock products most often bought with ``skus``."""
-    since = now - dt.timedelta(days=COMPLEMENT_DAYS)
+    """What goes with ``skus``: the recommendations' ``assistant`` placement (bought together,
+    by the same customers, unless the merchant chose otherwise), in stock, never padded."""
+    picked = recommend.recommendations(
+        session, workspace_id, placement="assistant", products=skus, k=COMPLEMENTS, fill=False
+    )
     found: list[dict[str, Any]] = []
-    for sku, _orders in commerce.bought_with(session, workspace_id, skus, since, limit=20):
-        item = index.item(sku)
+    for product in picked.products:
+        item = index.item(str(product["id"]))
         if item is not None and item.availability == "in_stock":
             found.append(item.public(lang))
-        if len(found) >= COMPLEMENTS:
-            break
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxloop.store.base import Base, BigId, JsonDoc, UTCDateTime, utcnow
@@ -126,3 +126,28 @@ class SmsProvider(Base):
     sender: Mapped[str] = mapped_column(String(40))
     credentials: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PushSubscription(Base):
+    """A browser's web push subscription (RFC 8030): where to post, and the keys to encrypt
+    for it (RFC 8291). A visitor who subscribes becomes a customer (their anonymous id is the
+    identity), so that journeys reach them."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "endpoint_hash"),
+        Index("ix_push_subscriptions_customer", "workspace_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    anonymous_id: Mapped[str] = mapped_column(String(200), default="")
+    endpoint: Mapped[str] = mapped_column(Text)
+    endpoint_hash: Mapped[str] = mapped_column(String(64))
+    p256dh: Mapped[str] = mapped_column(String(120))
+    auth: Mapped[str] = mapped_column(String(40))
+    # active, gone (the push service said 404 or 410: the browser dropped it)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

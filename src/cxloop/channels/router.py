@@ -13,13 +13,13 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Body, Depends, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from cxloop import i18n, inputs, profiles, workspaces
-from cxloop.channels import clicks, events, onsite, sms
+from cxloop import i18n, ingest, inputs, profiles, workspaces
+from cxloop.channels import clicks, events, onsite, push, sms
 from cxloop.channels import service as channels
 from cxloop.channels.unsubscribe import Subscription, read_token, subscriber, unsubscribe
 from cxloop.config import Settings
@@ -28,7 +28,15 @@ from cxloop.i18n import _
 from cxloop.profiles import Customer
 from cxloop.store.db import Database
 from cxloop.web import templating
-from cxloop.web.deps import AdminDep, MemberDep, SessionDep
+from cxloop.web.deps import (
+    AdminDep,
+    MemberDep,
+    SessionDep,
+    cors_preflight,
+    page_text,
+    write_key_workspace,
+)
+from cxloop.web.limits import widget_limit
 from cxloop.workspaces import get_workspace
 
 router = APIRouter(include_in_schema=False)
@@ -386,3 +394,102 @@ def delete_sms_provider(owner: AdminDep, session: SessionDep) -> Response:
     """Forget the SMS provider and its token."""
     sms.remove_provider(session, owner.workspace_id, actor="api")
     return Response(status_code=204)
+
+
+# Web push -------------------------------------------------------------------------------------
+
+PUSH_CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+
+
+def _push_text(value: object, field: str, limit: int) -> str | None:
+    return page_text(value, field, limit, PUSH_CORS)
+
+
+@router.get("/p/v1/push/key")
+def push_key(
+    request: Request,
+    write_key: Annotated[str | None, Query(alias="writeKey", max_length=200)] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """The workspace's VAPID public key, for ``pushManager.subscribe``."""
+    workspace_id = write_key_workspace(request, write_key, authorization, PUSH_CORS)
+    settings: Settings = request.app.state.settings
+    return JSONResponse({"publicKey": push.push_key(settings, workspace_id)}, headers=PUSH_CORS)
+
+
+@router.post("/p/v1/push/subscriptions", status_code=201, dependencies=[Depends(widget_limit)])
+def push_subscribe(
+    request: Request,
+    session: SessionDep,
+    body: Annotated[dict[str, Any], Body()],
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Keep a browser's subscription: ``anonymousId``, ``subscription`` ({endpoint, keys:
+    {p256dh, auth}}) as the browser gives it, and ``userId`` with its ``userHash`` on a
+    signed-in page. The visitor becomes a customer if they were not one."""
+    workspace_id = write_key_workspace(request, body.get("writeKey"), authorization, PUSH_CORS)
+    settings: Settings = request.app.state.settings
+    anonymous_id = _push_text(body.get("anonymousId"), "anonymousId", 200)
+    user_id = _push_text(body.get("userId"), "userId", 200)
+    if anonymous_id is None and user_id is None:
+        raise InvalidInput("anonymousId", "anonymousId or userId is required", headers=PUSH_CORS)
+    if user_id is not None and not onsite.proves(
+        settings, workspace_id, user_id, str(body.get("userHash") or "")
+    ):
+        raise InvalidInput(
+            "userHash", "does not match userId", status=401, code="unauthorized",
+            headers=PUSH_CORS,
+        )  # fmt: skip
+    given = body.get("subscription")
+    if not isinstance(given, dict) or not isinstance(given.get("keys"), dict):
+        raise InvalidInput(
+            "subscription", "the browser's subscription: {endpoint, keys}", headers=PUSH_CORS
+        )
+    try:
+        customer = profiles.resolve(
+            session,
+            workspace_id,
+            profiles.Keys(user_id=user_id, anonymous_id=anonymous_id),
+            source="web push",
+            claim=ingest.claim_anonymous_events,
+            anonymous=True,
+        )
+        assert customer is not None
+        push.subscribe_push(
+            session,
+            settings,
+            workspace_id,
+            customer_id=customer.id,
+            anonymous_id=anonymous_id or "",
+            endpoint=given.get("endpoint"),
+            p256dh=given["keys"].get("p256dh"),
+            auth=given["keys"].get("auth"),
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(exc.field, exc.message, headers=PUSH_CORS) from None
+    return JSONResponse({"subscribed": True}, status_code=201, headers=PUSH_CORS)
+
+
+@router.post("/p/v1/push/unsubscribe", status_code=204)
+def push_unsubscribe(
+    request: Request,
+    session: SessionDep,
+    body: Annotated[dict[str, Any], Body()],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Forget a browser's subscription (``endpoint``)."""
+    workspace_id = write_key_workspace(request, body.get("writeKey"), authorization, PUSH_CORS)
+    endpoint = _push_text(body.get("endpoint"), "endpoint", 2000)
+    if endpoint is None or not push.unsubscribe_push(session, workspace_id, endpoint):
+        raise InvalidInput(
+            "endpoint", "no subscription of that endpoint", status=404, code="not_found",
+            headers=PUSH_CORS,
+        )  # fmt: skip
+    return Response(status_code=204, headers=PUSH_CORS)
+
+
+@router.options("/p/v1/push/subscriptions")
+@router.options("/p/v1/push/unsubscribe")
+def push_preflight() -> Response:
+    """CORS preflight for the SDK's calls."""
+    return cors_preflight(PUSH_CORS)

@@ -156,16 +156,18 @@ def queue_sms(
     return message
 
 
-def _claim(
-    db: Database, ids: Sequence[int], stale: dt.timedelta
-) -> list[tuple[int, str, str, str, str]]:
+def claim_messages(
+    db: Database, ids: Sequence[int], channel: str, stale: dt.timedelta
+) -> list[OutboundMessage]:
+    """Take these messages of ``channel`` to send (``sending``): those queued, and those left
+    ``sending`` longer than ``stale`` by a process that died; each is taken once."""
     now = utcnow()
     with db.session() as session:
-        rows = session.execute(
+        claimed = session.scalars(
             update(OutboundMessage)
             .where(
                 OutboundMessage.id.in_(list(ids)),
-                OutboundMessage.channel == "sms",
+                OutboundMessage.channel == channel,
                 or_(
                     OutboundMessage.status == "queued",
                     and_(
@@ -175,16 +177,20 @@ def _claim(
                 ),
             )
             .values(status="sending", claimed_at=now)
-            .returning(
-                OutboundMessage.id,
-                OutboundMessage.workspace_id,
-                OutboundMessage.message_id,
-                OutboundMessage.to_address,
-                OutboundMessage.text,
-            )
+            .returning(OutboundMessage)
             .execution_options(synchronize_session=False)
         ).all()
-    return [(r.id, r.workspace_id, r.message_id, r.to_address, r.text) for r in rows]
+        session.expunge_all()
+    return list(claimed)
+
+
+def _claim(
+    db: Database, ids: Sequence[int], stale: dt.timedelta
+) -> list[tuple[int, str, str, str, str]]:
+    return [
+        (m.id, m.workspace_id, m.message_id, m.to_address, m.text)
+        for m in claim_messages(db, ids, "sms", stale)
+    ]
 
 
 def _post(
@@ -260,19 +266,21 @@ def deliver_sms(
     return sent
 
 
-def stranded_sms(
+def stranded_messages(
     session: Session,
+    channel: str,
     *,
     older_than: dt.timedelta = dt.timedelta(minutes=5),
     stale: dt.timedelta = STALE,
 ) -> list[int]:
-    """SMS queued and never delivered, or left ``sending`` by a process that died."""
+    """Messages of ``channel`` (``sms``, ``push``) queued and never delivered, or left
+    ``sending`` by a process that died."""
     now = utcnow()
     return list(
         session.scalars(
             select(OutboundMessage.id)
             .where(
-                OutboundMessage.channel == "sms",
+                OutboundMessage.channel == channel,
                 or_(
                     and_(
                         OutboundMessage.status == "queued",

@@ -8,7 +8,7 @@ from typing import Any
 
 from huey import crontab
 
-from cxloop.channels import email, hooks, sms
+from cxloop.channels import email, hooks, push, sms
 from cxloop.config import get_settings
 from cxloop.store.runtime import get_database
 from cxloop.worker.queue import huey
@@ -63,6 +63,17 @@ def deliver_stranded_sms(task: Any = None) -> None:
     """Every minute: SMS queued and never delivered, or left half-sent by a dead process."""
     db = get_database()
     with db.session() as session:
-        ids = sms.stranded_sms(session)
+        ids = sms.stranded_messages(session, "sms")
     if ids:
         sms.deliver_sms(db, ids, get_settings().resolved_secret_key())
+
+
+@huey.periodic_task(crontab(minute="*"), context=True)
+@recorded("push.stranded")
+def deliver_stranded_push(task: Any = None) -> None:
+    """Every minute: push notifications queued and never delivered, or left half-sent."""
+    db = get_database()
+    with db.session() as session:
+        ids = sms.stranded_messages(session, "push")
+    if ids:
+        push.deliver_push(db, ids, get_settings())

@@ -5,7 +5,6 @@ This package's facade: what other domains may use. They import the package
 """
 
 from cxloop.commerce.catalog import (
-    bought_with,
     catalog_products,
     catalog_stamp,
     orders_stamp,
@@ -90,7 +89,6 @@ __all__ = [
     "RefundData",
     "Shipment",
     "ShipmentData",
-    "bought_with",
     "cancel_order",
     "catalog_products",
     "catalog_stamp",

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from cxloop.commerce.models import Order, OrderItem, Product
 
@@ -43,38 +42,6 @@ def units_sold(session: Session, workspace_id: str, since: dt.datetime) -> dict[
         .group_by(OrderItem.sku)
     )
     return {sku: int(units or 0) for sku, units in rows}
-
-
-def bought_with(
-    session: Session, workspace_id: str, skus: Sequence[str], since: dt.datetime, *, limit: int
-) -> list[tuple[str, int]]:
-    """Other SKUs found in the same orders as ``skus`` since ``since``: (sku, orders), most
-    orders first (cancelled orders left out)."""
-    if not skus:
-        return []
-    other = aliased(OrderItem)
-    baskets = (
-        select(OrderItem.order_id)
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(
-            OrderItem.workspace_id == workspace_id,
-            OrderItem.sku.in_(list(skus)),
-            Order.placed_at >= since,
-            Order.status != "cancelled",
-        )
-        .distinct()
-        .subquery()
-    )
-    orders = func.count(func.distinct(other.order_id))
-    rows = session.execute(
-        select(other.sku, orders)
-        .join(baskets, baskets.c.order_id == other.order_id)
-        .where(other.sku.not_in(list(skus)))
-        .group_by(other.sku)
-        .order_by(orders.desc(), other.sku)
-        .limit(limit)
-    )
-    return [(sku, int(count)) for sku, count in rows]
 
 
 def purchases(

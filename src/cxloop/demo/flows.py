@@ -15,6 +15,7 @@ from cxloop.config import get_settings
 from cxloop.demo import assistant as demo_assistant
 from cxloop.demo import journeys as demo_journeys
 from cxloop.demo import nps as demo_nps
+from cxloop.demo import site as demo_site
 from cxloop.demo.browsing import send_browsing
 from cxloop.demo.generator import history_end
 from cxloop.demo.service import build_demo
@@ -73,6 +74,8 @@ def run_demo(
         demo_journeys.replay(
             db, result.workspace_id, get_settings(), end=history_end(today), progress=report
         )
+        # The site's segments are filled by the analytics run; its visits are decided after.
+        demo_site.install(db, result.workspace_id)
         scored = analytics.run_analytics(
             db,
             get_settings().resolved_analytics_url,
@@ -82,6 +85,7 @@ def run_demo(
             progress=report,
         )
     demo_journeys.after_analytics(db, result.workspace_id, get_settings(), end=history_end(today))
+    site = demo_site.run_history(db, result.workspace_id, seed=seed, end=history_end(today))
     nps = demo_nps.summary(db, result.workspace_id)
     summary = {
         **result.summary(),
@@ -95,6 +99,7 @@ def run_demo(
         "rfm_segments": scored.segments,
         "journeys": demo_journeys.summary(db, result.workspace_id),
         "assistant": conversations,
+        "site_campaigns": site,
     }
     login = demo_login(db, result.workspace_id)
     if as_json:

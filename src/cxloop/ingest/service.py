@@ -242,6 +242,81 @@ def latest_events(
     return [(m, t, e, ts, p) for m, t, e, ts, p in rows]
 
 
+def visitor_events(
+    session: Session, workspace_id: str, anonymous_id: str, since: dt.datetime, *, limit: int
+) -> list[tuple[str, str | None, dt.datetime, dict[str, Any]]]:
+    """A visitor's events since ``since`` by their anonymous id, oldest first, at most the
+    ``limit`` newest: (type, event, timestamp, properties)."""
+    query = (
+        select(Event.type, Event.event, Event.timestamp, Event.properties)
+        .where(
+            Event.workspace_id == workspace_id,
+            Event.anonymous_id == anonymous_id,
+            Event.timestamp >= since,
+        )
+        .order_by(Event.timestamp.desc(), Event.id.desc())
+        .limit(limit)
+    )
+    return [(t, e, ts, p or {}) for t, e, ts, p in reversed(session.execute(query).all())]
+
+
+def product_signals(
+    session: Session, workspace_id: str, events: Sequence[str], since: dt.datetime
+) -> list[tuple[int, str, str, dt.datetime]]:
+    """Known customers' product events of these names since ``since`` (views, carts): (customer
+    id, product id, event, timestamp)."""
+    rows = session.execute(
+        select(Event.customer_id, Event.event, Event.timestamp, Event.properties).where(
+            Event.workspace_id == workspace_id,
+            Event.event.in_(list(events)),
+            Event.customer_id.is_not(None),
+            Event.timestamp >= since,
+        )
+    )
+    found = []
+    for customer_id, event, at, properties in rows:
+        product = (properties or {}).get("product_id") or (properties or {}).get("sku")
+        if isinstance(product, str | int) and str(product):
+            found.append((int(customer_id), str(product)[:100], str(event), at))
+    return found
+
+
+def event_moments(
+    session: Session,
+    workspace_id: str,
+    event: str,
+    since: dt.datetime,
+    *,
+    anonymous_ids: Sequence[str] = (),
+    customer_ids: Sequence[int] = (),
+) -> list[tuple[str | None, int | None, dt.datetime, dict[str, Any]]]:
+    """When the named event happened since ``since`` for these visitors or customers:
+    (anonymous id, customer id, timestamp, properties), oldest first."""
+    found: list[tuple[str | None, int | None, dt.datetime, dict[str, Any]]] = []
+    base = select(Event.anonymous_id, Event.customer_id, Event.timestamp, Event.properties).where(
+        Event.workspace_id == workspace_id, Event.event == event, Event.timestamp >= since
+    )
+    for column, values in ((Event.anonymous_id, anonymous_ids), (Event.customer_id, customer_ids)):
+        listed = list(values)
+        for start in range(0, len(listed), 500):
+            rows = session.execute(base.where(column.in_(listed[start : start + 500])))
+            found += [(a, c, ts, p or {}) for a, c, ts, p in rows]
+    return sorted(_once(found), key=lambda row: row[2])
+
+
+def _once(
+    rows: list[tuple[str | None, int | None, dt.datetime, dict[str, Any]]],
+) -> list[tuple[str | None, int | None, dt.datetime, dict[str, Any]]]:
+    """The rows once each (an event may match both by visitor and by customer)."""
+    seen: set[tuple[str | None, int | None, dt.datetime]] = set()
+    kept = []
+    for row in rows:
+        if row[:3] not in seen:
+            seen.add(row[:3])
+            kept.append(row)
+    return kept
+
+
 def export_events(session: Session, workspace_id: str, *, after_id: int = 0) -> pa.Table:
     """Events with an id above ``after_id`` (the log only grows), as Arrow: who did what, when.
     Properties stay in the log and in the Parquet export."""

@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ from cxloop import (
     i18n,
     ingest,
     profiles,
+    recommend,
     segments,
     surveys,
     workspaces,
@@ -79,6 +80,7 @@ class Effects:
     calls: list[int] = field(default_factory=list)
     coupons: list[int] = field(default_factory=list)  # to write to the store
     sms: list[int] = field(default_factory=list)
+    push: list[int] = field(default_factory=list)
     runs: list[int] = field(default_factory=list)  # runs due now
     later: list[tuple[int, dt.datetime]] = field(default_factory=list)  # runs due later
 
@@ -87,19 +89,26 @@ class Effects:
         self.calls += other.calls
         self.coupons += other.coupons
         self.sms += other.sms
+        self.push += other.push
         self.runs += other.runs
         self.later += other.later
 
     def __bool__(self) -> bool:
         return bool(
-            self.emails or self.calls or self.coupons or self.sms or self.runs or self.later
+            self.emails
+            or self.calls
+            or self.coupons
+            or self.sms
+            or self.push
+            or self.runs
+            or self.later
         )
 
 
 # Entering ------------------------------------------------------------------------------------
 
 
-def in_holdout(journey_key: str, customer_id: int, percent: int) -> bool:
+def in_holdout(journey_key: str, customer_id: int | str, percent: int) -> bool:
     """Whether this customer is in the journey's holdout: a stable draw, so that a customer who
     enters again stays on the same side."""
     if percent <= 0:
@@ -499,6 +508,25 @@ def _values(run: JourneyRun, customer: Customer, place: Any, locale: str) -> dic
     }
 
 
+def _held(
+    walk: Walk, run: JourneyRun, step: Step, customer: Customer, place: Any
+) -> Outcome | None:
+    """A marketing message held until the customer's quiet hours end, or skipped at the
+    frequency cap; None when it may go now."""
+    if not step.marketing:
+        return None
+    limits = walk.limits_of(run.workspace_id)
+    zone = guardrails.zone(customer.timezone, getattr(place, "timezone", "Europe/Paris"))
+    release = guardrails.quiet_release(walk.now, limits, zone)
+    if release is not None:
+        run.wake_at = release
+        walk.effects.later.append((run.id, release))
+        return Outcome("held", "quiet_hours", stop=True)
+    if walk.sent_recently(run.workspace_id, customer.id) >= limits.cap_messages:
+        return Outcome("skipped", "frequency_cap")
+    return None
+
+
 def _send(
     walk: Walk, run: JourneyRun, journey: Journey, step: Step, customer: Customer, key: str
 ) -> Outcome:
@@ -506,6 +534,8 @@ def _send(
         return _show(walk, run, journey, step, customer, key)
     if step.channel == "sms":
         return _text(walk, run, journey, step, customer, key)
+    if step.channel == "push":
+        return _push(walk, run, journey, step, customer, key)
     if not customer.email:
         return Outcome("skipped", "no_address")
     if not profiles.may_contact(customer, "email"):
@@ -513,16 +543,9 @@ def _send(
     if channels.is_suppressed(walk.session, run.workspace_id, "email", customer.email):
         return Outcome("skipped", "suppressed")
     place = walk.workspace(run.workspace_id)
-    limits = walk.limits_of(run.workspace_id)
-    if step.marketing:
-        zone = guardrails.zone(customer.timezone, getattr(place, "timezone", "Europe/Paris"))
-        release = guardrails.quiet_release(walk.now, limits, zone)
-        if release is not None:
-            run.wake_at = release
-            walk.effects.later.append((run.id, release))
-            return Outcome("held", "quiet_hours", stop=True)
-        if walk.sent_recently(run.workspace_id, customer.id) >= limits.cap_messages:
-            return Outcome("skipped", "frequency_cap")
+    held = _held(walk, run, step, customer, place)
+    if held is not None:
+        return held
     locale = _locale(customer, place)
     values = _values(run, customer, place, locale)
     assert step.body is not None
@@ -548,6 +571,8 @@ def _send(
             if step.link
             else "",
             "link_label": step.link_label.get(locale) if step.link_label else _open_label(locale),
+            "products": _chosen(walk, run, journey, step, customer, key, locale),
+            "chosen_title": _chosen_title(locale) if step.recommendations else "",
         },
         locale,
     )
@@ -622,6 +647,42 @@ def _text(
     return Outcome("sent", ref=str(message.id))
 
 
+def _push(
+    walk: Walk, run: JourneyRun, journey: Journey, step: Step, customer: Customer, key: str
+) -> Outcome:
+    """A web push notification to the customer's subscribed browsers (a visitor who never
+    gave an email is reached too): the subscription is the consent; for marketing, quiet hours
+    and the frequency cap."""
+    if not channels.has_push(walk.session, run.workspace_id, customer.id):
+        return Outcome("skipped", "no_address")
+    place = walk.workspace(run.workspace_id)
+    held = _held(walk, run, step, customer, place)
+    if held is not None:
+        return held
+    locale = _locale(customer, place)
+    values = _values(run, customer, place, locale)
+    assert step.body is not None
+    title = templates.fill(step.subject.get(locale), values) if step.subject else ""
+    link = templates.fill(step.link, values) if step.link else ""
+    message = channels.queue_push(
+        walk.session,
+        run.workspace_id,
+        customer_id=customer.id,
+        title=title or values["store_name"] or "cxloop",
+        body=templates.fill(step.body.get(locale), values).strip(),
+        url=channels.click_url(walk.settings, run.workspace_id, f"{journey.key}:{key}", link)
+        if link
+        else "",
+        purpose=PURPOSE,
+        related_key=f"{journey.key}:{key}",
+    )
+    walk.effects.push.append(message.id)
+    walk.sent[(run.workspace_id, customer.id)] = (
+        walk.sent_recently(run.workspace_id, customer.id) + 1
+    )
+    return Outcome("sent", ref=str(message.id))
+
+
 def _show(
     walk: Walk, run: JourneyRun, journey: Journey, step: Step, customer: Customer, key: str
 ) -> Outcome:
@@ -658,6 +719,54 @@ def _show(
         walk.sent_recently(run.workspace_id, customer.id) + 1
     )
     return Outcome("sent", ref=str(message.id))
+
+
+def _chosen(
+    walk: Walk,
+    run: JourneyRun,
+    journey: Journey,
+    step: Step,
+    customer: Customer,
+    key: str,
+    locale: str,
+) -> list[dict[str, str]]:
+    """The products the recommendations' ``email`` placement picks for the customer, each
+    with its price in the customer's language and a tracked link."""
+    if not step.recommendations:
+        return []
+    picked = recommend.recommendations(
+        walk.session,
+        run.workspace_id,
+        placement="email",
+        customer_id=customer.id,
+        k=step.recommendations,
+    )
+    found = []
+    for product in picked.products:
+        price = product["sale_price"] if product["sale_price"] is not None else product["price"]
+        url = str(product["url"] or "")
+        found.append(
+            {
+                "title": str(product["title"]),
+                "price": format_currency(
+                    float(str(price)), str(product["currency"]), locale=locale
+                ),
+                "url": channels.click_url(
+                    walk.settings, run.workspace_id, f"{journey.key}:{key}", url
+                )
+                if url.startswith(("http://", "https://"))
+                else "",
+                "image_url": str(product["image_url"] or "")
+                if str(product["image_url"] or "").startswith("https://")
+                else "",
+            }
+        )
+    return found
+
+
+def _chosen_title(locale: str) -> str:
+    with i18n.speaking(locale):
+        return i18n.gettext("Chosen for you")
 
 
 def _open_label(locale: str) -> str:

@@ -40,6 +40,8 @@ def carry_out(db: Database, settings: Settings, effects: engine.Effects) -> None
             channels.post_calls(db, effects.calls, settings)
         if effects.sms:
             channels.deliver_sms(db, effects.sms, settings.resolved_secret_key())
+        if effects.push:
+            channels.deliver_push(db, effects.push, settings)
         if effects.coupons:
             commerce.write_coupons(db, effects.coupons, settings.resolved_secret_key())
         now = utcnow()

@@ -144,10 +144,13 @@ def resolve(
     traits: Mapping[str, Any] | None = None,
     create: bool = True,
     claim: ClaimEvents | None = None,
+    anonymous: bool = False,
 ) -> Customer | None:
     """The customer these identifiers name, linking new ones and merging duplicates.
 
-    Returns None for an anonymous id alone (or when ``create`` is false and nobody matches).
+    Returns None for an anonymous id alone (or when ``create`` is false and nobody matches),
+    unless ``anonymous``: then an anonymous id alone makes a customer (a visitor who subscribed
+    to web push, whom journeys may now reach).
     """
     at = at or utcnow()
     pairs = keys.pairs()
@@ -167,7 +170,7 @@ def resolve(
     owner_of = {(kind, value): cid for kind, value, cid in found}
     candidates = sorted(set(owner_of.values()))
     if not candidates:
-        if not create or all(kind == "anonymous_id" for kind, _ in pairs):
+        if not create or (not anonymous and all(kind == "anonymous_id" for kind, _ in pairs)):
             return None
         customer = Customer(workspace_id=workspace_id, first_seen_at=at, last_seen_at=at)
         session.add(customer)

@@ -17,6 +17,7 @@ from cxloop.recommend.recommenders import (
     Popularity,
     Recommender,
 )
+from cxloop.recommend.serving import Picked, recommendations
 
 __all__ = [
     "MODELS",
@@ -27,6 +28,7 @@ __all__ = [
     "Evaluation",
     "Interactions",
     "ItemKNN",
+    "Picked",
     "Popularity",
     "Recommender",
     "Scores",
@@ -36,5 +38,6 @@ __all__ = [
     "read_csv",
     "read_users",
     "recommend_batch",
+    "recommendations",
     "time_split",
 ]

@@ -213,12 +213,15 @@ def _llr(k11: np.ndarray, k12: np.ndarray, k21: np.ndarray, k22: np.ndarray) -> 
 
 @dataclass
 class Als:
-    """``implicit``'s ALS on BM25-weighted interaction counts."""
+    """``implicit``'s ALS on BM25-weighted interaction counts; with ``confidence``, on the
+    interactions' summed weights instead (a purchase 1, a cart or a view less: ``SIGNALS``),
+    and what the user "had" is what they bought (weight 1 and more)."""
 
     factors: int = 64
     iterations: int = 15
     regularization: float = 0.05
     seed: int = 0
+    confidence: bool = False
     name: str = "ALS"
     model: object | None = None
     seen: sparse.csr_matrix | None = None
@@ -227,7 +230,7 @@ class Als:
         from implicit.cpu.als import AlternatingLeastSquares
         from implicit.nearest_neighbours import bm25_weight
 
-        lines = data.lines()
+        lines = data.matrix() if self.confidence else data.lines()
         weighted = bm25_weight(lines, K1=100, B=0.8).tocsr().astype(np.float32)
         # One BLAS thread: implicit runs its own threads, and says so.
         with threadpool_limits(1, "blas"):
@@ -239,7 +242,7 @@ class Als:
             )
             model.fit(weighted, show_progress=False)
         self.model = model
-        self.seen = lines.tocsr()
+        self.seen = (data.where(data.weight >= 1.0).lines() if self.confidence else lines).tocsr()
         return self
 
     def recommend(self, users: np.ndarray, k: int, *, exclude_seen: bool = False) -> np.ndarray:
@@ -249,6 +252,10 @@ class Als:
         if exclude_seen:
             _mask_seen(scores, self.seen, users)
         return _top(scores, k)
+
+
+# Confidence of a signal beside a purchase (1): a product put in the cart, one viewed.
+SIGNALS = {"Product Added": 0.3, "Product Viewed": 0.1}
 
 
 @dataclass
@@ -263,7 +270,7 @@ class Blend:
     counts: sparse.csr_matrix | None = None
 
     def fit(self, data: Interactions) -> Blend:
-        self.again.fit(data)
+        self.again.fit(data.where(data.weight >= 1.0))  # repeats: what was bought
         self.discover.fit(data)
         self.counts = self.again.counts
         return self

@@ -1,20 +1,34 @@
-"""Recommendations over HTTP: the store's pages ask for a placement's list with the write key."""
+"""Recommendations over HTTP: the store's pages ask for a placement's list with the write key;
+merchants set each placement's strategy, repeats, pinned and banned products over the admin
+API and in the console, beside what each model measured on their own orders."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from cxloop import profiles
-from cxloop.recommend import serving
-from cxloop.web.deps import SessionDep, write_key_workspace
+from cxloop.errors import InvalidInput
+from cxloop.recommend import placements, serving
+from cxloop.web import templating
+from cxloop.web.deps import (
+    AdminDep,
+    CsrfFormDep,
+    EditorDep,
+    Member,
+    MemberDep,
+    SessionDep,
+    write_key_workspace,
+)
 
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 
 public = APIRouter(prefix="/p/v1", tags=["personalization"])
-routers = (public,)
+api = APIRouter(prefix="/api/v1", tags=["admin"])
+pages = APIRouter(include_in_schema=False)
+routers = (public, api, pages)
 
 
 @public.get("/recommendations")
@@ -29,9 +43,9 @@ def recommendations(
     write_key: Annotated[str | None, Query(alias="writeKey", max_length=200)] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """The products to show on ``placement`` (home, product, cart, email, assistant) for the
-    customer (``user_id``) or visitor (``anonymous_id``) next to ``product_id`` (repeatable:
-    a cart's products)."""
+    """The products to show on ``placement`` (home, product, cart, email, assistant, similar,
+    upsell, recent) for the customer (``user_id``) or visitor (``anonymous_id``) next to
+    ``product_id`` (repeatable: a cart's products)."""
     workspace_id = write_key_workspace(request, write_key, authorization, CORS)
     customer_id: int | None = None
     if user_id:
@@ -45,7 +59,87 @@ def recommendations(
         workspace_id,
         placement=placement,
         customer_id=customer_id,
+        anonymous_id=anonymous_id,
         products=[p[:100] for p in product_id or []],
         k=k,
     )
     return JSONResponse(picked.to_json(), headers=CORS)
+
+
+# Placement settings -------------------------------------------------------------------------
+
+
+def _settings(session: SessionDep, workspace_id: str) -> dict[str, Any]:
+    trained = serving.models_of(session, workspace_id)
+    return {
+        "placements": {
+            name: placement.to_json()
+            for name, placement in placements.placements_of(session, workspace_id).items()
+        },
+        "for_you_model": trained.for_you_name,
+        "measured": trained.measured,
+    }
+
+
+@api.get("/recommendations/settings")
+def get_placement_settings(owner: AdminDep, session: SessionDep) -> dict[str, Any]:
+    """Each placement's strategy, repeats, pinned and banned products; the model ``for_you``
+    uses and what each candidate measured (Recall@10, NDCG@10) on the workspace's orders."""
+    return _settings(session, owner.workspace_id)
+
+
+@api.put("/recommendations/settings")
+def put_settings(
+    owner: AdminDep, session: SessionDep, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Change some placements: ``{"placements": {"product": {"strategy": "similar", "banned":
+    ["SKU"]}}}`` (every change checked first; audited)."""
+    placements.set_placements(session, owner.workspace_id, body.get("placements", {}), actor="api")
+    return _settings(session, owner.workspace_id)
+
+
+def _settings_page(
+    request: Request, session: SessionDep, member: Member, *, error: InvalidInput | None = None
+) -> Response:
+    found = _settings(session, member.workspace.id)
+    return templating.page(
+        request,
+        "recommendations.html",
+        member,
+        status=422 if error is not None else 200,
+        placements=found["placements"],
+        strategies=placements.STRATEGIES,
+        for_you=found["for_you_model"],
+        measured=sorted(found["measured"].items(), key=lambda kv: -kv[1]["recall"]),
+        error=error,
+    )
+
+
+@pages.get("/w/{workspace_id}/recommendations")
+def recommendations_page(request: Request, session: SessionDep, member: MemberDep) -> Response:
+    """The placements' settings, and what each model measured on the store's own orders."""
+    return _settings_page(request, session, member)
+
+
+@pages.post("/w/{workspace_id}/recommendations")
+def save_recommendations_page(
+    request: Request, session: SessionDep, form: CsrfFormDep, member: EditorDep
+) -> Response:
+    """Save every placement's settings from the form; the page again with the refusal."""
+    changes: dict[str, Any] = {}
+    for name in placements.PLACEMENTS:
+        changes[name] = {
+            "strategy": str(form.get(f"{name}.strategy", "")),
+            "repeats": form.get(f"{name}.repeats") == "on",
+            "pinned": _listed(form.get(f"{name}.pinned")),
+            "banned": _listed(form.get(f"{name}.banned")),
+        }
+    try:
+        placements.set_placements(session, member.workspace.id, changes, actor=member.user.email)
+    except InvalidInput as exc:
+        return _settings_page(request, session, member, error=exc)
+    return templating.redirect(f"/w/{member.workspace.id}/recommendations")
+
+
+def _listed(value: object) -> list[str]:
+    return [part.strip() for part in str(value or "").split(",") if part.strip()]

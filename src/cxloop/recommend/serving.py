@@ -1,44 +1,76 @@
-"""Recommendations served on the store: per workspace, models trained on its orders and kept in
-memory, and per placement a strategy, a fallback and business rules.
+"""Recommendations served on the store: per workspace, models trained on its orders and
+catalog and kept in memory, and per placement a strategy (``placements.py``), its fallbacks and
+business rules.
 
-| placement | strategy | fallback |
-|---|---|---|
-| `home`, `email` | the default blend for a known customer (repeats, then discovery) | popularity |
-| `product` | bought together with the product shown | popularity in its category, then overall |
-| `cart` | bought together with the cart's products | popularity |
-| `assistant` | bought together with the products shown | popularity |
+Strategies: ``for_you`` (the model that measured best on the workspace's own orders, by a time
+split, else the default blend), ``bought_together`` with the products shown, ``similar``
+(their words, ``content.py``: new products too), ``upsell`` (the same kind, a price step
+above), ``recently_viewed`` (this visitor's last product views), ``popular_in_segment`` and
+``popular_in_persona`` (what customers of the customer's segments, the smallest first, or of
+their persona buy), ``popularity``.
 
-Rules on every list: in stock only; never the product or cart shown; on `product` and `cart`,
-not what the customer already bought (on `home` and `email` buying again is the point); at most
-``PER_CATEGORY`` products of one category. A visitor the store does not know, or a new product
-nobody bought yet, gets the fallback (cold start).
+Rules on every list: pinned products first, banned never; in stock only; never the product or
+cart shown; what the customer bought only where the placement allows repeats; at most
+``PER_CATEGORY`` products of one category (pinned ones aside). A visitor the store does not
+know, or a new product nobody bought yet, gets the fallbacks (cold start).
 
-Models are trained from the last ``HISTORY_DAYS`` of orders on first use, and again when order
-lines arrived or the catalog changed and the models are older than ``RETRAIN_SECONDS``.
+Models are trained by the worker (``tasks.py``, every ten minutes for the workspaces whose
+orders or catalog changed) from the last ``HISTORY_DAYS`` of orders and stored under
+``CXLOOP_HOME/models/recommend/``; a web process loads the stored models when they are newer
+than its own, so that no request pays for training. Without stored models (no worker yet, or
+one that fell behind by more than ``STALE_SECONDS``) the web process trains them itself on
+first use. The files are pickles written by cxloop itself into its own home: nothing else
+writes there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pickle
+import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from cxloop import commerce
+from cxloop import analytics, commerce, ingest, segments
+from cxloop.config import get_settings
 from cxloop.errors import InvalidInput
+from cxloop.recommend.content import Similar, describe
 from cxloop.recommend.data import Interactions, from_columns, positions
-from cxloop.recommend.recommenders import Als, Blend, BoughtTogether, Popularity
+from cxloop.recommend.evaluation import evaluate, time_split
+from cxloop.recommend.placements import PLACEMENTS, placements_of
+from cxloop.recommend.recommenders import (
+    SIGNALS,
+    Als,
+    Blend,
+    BoughtTogether,
+    BuyAgain,
+    ItemKNN,
+    Popularity,
+    Recommender,
+)
 from cxloop.store.base import utcnow
 
-PLACEMENTS = ("home", "product", "cart", "email", "assistant")
 HISTORY_DAYS = 730
 RETRAIN_SECONDS = 600.0
+STALE_SECONDS = 1800.0  # stored models behind the orders for longer: train here instead
 PER_CATEGORY = 3
 MAX_K = 50
+PRICE_STEP = 0.5  # an upsell costs more, at most half as much again
+RECENT_DAYS = 30
+SIGNAL_DAYS = 90  # views and carts that count, beside two years of purchases
+MIN_SCORED = 20  # customers with a next purchase needed to pick a model by measure
+MIN_BUYERS = 5  # a segment's best sellers count once this many of its members bought
+VIEWED = "Product Viewed"
+# Lists that mean what they say, never padded: a step up, what was viewed (maybe nothing).
+EXACT = ("upsell", "recently_viewed")
 
 
 @dataclass
@@ -48,11 +80,24 @@ class Trained:
     stamp: tuple[object, ...]
     built: float
     data: Interactions | None
-    blend: Blend | None = None
+    for_you_data: Interactions | None = None
+    origin: str = "trained"  # or "stored": loaded from the worker's file
+    trained_at: float = field(default_factory=time.time)
+    for_you: Recommender | None = None
+    for_you_name: str = "blend"
+    measured: dict[str, dict[str, float]] = field(default_factory=dict)
+    bought: dict[int, set[str]] = field(default_factory=dict)
     together: BoughtTogether | None = None
     popularity: Popularity | None = None
+    similar: Similar = field(default_factory=Similar)
+    persona_of: dict[int, str] = field(default_factory=dict)
+    persona_popular: dict[str, list[str]] = field(default_factory=dict)
+    segments_of: dict[int, list[str]] = field(default_factory=dict)  # smallest first
+    segment_popular: dict[str, list[str]] = field(default_factory=dict)
     in_stock: set[str] = field(default_factory=set)
     category: dict[str, str] = field(default_factory=dict)
+    kind: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    price: dict[str, int] = field(default_factory=dict)
     products: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
@@ -60,8 +105,32 @@ _MODELS: dict[str, Trained] = {}
 _LOCK = threading.Lock()
 
 
+def _candidates(factors: int, *, confidence: bool = False) -> dict[str, Recommender]:
+    return {
+        "blend": Blend(discover=Als(factors=factors, confidence=confidence)),
+        "buy-again": BuyAgain(),
+        "als": Als(factors=factors, confidence=confidence),
+        "item-knn": ItemKNN(),
+        "popularity": Popularity(days=90),
+    }
+
+
+def measure(data: Interactions, factors: int) -> dict[str, dict[str, float]]:
+    """Recall@10 and NDCG@10 of each candidate for ``for_you`` on a time split of the
+    workspace's own orders (empty when too few customers have a next purchase to tell)."""
+    split = time_split(data)
+    if len(split.users) < MIN_SCORED:
+        return {}
+    found = {}
+    for name, model in _candidates(factors).items():
+        figures = evaluate(model, split, k=10).all
+        found[name] = {"recall": figures.recall, "ndcg": figures.ndcg, "users": figures.users}
+    return found
+
+
 def train(session: Session, workspace_id: str) -> Trained:
-    """Fresh models from the workspace's orders and catalog."""
+    """Fresh models from the workspace's orders and catalog; ``for_you`` is the candidate
+    that measured best on its own orders."""
     stamp = _stamp(session, workspace_id)
     since = utcnow() - dt.timedelta(days=HISTORY_DAYS)
     lines = commerce.purchases(session, workspace_id, since)
@@ -69,19 +138,103 @@ def train(session: Session, workspace_id: str) -> Trained:
     trained = Trained(stamp, time.monotonic(), None)
     trained.in_stock = {p.sku for p in catalog if p.availability == "in_stock"}
     trained.category = {p.sku: p.category or "" for p in catalog}
+    trained.kind = {p.sku: (p.category or "", p.gender or "", p.age_group or "") for p in catalog}
+    trained.price = {
+        p.sku: p.sale_price_cents if p.sale_price_cents is not None else p.price_cents
+        for p in catalog
+    }
     trained.products = {p.sku: _public(p) for p in catalog}
-    if lines:
-        data = from_columns(
-            [str(c) for c, _sku, _at, _q in lines],
-            [sku for _c, sku, _at, _q in lines],
-            [at.timestamp() for _c, _sku, at, _q in lines],
+    trained.similar = Similar().fit([p.sku for p in catalog], [_text(p) for p in catalog])
+    if not lines:
+        return trained
+    data = from_columns(
+        [str(c) for c, _sku, _at, _q in lines],
+        [sku for _c, sku, _at, _q in lines],
+        [at.timestamp() for _c, _sku, at, _q in lines],
+    )
+    trained.data = data
+    factors = max(2, min(64, len(data.items) // 4))
+    trained.measured = measure(data, factors)
+    if trained.measured:
+        trained.for_you_name = max(
+            trained.measured, key=lambda n: (trained.measured[n]["recall"], n == "blend")
         )
-        trained.data = data
-        factors = max(2, min(64, len(data.items) // 4))
-        trained.blend = Blend(discover=Als(factors=factors)).fit(data)
-        trained.together = BoughtTogether().fit(data)
-        trained.popularity = Popularity(days=90).fit(data)
+    trained.for_you_data = data
+    if trained.for_you_name in ("blend", "als"):
+        # Views and carts join the purchases as weaker signals (measured on purchases alone).
+        trained.for_you_data = _with_signals(session, workspace_id, lines)
+    trained.for_you = _candidates(factors, confidence=True)[trained.for_you_name].fit(
+        trained.for_you_data
+    )
+    seen = data.matrix(binary=True)
+    trained.bought = {
+        int(str(data.users[u])): {str(data.items[i]) for i in seen[u].indices}
+        for u in range(seen.shape[0])
+    }
+    trained.together = BoughtTogether().fit(data)
+    trained.popularity = Popularity(days=90).fit(data)
+    trained.persona_of = analytics.personas_of(session, workspace_id)
+    buyers: dict[str, Counter[str]] = {}
+    for customer, skus in trained.bought.items():
+        persona = trained.persona_of.get(customer)
+        if persona is not None:
+            buyers.setdefault(persona, Counter()).update(skus)
+    trained.persona_popular = {
+        persona: [sku for sku, _n in counts.most_common(MAX_K * 4)]
+        for persona, counts in buyers.items()
+    }
+    _segment_popularity(session, workspace_id, trained)
     return trained
+
+
+def _segment_popularity(session: Session, workspace_id: str, trained: Trained) -> None:
+    """What each segment's members buy, and each customer's segments, the smallest (the most
+    telling) first; segments with fewer than ``MIN_BUYERS`` buyers say nothing yet."""
+    sized: list[tuple[int, str]] = []
+    for segment in segments.list_segments(session, workspace_id):
+        members = segments.members_of(session, workspace_id, segment.key)
+        counts: Counter[str] = Counter()
+        buyers = 0
+        for customer in members:
+            bought = trained.bought.get(customer)
+            if bought:
+                buyers += 1
+                counts.update(bought)
+        if buyers < MIN_BUYERS:
+            continue
+        trained.segment_popular[segment.key] = [s for s, _n in counts.most_common(MAX_K * 4)]
+        sized.append((len(members), segment.key))
+        for customer in members:
+            trained.segments_of.setdefault(customer, []).append(segment.key)
+    size = {key: n for n, key in sized}
+    for keys in trained.segments_of.values():
+        keys.sort(key=lambda key: size[key])
+
+
+def _with_signals(
+    session: Session, workspace_id: str, lines: Sequence[tuple[int, str, dt.datetime, int]]
+) -> Interactions:
+    """The purchases (weight 1) and the known customers' views and carts of the last
+    ``SIGNAL_DAYS`` (weights ``SIGNALS``)."""
+    since = utcnow() - dt.timedelta(days=SIGNAL_DAYS)
+    signals = ingest.product_signals(session, workspace_id, list(SIGNALS), since)
+    users = [str(c) for c, _s, _a, _q in lines] + [str(c) for c, _p, _e, _a in signals]
+    items = [sku for _c, sku, _a, _q in lines] + [p for _c, p, _e, _a in signals]
+    times = [a.timestamp() for _c, _s, a, _q in lines] + [a.timestamp() for *_x, a in signals]
+    weights = [1.0] * len(lines) + [SIGNALS[e] for _c, _p, e, _a in signals]
+    return from_columns(users, items, times, weights)
+
+
+def _text(product: commerce.Product) -> str:
+    english = (product.translations or {}).get("en", {})
+    attributes = [str(v) for v in (product.attributes or {}).values() if isinstance(v, str)]
+    return describe(
+        title=f"{product.title} {english.get('title', '')}",
+        description=f"{product.description} {english.get('description', '')}",
+        category=f"{product.category} {english.get('category', '')}",
+        brand=product.brand or "",
+        extra=[product.color or "", *attributes],
+    )
 
 
 def _stamp(session: Session, workspace_id: str) -> tuple[object, ...]:
@@ -92,18 +245,66 @@ def _stamp(session: Session, workspace_id: str) -> tuple[object, ...]:
 
 
 def models_of(session: Session, workspace_id: str) -> Trained:
-    """The workspace's models, trained on first use, again when orders came and they are old."""
+    """The workspace's models: kept in memory, replaced by the worker's stored ones when
+    those are newer, trained here only when there are none or they fell far behind."""
     cached = _MODELS.get(workspace_id)
     now = time.monotonic()
     if cached is not None and now - cached.built < RETRAIN_SECONDS:
         return cached
-    if cached is not None and _stamp(session, workspace_id) == cached.stamp:
+    stamp = _stamp(session, workspace_id)
+    stored = load_stored(workspace_id)
+    newer = stored is not None and (cached is None or stored.trained_at > cached.trained_at)
+    if (
+        stored is not None
+        and newer
+        and (stored.stamp == stamp or time.time() - stored.trained_at < STALE_SECONDS)
+    ):
+        stored.built, stored.origin = now, "stored"
+        _MODELS[workspace_id] = stored
+        return stored
+    if cached is not None and stamp == cached.stamp:
         cached.built = now
         return cached
     with _LOCK:
         fresh = train(session, workspace_id)
         _MODELS[workspace_id] = fresh
     return fresh
+
+
+def stored_path(workspace_id: str) -> Path:
+    """Where the worker keeps the workspace's models."""
+    return get_settings().home / "models" / "recommend" / f"{workspace_id}.pickle"
+
+
+def load_stored(workspace_id: str) -> Trained | None:
+    """The worker's stored models of the workspace, if any (None when unreadable)."""
+    path = stored_path(workspace_id)
+    try:
+        with path.open("rb") as handle:
+            found = pickle.load(handle)  # noqa: S301 - written by cxloop into its own home
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+    return found if isinstance(found, Trained) else None
+
+
+def train_and_store(session: Session, workspace_id: str) -> bool:
+    """Train the workspace's models and store them for the web processes, unless the stored
+    ones already saw these orders and this catalog; whether it trained."""
+    stored = load_stored(workspace_id)
+    if stored is not None and stored.stamp == _stamp(session, workspace_id):
+        return False
+    trained = train(session, workspace_id)
+    path = stored_path(workspace_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(trained, out, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(path)  # readers see the old file or the new one, never half
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
 
 
 def forget_models(workspace_id: str) -> None:
@@ -124,47 +325,132 @@ class Picked:
         return {"placement": self.placement, "strategy": self.strategy, "products": self.products}
 
 
+def recently_viewed(
+    session: Session, workspace_id: str, customer_id: int | None, anonymous_id: str | None
+) -> list[str]:
+    """The products the visitor (else the customer) viewed in the last ``RECENT_DAYS``,
+    latest first, once each."""
+    since = utcnow() - dt.timedelta(days=RECENT_DAYS)
+    viewed: list[str] = []
+    if anonymous_id:
+        events = ingest.visitor_events(session, workspace_id, anonymous_id, since, limit=200)
+        viewed = [str(p.get("product_id") or p.get("sku") or "") for _t, e, _a, p in events
+                  if e == VIEWED][::-1]  # fmt: skip
+    if not viewed and customer_id is not None:
+        latest = ingest.latest_events(session, customer_id, limit=200, workspace_id=workspace_id)
+        viewed = [
+            str((p or {}).get("product_id") or (p or {}).get("sku") or "")
+            for _m, _t, e, at, p in latest
+            if e == VIEWED and at >= since
+        ]
+    return [sku for sku in dict.fromkeys(viewed) if sku]
+
+
 def recommendations(
     session: Session,
     workspace_id: str,
     *,
     placement: str,
     customer_id: int | None = None,
+    anonymous_id: str | None = None,
     products: Sequence[str] = (),
     k: int = 10,
+    fill: bool = True,
 ) -> Picked:
     """The ``k`` products to show on ``placement`` for this customer (None: a visitor the
-    store does not know) next to ``products`` (the product page's, the cart's)."""
+    store does not know, ``anonymous_id`` their browser) next to ``products`` (the product
+    page's, the cart's); without ``fill``, only what the placement's strategy found."""
     if placement not in PLACEMENTS:
         raise InvalidInput("placement", f"one of {', '.join(PLACEMENTS)}")
     if not 1 <= k <= MAX_K:
         raise InvalidInput("k", f"from 1 to {MAX_K}")
+    settings = placements_of(session, workspace_id)[placement]
     trained = models_of(session, workspace_id)
-    shown = set(products)
-    bought: set[str] = set()
-    user: int | None = None
-    if trained.data is not None and customer_id is not None:
-        user = positions(trained.data.users, [str(customer_id)]).get(str(customer_id))
-        if user is not None and trained.blend is not None and trained.blend.counts is not None:
-            bought = {str(trained.data.items[i]) for i in trained.blend.counts[user].indices}
-    exclude = shown | (bought if placement in ("product", "cart") else set())
-    candidates: list[str] = []
-    strategy = "popularity"
-    if trained.data is not None:
-        if placement in ("home", "email") and user is not None and trained.blend is not None:
-            candidates = _skus(trained, trained.blend.recommend(np.array([user]), MAX_K * 2)[0])
-            strategy = "for_you"
-        elif placement in ("product", "cart", "assistant") and trained.together is not None:
-            candidates = _together(trained, [s for s in products if s])
-            strategy = "bought_together"
-    picked = _ruled(trained, candidates, exclude, k)
-    if not picked:
-        strategy = "popularity"
-    if len(picked) < k:
-        picked += _ruled(
-            trained, _fallback(trained, products), exclude | set(picked), k - len(picked)
-        )
+    shown = [s for s in products if s]
+    bought = trained.bought.get(customer_id, set()) if customer_id is not None else set()
+    exclude = set(shown) | set(settings.banned) | (set() if settings.repeats else bought)
+    strategy = settings.strategy
+    if strategy == "recently_viewed":
+        candidates = recently_viewed(session, workspace_id, customer_id, anonymous_id)
+    else:
+        candidates = _strategy(trained, strategy, customer_id, shown)
+    pinned = _ruled(trained, settings.pinned, exclude, k, diverse=False)
+    picked = pinned + _ruled(trained, candidates, exclude | set(pinned), k - len(pinned))
+    filled = len(picked) > len(pinned)
+    for name, fallback in _fallbacks(trained, customer_id, shown):
+        if len(picked) >= k or strategy in EXACT or not fill:
+            break
+        more = _ruled(trained, fallback, exclude | set(picked), k - len(picked))
+        if more and not filled:
+            strategy, filled = name, True  # the strategy had nothing: say what served
+        picked += more
     return Picked(placement, strategy, [trained.products[s] for s in picked])
+
+
+def _strategy(
+    trained: Trained, strategy: str, customer_id: int | None, shown: list[str]
+) -> list[str]:
+    data = trained.data
+    mine = trained.for_you_data
+    if strategy == "for_you" and mine is not None and trained.for_you is not None:
+        user = positions(mine.users, [str(customer_id)]).get(str(customer_id))
+        if user is not None:
+            row = trained.for_you.recommend(np.array([user]), MAX_K * 2)[0]
+            return [str(mine.items[i]) for i in row if i >= 0]
+    if strategy == "bought_together" and data is not None and trained.together is not None:
+        return _together(trained, shown)
+    if strategy == "similar":
+        return trained.similar.similar(shown, MAX_K * 2)
+    if strategy == "upsell":
+        return _upsell(trained, shown)
+    if strategy == "popular_in_persona" and customer_id is not None:
+        persona = trained.persona_of.get(customer_id)
+        return trained.persona_popular.get(persona or "", [])
+    if strategy == "popular_in_segment" and customer_id is not None:
+        keys = trained.segments_of.get(customer_id, [])
+        return [sku for key in keys for sku in trained.segment_popular[key]]
+    if strategy == "popularity":
+        return _fallback(trained, shown)
+    return []
+
+
+def _fallbacks(
+    trained: Trained, customer_id: int | None, shown: list[str]
+) -> list[tuple[str, list[str]]]:
+    """What fills a list its strategy left short: products like those shown, what the
+    customer's persona buys, then best sellers (the shown products' categories first)."""
+    found = []
+    if shown:
+        found.append(("similar", trained.similar.similar(shown, MAX_K * 2)))
+    if customer_id is not None:
+        for name in ("popular_in_segment", "popular_in_persona"):
+            found.append((name, _strategy(trained, name, customer_id, shown)))
+    found.append(("popularity", _fallback(trained, shown)))
+    return found
+
+
+def _upsell(trained: Trained, shown: list[str]) -> list[str]:
+    """Products of the same kind (category, gender, age group) as a shown one, costing more
+    but at most a price step more, the most alike first."""
+    bands = [
+        (trained.kind[s], trained.price[s])
+        for s in shown
+        if s in trained.kind and trained.price.get(s)
+    ]
+    if not bands:
+        return []
+    scores = trained.similar.scores(shown)
+    found = [
+        sku
+        for sku, kind in trained.kind.items()
+        if any(
+            kind == same and price < trained.price[sku] <= price * (1 + PRICE_STEP)
+            for same, price in bands
+        )
+    ]
+    if scores is not None:
+        found.sort(key=lambda sku: -scores[trained.similar.position[sku]])
+    return found
 
 
 def _skus(trained: Trained, row: np.ndarray) -> list[str]:
@@ -200,7 +486,9 @@ def _fallback(trained: Trained, products: Sequence[str]) -> list[str]:
     return ranked
 
 
-def _ruled(trained: Trained, candidates: Sequence[str], exclude: set[str], k: int) -> list[str]:
+def _ruled(
+    trained: Trained, candidates: Sequence[str], exclude: set[str], k: int, *, diverse: bool = True
+) -> list[str]:
     """In stock, not excluded, not twice, at most ``PER_CATEGORY`` of a category."""
     picked: list[str] = []
     per_kind: dict[str, int] = {}
@@ -210,7 +498,7 @@ def _ruled(trained: Trained, candidates: Sequence[str], exclude: set[str], k: in
         if sku in exclude or sku in picked or sku not in trained.in_stock:
             continue
         kind = trained.category.get(sku, "")
-        if kind and per_kind.get(kind, 0) >= PER_CATEGORY:
+        if diverse and kind and per_kind.get(kind, 0) >= PER_CATEGORY:
             continue
         per_kind[kind] = per_kind.get(kind, 0) + 1
         picked.append(sku)

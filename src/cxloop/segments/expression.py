@@ -87,6 +87,19 @@ FIELDS: dict[str, FieldSpec] = {
     "nps.blamed": FieldSpec("list"),
     # The event that fires a trigger (its properties: ``event.properties.<name>``)
     "event.name": FieldSpec("text", batch=False),
+    # The visit, known to the site's decisions only (``POST /p/v1/decide``): the visitor's
+    # last 30 minutes, the page asking, and the segments the customer is in.
+    "visit.pages": FieldSpec("number", batch=False),
+    "visit.views": FieldSpec("number", batch=False),
+    "visit.category": FieldSpec("text", batch=False),
+    "visit.category_views": FieldSpec("number", batch=False),
+    "visit.cart_items": FieldSpec("number", batch=False),
+    "visit.cart_value": FieldSpec("number", batch=False),
+    "visit.leaving": FieldSpec("bool", batch=False),
+    "visit.known": FieldSpec("bool", batch=False),
+    "page.type": FieldSpec("text", batch=False),
+    "page.category": FieldSpec("text", batch=False),
+    "segments": FieldSpec("list", batch=False),
 }
 EVENT_PROPERTIES = "event.properties."
 COMPARE = ("=", "!=", "<", "<=", ">", ">=")

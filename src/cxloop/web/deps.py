@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -201,3 +201,27 @@ def write_key_workspace(
             "writeKey", "unknown write key", status=401, code="unauthorized", headers=extra
         )
     return workspace_id
+
+
+def cors_preflight(headers: Mapping[str, str]) -> Response:
+    """The answer to a browser's CORS preflight for a store page's calls (the SDK's, the
+    widget's): POST with a JSON body, from any origin, remembered for a day."""
+    return Response(
+        status_code=204,
+        headers={
+            **headers,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, Authorization",
+            "Access-Control-Max-Age": "86400",
+        },
+    )
+
+
+def page_text(value: object, field: str, limit: int, headers: Mapping[str, str]) -> str | None:
+    """A text a store page posted: None when missing or blank, else at most ``limit``
+    characters, or a 422 naming ``field`` (with ``headers``, e.g. CORS)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidInput(field, f"a text of at most {limit} characters", headers=dict(headers))
+    return value.strip() or None
