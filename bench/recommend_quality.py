@@ -39,6 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from cxloop import recommend  # noqa: E402
+from cxloop.recommend.content import Similar, describe  # noqa: E402
+from cxloop.recommend.lists import Trained  # noqa: E402
+from cxloop.recommend.measure import measure_goes_with  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "online_retail"
 
@@ -123,6 +126,49 @@ def main() -> None:
         f"{'met' if on_all >= 3 else 'missed'}); new items, same lists, "
         f"{default.new.recall:.4f} / {popular.new_only.recall:.4f} (popularity without the "
         f"customer's items) = {on_new:.2f}× (target 1.5×: {'met' if on_new >= 1.5 else 'missed'})"
+    )
+
+    goes_with(data)
+
+
+def descriptions() -> dict[str, str]:
+    """Each item's description (stock code → text)."""
+    items = pacsv.read_csv(
+        DATA / "items.csv.gz",
+        convert_options=pacsv.ConvertOptions(column_types={"stock_code": pa.string()}),
+    ).to_pydict()
+    return dict(zip(items["stock_code"], items["description"], strict=True))
+
+
+def goes_with(data: recommend.Interactions) -> None:
+    """The product page's and cart's candidates, measured as each workspace measures them to
+    pick one (``measure.py``): next to each scored customer's last basket before the cut, the
+    10 products each strategy shows (filled and ruled as served), on the products they then
+    bought for the first time. Product words: the items' descriptions (no categories here)."""
+    words = descriptions()
+    skus = [str(sku) for sku in data.items]
+    trained = Trained(stamp=(), built=0.0, data=data)
+    trained.similar = Similar().fit(skus, [describe(title=words.get(s) or "") for s in skus])
+    started = time.perf_counter()
+    measured = measure_goes_with(data, trained, limit=len(data.users))
+    seconds = time.perf_counter() - started
+    users = next(iter(measured.values()))["users"] if measured else 0
+    print()
+    print(
+        f"Next to a basket (product page, cart): {users:,.0f} customers' last basket before the "
+        f"cut, products bought next for the first time, K = 10 ({seconds:.1f} s for the three)"
+    )
+    print()
+    print("| strategy | Recall@10 | NDCG@10 |")
+    print("|---|---:|---:|")
+    for name, figures in sorted(measured.items(), key=lambda kv: -kv[1]["recall"]):
+        print(f"| {name} | {figures['recall']:.4f} | {figures['ndcg']:.4f} |")
+    best = max(measured, key=lambda name: measured[name]["recall"])
+    popular = measured["popularity"]["recall"]
+    print()
+    print(
+        f"Picked for `goes_with`: {best}, {measured[best]['recall'] / popular:.2f}× the "
+        f"best sellers"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -34,13 +35,26 @@ def pg_server() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def pg_url(pg_server: str) -> str:
-    """A fresh, empty PostgreSQL database."""
-    name = "t_" + uuid.uuid4().hex[:12]
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> str:
+    """A database migrated to head once for the run, the template of every test's database."""
+    name = "t_template"
     admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    Database(f"{pg_server}/{name}").dispose()  # migrates, then lets go of every connection
+    return name
+
+
+@pytest.fixture
+def pg_url(pg_server: str, pg_template: str) -> str:
+    """A fresh PostgreSQL database, migrated to head (a copy of the run's template: the
+    migrations themselves run once, and again in the tests that take them down and up)."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     admin.dispose()
     return f"{pg_server}/{name}"
 
@@ -52,10 +66,20 @@ def redis_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once for the run."""
+    path = tmp_path_factory.mktemp("template") / "cxloop.db"
+    Database(f"sqlite:///{path}").dispose()
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A fresh SQLite file."""
-    return f"sqlite:///{tmp_path / 'cxloop.db'}"
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh SQLite file, migrated to head (a copy of the run's template)."""
+    path = tmp_path / "cxloop.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

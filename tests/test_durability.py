@@ -5,7 +5,7 @@ once.
 Four clients call the server while it runs: Segment batches, single tracks, answers posted on
 the survey page (`POST /s/{token}`) and answers through the on-site widget. A call the kill cut
 (no answer, a 5xx or a 429) is sent again, the same, once the server is back. Then, server down,
-the store is read. `CXLOOP_KILL_ROUNDS` sets the kills per engine (20 by default),
+the store is read. `CXLOOP_KILL_ROUNDS` sets the kills per engine (10 by default),
 `CXLOOP_KILL_SEED` the seed (printed with the figures).
 """
 
@@ -41,7 +41,7 @@ from tests.helpers import factories as f
 from tests.helpers.services import free_port, wait_for_port
 
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
-ROUNDS = int(os.environ.get("CXLOOP_KILL_ROUNDS", "20"))
+ROUNDS = int(os.environ.get("CXLOOP_KILL_ROUNDS", "10"))
 SEED = int(os.environ.get("CXLOOP_KILL_SEED") or random.SystemRandom().randrange(10**6))
 SECRET = "durability-test-secret-key-0123456789abcdef"
 KILL_AFTER = (0.2, 1.4)  # seconds after the server listens

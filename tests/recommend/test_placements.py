@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import uuid
 from typing import Any
 
@@ -256,3 +257,55 @@ def test_what_the_customers_segment_buys(db: Database, shop: Any) -> None:
         plain = _ask(client, shop.write_key, placement="home", anonymous_id="anon-x", k=3)
     assert home["strategy"] == "popular_in_segment" and home["products"][0]["id"] == loved
     assert plain["products"][0]["id"] == popular
+
+
+def test_what_goes_with_a_product_is_picked_by_what_customers_bought_next(
+    db: Database, shop: Any, make_user: Any
+) -> None:
+    ws = shop.workspace_id
+    by_kind: dict[str, list[str]] = {}
+    for product in _catalog(db, ws):
+        by_kind.setdefault(product.category or "", []).append(product.sku)
+    kinds = sorted(k for k, skus in by_kind.items() if k and len(skus) >= 5)
+    families = {kind: by_kind[kind][:5] for kind in kinds[:3]}
+    noise = [sku for kind in kinds[3:] for sku in by_kind[kind][:4]][:20]
+    rng = random.Random(7)
+    before, after = NOW - dt.timedelta(days=100), NOW - dt.timedelta(days=5)
+    for sku in [*[s for f in families.values() for s in f], *noise]:  # each sold once, alone
+        order_id, _ = factories.order(db, ws, factories.customer(db, ws), before)
+        factories.order_items(db, ws, order_id, [(sku, sku, 1)])
+    for n in range(45):  # a product with unrelated ones, then another of its kind
+        family = list(families.values())[n % 3]
+        first, then = rng.sample(family, 2)
+        buyer = factories.customer(db, ws)
+        order_id, _ = factories.order(db, ws, buyer, before)
+        factories.order_items(db, ws, order_id, [(s, s, 1) for s in [first, *rng.sample(noise, 3)]])
+        order_id, _ = factories.order(db, ws, buyer, after)
+        factories.order_items(db, ws, order_id, [(then, then, 1)])
+    serving.forget_models(ws)
+    with TestClient(create_app(db)) as client:
+        settings = client.get("/api/v1/recommendations/settings", headers=_admin(shop)).json()
+        measured = settings["goes_with_measured"]
+        assert set(measured) == {"bought_together", "similar", "popularity"}
+        assert all(m["users"] == 45 for m in measured.values())
+        best = max(m["recall"] for m in measured.values())
+        assert measured[settings["goes_with_strategy"]]["recall"] == best
+        # what was bought with it here is noise; its kind is what comes next
+        assert measured["bought_together"]["recall"] < best
+        assert settings["goes_with_strategy"] != "bought_together"
+        assert settings["placements"]["product"]["strategy"] == "goes_with"
+        shown = next(iter(families.values()))[0]
+        page = _ask(client, shop.write_key, placement="product", product_id=shown)
+        assert page["strategy"] == settings["goes_with_strategy"]
+        assert page["products"][0]["category"] == _catalog_kind(db, ws, shown)
+        # the console shows the figures and the pick, in the reader's language
+        make_user("gw@example.com", ws)
+        login(client, "gw@example.com")
+        console = client.get(f"/w/{ws}/recommendations")
+        assert console.status_code == 200
+        assert "measured-goes-with" in console.text and "Recall@10" in console.text
+        assert 'aria-current="true"' in console.text
+
+
+def _catalog_kind(db: Database, ws: str, sku: str) -> str:
+    return next(p.category or "" for p in _catalog(db, ws) if p.sku == sku)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from cxloop.commerce.models import Product
-from cxloop.recommend import serving
+from cxloop.recommend import lists, serving
 from cxloop.store.db import Database
 from cxloop.web.app import create_app
 from tests.helpers import factories
@@ -104,7 +104,7 @@ def test_at_most_three_products_of_a_kind(db: Database, shop: Any) -> None:
     kinds: dict[str, int] = {}
     for product in visitor["products"]:
         kinds[product["category"]] = kinds.get(product["category"], 0) + 1
-    assert len(visitor["products"]) == 12 and max(kinds.values()) <= serving.PER_CATEGORY
+    assert len(visitor["products"]) == 12 and max(kinds.values()) <= lists.PER_CATEGORY
 
 
 def _ask_once(db: Database, shop: Any, **params: Any) -> Any:

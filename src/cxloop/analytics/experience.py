@@ -30,13 +30,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import ibis
 import numpy as np
 import pyarrow as pa
 from babel.numbers import format_currency, format_decimal
-from scipy import stats
 from sqlalchemy.orm import Session
 
 from cxloop import i18n, workspaces
@@ -64,10 +64,17 @@ BREAKDOWNS: dict[str, tuple[tuple[str, ...], tuple[str, str]]] = {
     "delivery": (DELIVERY_GROUPS, ("on_time", "late")),
     "first_order": (FIRST_ORDER_GROUPS, ("q4", "q1")),
 }
-_Z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+_Z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
 
 
 # Intervals ----------------------------------------------------------------------------------
+
+
+def _t(freedom: float) -> float:
+    """Student's t quantile of the two-sided ``CONFIDENCE`` interval."""
+    from scipy import stats  # scipy.stats costs most of a second: read when first needed
+
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, freedom))
 
 
 def wilson(successes: int, n: int) -> tuple[float, float, float]:
@@ -90,7 +97,7 @@ def t_interval(values: Any) -> tuple[float, float, float, float]:
     if x.size < 2:
         return (mean, math.nan, math.nan, math.nan)
     se = float(x.std(ddof=1) / math.sqrt(x.size))
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, x.size - 1)) * se
+    half = _t(x.size - 1) * se
     return (mean, mean - half, mean + half, se)
 
 
@@ -110,7 +117,7 @@ def clustered_ratio(totals: Any, counts: Any) -> tuple[float, float, float]:
         return (ratio, math.nan, math.nan)
     residual = y - ratio * m
     se = math.sqrt(n / (n - 1) * float((residual**2).sum())) / float(m.sum())
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * se
+    half = _t(n - 1) * se
     return (ratio, ratio - half, ratio + half)
 
 

@@ -17,9 +17,6 @@ from importlib import resources
 from typing import Protocol
 
 import yaml
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 
 from cxloop.folding import fold
 
@@ -59,6 +56,12 @@ class IntentModel:
     """The classifier, trained on the built-in examples and ``extra`` ones."""
 
     def __init__(self, extra: Iterable[tuple[str, str]] = ()) -> None:
+        # scikit-learn is read here, not at import: a process that never classifies (the
+        # command line, a worker) starts without it.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+
         examples = [*builtin_examples(), *extra]
         self.pipeline = Pipeline(
             [

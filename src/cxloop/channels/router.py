@@ -42,7 +42,8 @@ from cxloop.workspaces import get_workspace
 router = APIRouter(include_in_schema=False)
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["admin"])
-routers = (router, pages, api)
+public = APIRouter(prefix="/p/v1", tags=["personalization"])  # the store's pages call these
+routers = (router, pages, api, public)
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -278,7 +279,7 @@ ONSITE_CORS = {
 }
 
 
-@router.get("/p/v1/messages")
+@public.get("/messages")
 def onsite_messages(
     request: Request,
     session: SessionDep,
@@ -405,7 +406,7 @@ def _push_text(value: object, field: str, limit: int) -> str | None:
     return page_text(value, field, limit, PUSH_CORS)
 
 
-@router.get("/p/v1/push/key")
+@public.get("/push/key")
 def push_key(
     request: Request,
     write_key: Annotated[str | None, Query(alias="writeKey", max_length=200)] = None,
@@ -417,7 +418,7 @@ def push_key(
     return JSONResponse({"publicKey": push.push_key(settings, workspace_id)}, headers=PUSH_CORS)
 
 
-@router.post("/p/v1/push/subscriptions", status_code=201, dependencies=[Depends(widget_limit)])
+@public.post("/push/subscriptions", status_code=201, dependencies=[Depends(widget_limit)])
 def push_subscribe(
     request: Request,
     session: SessionDep,
@@ -470,7 +471,7 @@ def push_subscribe(
     return JSONResponse({"subscribed": True}, status_code=201, headers=PUSH_CORS)
 
 
-@router.post("/p/v1/push/unsubscribe", status_code=204)
+@public.post("/push/unsubscribe", status_code=204)
 def push_unsubscribe(
     request: Request,
     session: SessionDep,

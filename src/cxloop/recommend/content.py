@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import snowballstemmer
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 _WORD = re.compile(r"[a-z0-9]{2,}")
 # Words that say nothing of what a product is (French and English).
@@ -67,6 +66,8 @@ class Similar:
         self.position = {sku: i for i, sku in enumerate(self.skus)}
         if not self.skus:
             return self
+        from sklearn.feature_extraction.text import TfidfVectorizer  # read when first used
+
         vectorizer = TfidfVectorizer(analyzer=words, sublinear_tf=True, min_df=1)
         self.vectors = sparse.csr_matrix(vectorizer.fit_transform(texts))
         return self

@@ -5,7 +5,8 @@ never shown there. Defaults hold until a merchant changes one (console or API; a
 | placement | default strategy | buying again |
 |---|---|---|
 | `home`, `email` | `for_you`: the model measured best on the workspace's own orders | yes |
-| `product`, `cart`, `assistant` | `bought_together` with the products shown | no |
+| `product`, `cart` | `goes_with`: best measured: bought together, similar, best sellers | no |
+| `assistant` | `bought_together` with the products shown (its "what goes with it?") | no |
 | `similar` | `similar`: the same kind of product, by its words | yes |
 | `upsell` | `upsell`: a better product of the same kind, a price step above | no |
 | `recent` | `recently_viewed` by this visitor | yes |
@@ -32,6 +33,7 @@ from cxloop.store.base import utcnow
 PLACEMENTS = ("home", "product", "cart", "email", "assistant", "similar", "upsell", "recent")
 STRATEGIES = (
     "for_you",
+    "goes_with",
     "bought_together",
     "similar",
     "upsell",
@@ -59,8 +61,8 @@ class Placement:
 DEFAULTS: dict[str, Placement] = {
     "home": Placement("for_you", True),
     "email": Placement("for_you", True),
-    "product": Placement("bought_together", False),
-    "cart": Placement("bought_together", False),
+    "product": Placement("goes_with", False),
+    "cart": Placement("goes_with", False),
     "assistant": Placement("bought_together", False),
     "similar": Placement("similar", True),
     "upsell": Placement("upsell", False),

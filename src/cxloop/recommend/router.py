@@ -78,13 +78,16 @@ def _settings(session: SessionDep, workspace_id: str) -> dict[str, Any]:
         },
         "for_you_model": trained.for_you_name,
         "measured": trained.measured,
+        "goes_with_strategy": trained.goes_with_name,
+        "goes_with_measured": trained.goes_with_measured,
     }
 
 
 @api.get("/recommendations/settings")
 def get_placement_settings(owner: AdminDep, session: SessionDep) -> dict[str, Any]:
     """Each placement's strategy, repeats, pinned and banned products; the model ``for_you``
-    uses and what each candidate measured (Recall@10, NDCG@10) on the workspace's orders."""
+    uses and the strategy ``goes_with`` uses, and what each candidate measured (Recall@10,
+    NDCG@10, customers scored) on the workspace's orders."""
     return _settings(session, owner.workspace_id)
 
 
@@ -111,6 +114,10 @@ def _settings_page(
         strategies=placements.STRATEGIES,
         for_you=found["for_you_model"],
         measured=sorted(found["measured"].items(), key=lambda kv: -kv[1]["recall"]),
+        goes_with=found["goes_with_strategy"],
+        goes_with_measured=sorted(
+            found["goes_with_measured"].items(), key=lambda kv: -kv[1]["recall"]
+        ),
         error=error,
     )
 

@@ -3,16 +3,13 @@ catalog and kept in memory, and per placement a strategy (``placements.py``), it
 business rules.
 
 Strategies: ``for_you`` (the model that measured best on the workspace's own orders, by a time
-split, else the default blend), ``bought_together`` with the products shown, ``similar``
-(their words, ``content.py``: new products too), ``upsell`` (the same kind, a price step
-above), ``recently_viewed`` (this visitor's last product views), ``popular_in_segment`` and
-``popular_in_persona`` (what customers of the customer's segments, the smallest first, or of
-their persona buy), ``popularity``.
-
-Rules on every list: pinned products first, banned never; in stock only; never the product or
-cart shown; what the customer bought only where the placement allows repeats; at most
-``PER_CATEGORY`` products of one category (pinned ones aside). A visitor the store does not
-know, or a new product nobody bought yet, gets the fallbacks (cold start).
+split, else the default blend), ``goes_with`` (bought together, similar or the category's best
+sellers, whichever measured best next to the customers' baskets: ``measure.py``),
+``bought_together`` with the products shown, ``similar`` (their words, ``content.py``: new
+products too), ``upsell`` (the same kind, a price step above), ``recently_viewed`` (this
+visitor's last product views), ``popular_in_segment`` and ``popular_in_persona`` (what
+customers of the customer's segments, the smallest first, or of their persona buy),
+``popularity``. The lists, their fallbacks and rules: ``lists.py``.
 
 Models are trained by the worker (``tasks.py``, every ten minutes for the workspaces whose
 orders or catalog changed) from the last ``HISTORY_DAYS`` of orders and stored under
@@ -33,104 +30,38 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from cxloop import analytics, commerce, ingest, segments
 from cxloop.config import get_settings
 from cxloop.errors import InvalidInput
 from cxloop.recommend.content import Similar, describe
-from cxloop.recommend.data import Interactions, from_columns, positions
-from cxloop.recommend.evaluation import evaluate, time_split
+from cxloop.recommend.data import Interactions, from_columns
+from cxloop.recommend.lists import MAX_K, Trained, assemble
+from cxloop.recommend.measure import best, candidates, measure_for_you, measure_goes_with
 from cxloop.recommend.placements import PLACEMENTS, placements_of
-from cxloop.recommend.recommenders import (
-    SIGNALS,
-    Als,
-    Blend,
-    BoughtTogether,
-    BuyAgain,
-    ItemKNN,
-    Popularity,
-    Recommender,
-)
+from cxloop.recommend.recommenders import SIGNALS, BoughtTogether, Popularity
 from cxloop.store.base import utcnow
 
 HISTORY_DAYS = 730
 RETRAIN_SECONDS = 600.0
 STALE_SECONDS = 1800.0  # stored models behind the orders for longer: train here instead
-PER_CATEGORY = 3
-MAX_K = 50
-PRICE_STEP = 0.5  # an upsell costs more, at most half as much again
 RECENT_DAYS = 30
 SIGNAL_DAYS = 90  # views and carts that count, beside two years of purchases
-MIN_SCORED = 20  # customers with a next purchase needed to pick a model by measure
 MIN_BUYERS = 5  # a segment's best sellers count once this many of its members bought
 VIEWED = "Product Viewed"
-# Lists that mean what they say, never padded: a step up, what was viewed (maybe nothing).
-EXACT = ("upsell", "recently_viewed")
-
-
-@dataclass
-class Trained:
-    """A workspace's models, the interactions they learnt from, and its catalog's facts."""
-
-    stamp: tuple[object, ...]
-    built: float
-    data: Interactions | None
-    for_you_data: Interactions | None = None
-    origin: str = "trained"  # or "stored": loaded from the worker's file
-    trained_at: float = field(default_factory=time.time)
-    for_you: Recommender | None = None
-    for_you_name: str = "blend"
-    measured: dict[str, dict[str, float]] = field(default_factory=dict)
-    bought: dict[int, set[str]] = field(default_factory=dict)
-    together: BoughtTogether | None = None
-    popularity: Popularity | None = None
-    similar: Similar = field(default_factory=Similar)
-    persona_of: dict[int, str] = field(default_factory=dict)
-    persona_popular: dict[str, list[str]] = field(default_factory=dict)
-    segments_of: dict[int, list[str]] = field(default_factory=dict)  # smallest first
-    segment_popular: dict[str, list[str]] = field(default_factory=dict)
-    in_stock: set[str] = field(default_factory=set)
-    category: dict[str, str] = field(default_factory=dict)
-    kind: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    price: dict[str, int] = field(default_factory=dict)
-    products: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 _MODELS: dict[str, Trained] = {}
 _LOCK = threading.Lock()
 
 
-def _candidates(factors: int, *, confidence: bool = False) -> dict[str, Recommender]:
-    return {
-        "blend": Blend(discover=Als(factors=factors, confidence=confidence)),
-        "buy-again": BuyAgain(),
-        "als": Als(factors=factors, confidence=confidence),
-        "item-knn": ItemKNN(),
-        "popularity": Popularity(days=90),
-    }
-
-
-def measure(data: Interactions, factors: int) -> dict[str, dict[str, float]]:
-    """Recall@10 and NDCG@10 of each candidate for ``for_you`` on a time split of the
-    workspace's own orders (empty when too few customers have a next purchase to tell)."""
-    split = time_split(data)
-    if len(split.users) < MIN_SCORED:
-        return {}
-    found = {}
-    for name, model in _candidates(factors).items():
-        figures = evaluate(model, split, k=10).all
-        found[name] = {"recall": figures.recall, "ndcg": figures.ndcg, "users": figures.users}
-    return found
-
-
 def train(session: Session, workspace_id: str) -> Trained:
-    """Fresh models from the workspace's orders and catalog; ``for_you`` is the candidate
-    that measured best on its own orders."""
+    """Fresh models from the workspace's orders and catalog; ``for_you`` and ``goes_with``
+    use the candidates that measured best on its own orders."""
     stamp = _stamp(session, workspace_id)
     since = utcnow() - dt.timedelta(days=HISTORY_DAYS)
     lines = commerce.purchases(session, workspace_id, since)
@@ -154,16 +85,13 @@ def train(session: Session, workspace_id: str) -> Trained:
     )
     trained.data = data
     factors = max(2, min(64, len(data.items) // 4))
-    trained.measured = measure(data, factors)
-    if trained.measured:
-        trained.for_you_name = max(
-            trained.measured, key=lambda n: (trained.measured[n]["recall"], n == "blend")
-        )
+    trained.measured = measure_for_you(data, factors)
+    trained.for_you_name = best(trained.measured, "blend")
     trained.for_you_data = data
     if trained.for_you_name in ("blend", "als"):
         # Views and carts join the purchases as weaker signals (measured on purchases alone).
         trained.for_you_data = _with_signals(session, workspace_id, lines)
-    trained.for_you = _candidates(factors, confidence=True)[trained.for_you_name].fit(
+    trained.for_you = candidates(factors, confidence=True)[trained.for_you_name].fit(
         trained.for_you_data
     )
     seen = data.matrix(binary=True)
@@ -173,6 +101,8 @@ def train(session: Session, workspace_id: str) -> Trained:
     }
     trained.together = BoughtTogether().fit(data)
     trained.popularity = Popularity(days=90).fit(data)
+    trained.goes_with_measured = measure_goes_with(data, trained)
+    trained.goes_with_name = best(trained.goes_with_measured, "bought_together")
     trained.persona_of = analytics.personas_of(session, workspace_id)
     buyers: dict[str, Counter[str]] = {}
     for customer, skus in trained.bought.items():
@@ -369,140 +299,21 @@ def recommendations(
     shown = [s for s in products if s]
     bought = trained.bought.get(customer_id, set()) if customer_id is not None else set()
     exclude = set(shown) | set(settings.banned) | (set() if settings.repeats else bought)
-    strategy = settings.strategy
-    if strategy == "recently_viewed":
-        candidates = recently_viewed(session, workspace_id, customer_id, anonymous_id)
-    else:
-        candidates = _strategy(trained, strategy, customer_id, shown)
-    pinned = _ruled(trained, settings.pinned, exclude, k, diverse=False)
-    picked = pinned + _ruled(trained, candidates, exclude | set(pinned), k - len(pinned))
-    filled = len(picked) > len(pinned)
-    for name, fallback in _fallbacks(trained, customer_id, shown):
-        if len(picked) >= k or strategy in EXACT or not fill:
-            break
-        more = _ruled(trained, fallback, exclude | set(picked), k - len(picked))
-        if more and not filled:
-            strategy, filled = name, True  # the strategy had nothing: say what served
-        picked += more
+    found = None
+    if settings.strategy == "recently_viewed":
+        found = recently_viewed(session, workspace_id, customer_id, anonymous_id)
+    strategy, picked = assemble(
+        trained,
+        settings.strategy,
+        customer_id=customer_id,
+        shown=shown,
+        exclude=exclude,
+        k=k,
+        found=found,
+        pinned=settings.pinned,
+        fill=fill,
+    )
     return Picked(placement, strategy, [trained.products[s] for s in picked])
-
-
-def _strategy(
-    trained: Trained, strategy: str, customer_id: int | None, shown: list[str]
-) -> list[str]:
-    data = trained.data
-    mine = trained.for_you_data
-    if strategy == "for_you" and mine is not None and trained.for_you is not None:
-        user = positions(mine.users, [str(customer_id)]).get(str(customer_id))
-        if user is not None:
-            row = trained.for_you.recommend(np.array([user]), MAX_K * 2)[0]
-            return [str(mine.items[i]) for i in row if i >= 0]
-    if strategy == "bought_together" and data is not None and trained.together is not None:
-        return _together(trained, shown)
-    if strategy == "similar":
-        return trained.similar.similar(shown, MAX_K * 2)
-    if strategy == "upsell":
-        return _upsell(trained, shown)
-    if strategy == "popular_in_persona" and customer_id is not None:
-        persona = trained.persona_of.get(customer_id)
-        return trained.persona_popular.get(persona or "", [])
-    if strategy == "popular_in_segment" and customer_id is not None:
-        keys = trained.segments_of.get(customer_id, [])
-        return [sku for key in keys for sku in trained.segment_popular[key]]
-    if strategy == "popularity":
-        return _fallback(trained, shown)
-    return []
-
-
-def _fallbacks(
-    trained: Trained, customer_id: int | None, shown: list[str]
-) -> list[tuple[str, list[str]]]:
-    """What fills a list its strategy left short: products like those shown, what the
-    customer's persona buys, then best sellers (the shown products' categories first)."""
-    found = []
-    if shown:
-        found.append(("similar", trained.similar.similar(shown, MAX_K * 2)))
-    if customer_id is not None:
-        for name in ("popular_in_segment", "popular_in_persona"):
-            found.append((name, _strategy(trained, name, customer_id, shown)))
-    found.append(("popularity", _fallback(trained, shown)))
-    return found
-
-
-def _upsell(trained: Trained, shown: list[str]) -> list[str]:
-    """Products of the same kind (category, gender, age group) as a shown one, costing more
-    but at most a price step more, the most alike first."""
-    bands = [
-        (trained.kind[s], trained.price[s])
-        for s in shown
-        if s in trained.kind and trained.price.get(s)
-    ]
-    if not bands:
-        return []
-    scores = trained.similar.scores(shown)
-    found = [
-        sku
-        for sku, kind in trained.kind.items()
-        if any(
-            kind == same and price < trained.price[sku] <= price * (1 + PRICE_STEP)
-            for same, price in bands
-        )
-    ]
-    if scores is not None:
-        found.sort(key=lambda sku: -scores[trained.similar.position[sku]])
-    return found
-
-
-def _skus(trained: Trained, row: np.ndarray) -> list[str]:
-    assert trained.data is not None
-    return [str(trained.data.items[i]) for i in row if i >= 0]
-
-
-def _together(trained: Trained, skus: Sequence[str]) -> list[str]:
-    assert trained.data is not None and trained.together is not None
-    known = positions(trained.data.items, skus)
-    scores: dict[str, float] = {}
-    matrix = trained.together.scores
-    assert matrix is not None
-    for position in known.values():
-        row = matrix[position]
-        for item, value in zip(row.indices, row.data, strict=True):
-            sku = str(trained.data.items[item])
-            scores[sku] = scores.get(sku, 0.0) + float(value)
-    return sorted(scores, key=lambda s: -scores[s])
-
-
-def _fallback(trained: Trained, products: Sequence[str]) -> list[str]:
-    """Popular products, those of the shown products' categories first."""
-    popular: list[str] = []
-    if trained.data is not None and trained.popularity is not None:
-        order = np.argsort(-trained.popularity.scores, kind="stable")
-        popular = [str(trained.data.items[i]) for i in order]
-    never_sold = sorted(s for s in trained.in_stock if s not in set(popular))
-    ranked = popular + never_sold
-    kinds = {trained.category.get(s, "") for s in products} - {""}
-    if kinds:
-        ranked = [s for s in ranked if trained.category.get(s) in kinds] + ranked
-    return ranked
-
-
-def _ruled(
-    trained: Trained, candidates: Sequence[str], exclude: set[str], k: int, *, diverse: bool = True
-) -> list[str]:
-    """In stock, not excluded, not twice, at most ``PER_CATEGORY`` of a category."""
-    picked: list[str] = []
-    per_kind: dict[str, int] = {}
-    for sku in candidates:
-        if len(picked) >= k:
-            break
-        if sku in exclude or sku in picked or sku not in trained.in_stock:
-            continue
-        kind = trained.category.get(sku, "")
-        if diverse and kind and per_kind.get(kind, 0) >= PER_CATEGORY:
-            continue
-        per_kind[kind] = per_kind.get(kind, 0) + 1
-        picked.append(sku)
-    return picked
 
 
 def _public(product: commerce.Product) -> dict[str, object]:

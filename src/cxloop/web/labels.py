@@ -136,6 +136,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "strategy": {
         "for_you": N_("For you (the best measured model)"),
+        "goes_with": N_(
+            "Goes with it (the best measured of bought together, similar, best sellers)"
+        ),
         "bought_together": N_("Bought together"),
         "similar": N_("Similar products"),
         "upsell": N_("A better product, a price step above"),
