@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cxloop import profiles
 from cxloop.analytics.models import CustomerScore
 from cxloop.commerce.models import Product
 from cxloop.recommend import serving
@@ -309,3 +310,44 @@ def test_what_goes_with_a_product_is_picked_by_what_customers_bought_next(
 
 def _catalog_kind(db: Database, ws: str, sku: str) -> str:
     return next(p.category or "" for p in _catalog(db, ws) if p.sku == sku)
+
+
+def test_a_store_whose_customers_never_buy_again_leaves_out_what_they_bought(
+    db: Database, shop: Any, make_user: Any
+) -> None:
+    ws = shop.workspace_id
+    skus = [p.sku for p in _catalog(db, ws)][:30]
+    rng = random.Random(3)
+    customers = []
+    for n in range(40):  # three orders each, never the same product twice
+        buyer = factories.customer(db, ws, user_id=f"u-{n}")
+        customers.append(f"u-{n}")
+        had: set[str] = set()
+        for days in (200, 120, 10):  # the last one after the time split's cut
+            order_id, _ = factories.order(db, ws, buyer, NOW - dt.timedelta(days=days))
+            chosen = rng.sample(sorted(set(skus) - had), 2)
+            had.update(chosen)
+            factories.order_items(db, ws, order_id, [(s, s, 1) for s in chosen])
+    serving.forget_models(ws)
+    with TestClient(create_app(db)) as client:
+        settings = client.get("/api/v1/recommendations/settings", headers=_admin(shop)).json()
+        assert settings["repeat_share"] == 0.0
+        assert settings["placements"]["home"]["repeats"] is True  # the placement allows it
+        with db.session() as session:
+            bought = serving.models_of(session, ws).bought
+        for user in customers[:10]:
+            home = _ask(client, shop.write_key, placement="home", user_id=user, k=10)
+            assert home["strategy"] == "for_you" and len(home["products"]) == 10
+            mine = bought[_customer_id(db, ws, user)]
+            assert not mine & {p["id"] for p in home["products"]}
+        make_user("repeats@example.com", ws, locale="fr")
+        login(client, "repeats@example.com")
+        page = client.get(f"/w/{ws}/recommendations").text
+        assert "Seuls 0,0" in page and "laisse de côté" in page
+
+
+def _customer_id(db: Database, ws: str, user_id: str) -> int:
+    with db.session() as session:
+        found = profiles.find_by_user_id(session, ws, user_id)
+        assert found is not None
+        return found.id

@@ -4,9 +4,11 @@ serving (``serving.py``) and the offline measure of each placement's pick (``mea
 build their lists the same way.
 
 Rules on every list: pinned products first, banned never; in stock only; never the product or
-cart shown; what the customer bought only where the placement allows repeats; at most
-``PER_CATEGORY`` products of one category (pinned ones aside). A visitor the store does not
-know, or a new product nobody bought yet, gets the fallbacks (cold start).
+cart shown; what the customer bought only where the placement allows repeats and the store's
+customers do buy again (``buys_again``: at least ``REPEAT_FLOOR`` of their next purchases are
+repeats, measured at each training; the caller's ``exclude``); at most ``PER_CATEGORY``
+products of one category (pinned ones aside). A visitor the store does not know, or a new
+product nobody bought yet, gets the fallbacks (cold start).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cxloop.recommend.content import Similar
 from cxloop.recommend.data import Interactions, positions
 from cxloop.recommend.recommenders import BoughtTogether, Popularity, Recommender
 
+REPEAT_FLOOR = 0.05  # under this share of repeats, for_you leaves out what was bought
 PER_CATEGORY = 3
 MAX_K = 50
 PRICE_STEP = 0.5  # an upsell costs more, at most half as much again
@@ -43,6 +46,7 @@ class Trained:
     measured: dict[str, dict[str, float]] = field(default_factory=dict)
     goes_with_name: str = "bought_together"
     goes_with_measured: dict[str, dict[str, float]] = field(default_factory=dict)
+    repeat_share: float | None = None  # of next purchases, products bought before
     bought: dict[int, set[str]] = field(default_factory=dict)
     together: BoughtTogether | None = None
     popularity: Popularity | None = None
@@ -57,6 +61,12 @@ class Trained:
     price: dict[str, int] = field(default_factory=dict)
     products: dict[str, dict[str, object]] = field(default_factory=dict)
     ranked: list[str] | None = None  # best sellers, then the rest (``best_sellers``)
+
+
+def buys_again(share: float | None) -> bool:
+    """Whether a store's customers buy again what they bought, by the measured share of
+    repeats among their next purchases (unknown: yes, as the placement allows)."""
+    return share is None or share >= REPEAT_FLOOR
 
 
 def assemble(
@@ -103,7 +113,8 @@ def candidates(
     if strategy == "for_you" and mine is not None and trained.for_you is not None:
         user = positions(mine.users, [str(customer_id)]).get(str(customer_id))
         if user is not None:
-            row = trained.for_you.recommend(np.array([user]), MAX_K * 2)[0]
+            again = buys_again(trained.repeat_share)
+            row = trained.for_you.recommend(np.array([user]), MAX_K * 2, exclude_seen=not again)[0]
             return [str(mine.items[i]) for i in row if i >= 0]
     if strategy == "bought_together" and data is not None and trained.together is not None:
         return _together(trained, shown)

@@ -10,8 +10,13 @@ time split: the orders before the last fifth of the period train, the rest tell)
   and ruled as served, ``lists.py``), and Recall@10 over the products they then bought for the
   first time picks the strategy.
 
+- the share of repeats: of the products those customers bought after the cut, how many they had
+  bought before. Under ``lists.REPEAT_FLOOR`` the store's catalog is not bought again
+  (furniture, not coffee), and ``for_you`` leaves out what each customer bought even where a
+  placement allows it.
+
 With fewer than ``MIN_SCORED`` customers to score, nothing is measured and the defaults hold
-(the blend; bought together).
+(the blend; bought together; buying again allowed where the placement allows it).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from cxloop.recommend.data import Interactions
-from cxloop.recommend.evaluation import evaluate, score, time_split
+from cxloop.recommend.evaluation import Split, evaluate, score, time_split
 from cxloop.recommend.lists import Trained, assemble
 from cxloop.recommend.recommenders import (
     Als,
@@ -50,9 +55,21 @@ def candidates(factors: int, *, confidence: bool = False) -> dict[str, Recommend
     }
 
 
-def measure_for_you(data: Interactions, factors: int) -> Figures:
+def repeat_share(split: Split) -> float | None:
+    """Of the products the scored customers bought after the cut, the share they had bought
+    before it (None: too few customers to tell)."""
+    if len(split.users) < MIN_SCORED:
+        return None
+    repeats = sum(
+        int(np.isin(truth, split.seen[user].indices).sum())
+        for user, truth in zip(split.users, split.truth, strict=True)
+    )
+    return repeats / max(1, sum(len(truth) for truth in split.truth))
+
+
+def measure_for_you(data: Interactions, factors: int, split: Split | None = None) -> Figures:
     """Recall@10 and NDCG@10 of each ``for_you`` candidate (empty: too few to tell)."""
-    split = time_split(data)
+    split = split or time_split(data)
     if len(split.users) < MIN_SCORED:
         return {}
     found = {}
@@ -62,12 +79,14 @@ def measure_for_you(data: Interactions, factors: int) -> Figures:
     return found
 
 
-def measure_goes_with(data: Interactions, trained: Trained, limit: int = MAX_SCORED) -> Figures:
+def measure_goes_with(
+    data: Interactions, trained: Trained, limit: int = MAX_SCORED, split: Split | None = None
+) -> Figures:
     """Recall@10 and NDCG@10 of each ``goes_with`` candidate, next to each scored customer's
     last basket before the cut, on the products they bought next for the first time (a
     stable sample of ``limit`` customers); the catalog's facts (words, categories) come from
     ``trained`` (empty: too few to tell)."""
-    split = time_split(data)
+    split = split or time_split(data)
     past = split.train
     latest = np.full(len(past.users), -np.inf)
     np.maximum.at(latest, past.user, past.time)

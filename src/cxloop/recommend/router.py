@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from cxloop import profiles
 from cxloop.errors import InvalidInput
 from cxloop.recommend import placements, serving
+from cxloop.recommend.lists import buys_again
 from cxloop.web import templating
 from cxloop.web.deps import (
     AdminDep,
@@ -78,6 +79,7 @@ def _settings(session: SessionDep, workspace_id: str) -> dict[str, Any]:
         },
         "for_you_model": trained.for_you_name,
         "measured": trained.measured,
+        "repeat_share": trained.repeat_share,
         "goes_with_strategy": trained.goes_with_name,
         "goes_with_measured": trained.goes_with_measured,
     }
@@ -87,7 +89,9 @@ def _settings(session: SessionDep, workspace_id: str) -> dict[str, Any]:
 def get_placement_settings(owner: AdminDep, session: SessionDep) -> dict[str, Any]:
     """Each placement's strategy, repeats, pinned and banned products; the model ``for_you``
     uses and the strategy ``goes_with`` uses, and what each candidate measured (Recall@10,
-    NDCG@10, customers scored) on the workspace's orders."""
+    NDCG@10, customers scored) on the workspace's orders; ``repeat_share``, of the products
+    customers bought next, those they had bought before (under 5%: ``for_you`` leaves out what
+    each customer bought; null: too few customers to tell)."""
     return _settings(session, owner.workspace_id)
 
 
@@ -113,6 +117,8 @@ def _settings_page(
         placements=found["placements"],
         strategies=placements.STRATEGIES,
         for_you=found["for_you_model"],
+        repeat_share=found["repeat_share"],
+        buys_again=buys_again(found["repeat_share"]),
         measured=sorted(found["measured"].items(), key=lambda kv: -kv[1]["recall"]),
         goes_with=found["goes_with_strategy"],
         goes_with_measured=sorted(

@@ -40,8 +40,15 @@ from cxloop.config import get_settings
 from cxloop.errors import InvalidInput
 from cxloop.recommend.content import Similar, describe
 from cxloop.recommend.data import Interactions, from_columns
-from cxloop.recommend.lists import MAX_K, Trained, assemble
-from cxloop.recommend.measure import best, candidates, measure_for_you, measure_goes_with
+from cxloop.recommend.evaluation import time_split
+from cxloop.recommend.lists import MAX_K, Trained, assemble, buys_again
+from cxloop.recommend.measure import (
+    best,
+    candidates,
+    measure_for_you,
+    measure_goes_with,
+    repeat_share,
+)
 from cxloop.recommend.placements import PLACEMENTS, placements_of
 from cxloop.recommend.recommenders import SIGNALS, BoughtTogether, Popularity
 from cxloop.store.base import utcnow
@@ -85,7 +92,9 @@ def train(session: Session, workspace_id: str) -> Trained:
     )
     trained.data = data
     factors = max(2, min(64, len(data.items) // 4))
-    trained.measured = measure_for_you(data, factors)
+    split = time_split(data)
+    trained.measured = measure_for_you(data, factors, split)
+    trained.repeat_share = repeat_share(split)
     trained.for_you_name = best(trained.measured, "blend")
     trained.for_you_data = data
     if trained.for_you_name in ("blend", "als"):
@@ -101,7 +110,7 @@ def train(session: Session, workspace_id: str) -> Trained:
     }
     trained.together = BoughtTogether().fit(data)
     trained.popularity = Popularity(days=90).fit(data)
-    trained.goes_with_measured = measure_goes_with(data, trained)
+    trained.goes_with_measured = measure_goes_with(data, trained, split=split)
     trained.goes_with_name = best(trained.goes_with_measured, "bought_together")
     trained.persona_of = analytics.personas_of(session, workspace_id)
     buyers: dict[str, Counter[str]] = {}
@@ -298,7 +307,8 @@ def recommendations(
     trained = models_of(session, workspace_id)
     shown = [s for s in products if s]
     bought = trained.bought.get(customer_id, set()) if customer_id is not None else set()
-    exclude = set(shown) | set(settings.banned) | (set() if settings.repeats else bought)
+    again = settings.repeats and buys_again(trained.repeat_share)  # allowed, and done here
+    exclude = set(shown) | set(settings.banned) | (set() if again else bought)
     found = None
     if settings.strategy == "recently_viewed":
         found = recently_viewed(session, workspace_id, customer_id, anonymous_id)
