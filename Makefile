@@ -103,6 +103,7 @@ bench: $(VENV)/.installed $(LIFETIMES)/.installed system-packages
 	$(BIN)/python bench/recommend_quality.py
 	$(BIN)/python bench/recommend_speed.py --interactions 1000000
 	$(BIN)/python bench/personalize_speed.py --customers 2000 --requests 1000
+	$(BIN)/python bench/startup.py --repeat 5
 
 clean:
 	rm -rf $(VENV) $(LIFETIMES) .cxloop .mypy_cache .ruff_cache .pytest_cache

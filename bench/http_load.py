@@ -21,9 +21,17 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def track_request(host: str, authorization: str, body: bytes) -> bytes:

@@ -43,19 +43,20 @@ from typing import Any, TypeVar
 import httpx
 import uvloop
 
-from http_load import OpenLoopRun, closed_loop, open_loop, quantile, settle, track_request
+from http_load import (
+    OpenLoopRun,
+    closed_loop,
+    free_port,
+    open_loop,
+    quantile,
+    settle,
+    track_request,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CXLOOP = str(Path(sys.executable).with_name("cxloop"))
 HOST = "127.0.0.1"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(port: int, server: subprocess.Popen[bytes]) -> None:

@@ -37,16 +37,10 @@ from pathlib import Path
 
 import httpx
 
+from http_load import free_port, quantile
+
 ROOT = Path(__file__).resolve().parents[1]
 CXLOOP = ROOT / ".venv" / "bin" / "cxloop"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
@@ -64,12 +58,11 @@ def wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
 
 def quantiles(samples: list[float]) -> tuple[float, float, float]:
     """Median, p95 and p99 (nearest rank), in milliseconds."""
-    ordered = sorted(samples)
-
-    def rank(q: float) -> float:
-        return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] * 1000
-
-    return rank(0.5), rank(0.95), rank(0.99)
+    return (
+        quantile(samples, 0.5) * 1000,
+        quantile(samples, 0.95) * 1000,
+        quantile(samples, 0.99) * 1000,
+    )
 
 
 def timed(call: Callable[[int], httpx.Response], requests: int, warmup: int) -> list[float]:

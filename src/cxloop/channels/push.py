@@ -34,7 +34,6 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -227,6 +226,9 @@ def deliver_push(
 ) -> int:
     """Send queued push notifications (after the transaction that queued them committed) to
     each subscribed browser of their customer; how many messages reached at least one."""
+    # pywebpush (and the aiohttp it pulls in) is read when a push is sent, not at start-up.
+    from pywebpush import WebPushException, webpush
+
     sent = 0
     with requests.Session() as http:
         for message in claim_messages(db, message_ids, "push", stale):
