@@ -73,13 +73,21 @@ def test_without_a_worker_or_far_behind_the_web_trains_itself(
     stored = serving.load_stored(ws)
     assert stored is not None
     stored.trained_at = time.time() - 3600
-    path.write_bytes(pickle.dumps(stored))
+    serving.store(path, stored)
     _orders(db, ws, ["ROB-0002"], 2)
     serving.forget_models(ws)
     with db.session() as session:
         fresh = serving.models_of(session, ws)
     assert fresh.origin == "trained" and fresh.data is not None
     assert "ROB-0002" in {str(i) for i in fresh.data.items}
-    # an unreadable file is no model
+    # an unreadable file is no model, nor one an older cxloop wrote (another shape)
     path.write_bytes(b"not a pickle")
     assert serving.load_stored(ws) is None
+    path.write_bytes(pickle.dumps(fresh))  # the file of a cxloop that stored models bare
+    assert serving.load_stored(ws) is None
+    older = [*serving.stored_shape()[:-1], ("scipy", "0.1")]
+    path.write_bytes(pickle.dumps({"shape": tuple(older), "trained": fresh}))
+    assert serving.load_stored(ws) is None
+    serving.store(path, fresh)
+    again = serving.load_stored(ws)
+    assert again is not None and again.stamp == fresh.stamp

@@ -16,8 +16,10 @@ orders or catalog changed) from the last ``HISTORY_DAYS`` of orders and stored u
 ``CXLOOP_HOME/models/recommend/``; a web process loads the stored models when they are newer
 than its own, so that no request pays for training. Without stored models (no worker yet, or
 one that fell behind by more than ``STALE_SECONDS``) the web process trains them itself on
-first use. The files are pickles written by cxloop itself into its own home: nothing else
-writes there.
+first use. The files are pickles written by cxloop itself into its own home (nothing else
+writes there), each with the shape it was written in (``stored_shape``: the fields of every class
+it holds, the versions of the libraries whose objects it holds): a file of another shape, left
+by an older cxloop, is no model, and the models are trained again.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from importlib.metadata import version
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -50,7 +53,15 @@ from cxloop.recommend.measure import (
     repeat_share,
 )
 from cxloop.recommend.placements import PLACEMENTS, placements_of
-from cxloop.recommend.recommenders import SIGNALS, BoughtTogether, Popularity
+from cxloop.recommend.recommenders import (
+    SIGNALS,
+    Als,
+    Blend,
+    BoughtTogether,
+    BuyAgain,
+    ItemKNN,
+    Popularity,
+)
 from cxloop.store.base import utcnow
 
 HISTORY_DAYS = 730
@@ -215,15 +226,45 @@ def stored_path(workspace_id: str) -> Path:
     return get_settings().home / "models" / "recommend" / f"{workspace_id}.pickle"
 
 
+def stored_shape() -> tuple[object, ...]:
+    """What a stored file's objects must match to be read back: the fields of each class it
+    holds, and the versions of the libraries whose objects it holds. Unpickling an object of an
+    older shape gives no error, only an object without the fields this version reads."""
+    kinds = (Trained, Interactions, Similar, Popularity, BuyAgain, ItemKNN, BoughtTogether, Als)
+    return (
+        *((kind.__qualname__, tuple(f.name for f in fields(kind))) for kind in (*kinds, Blend)),
+        *((name, version(name)) for name in ("implicit", "numpy", "scipy")),
+    )
+
+
+def store(path: Path, trained: Trained) -> None:
+    """Write ``trained`` to ``path`` whole, with its shape: readers see the old file or the new
+    one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            stored = {"shape": stored_shape(), "trained": trained}
+            pickle.dump(stored, out, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def load_stored(workspace_id: str) -> Trained | None:
-    """The worker's stored models of the workspace, if any (None when unreadable)."""
+    """The worker's stored models of the workspace, if any (None when unreadable, or written
+    by a cxloop whose models had another shape)."""
     path = stored_path(workspace_id)
     try:
         with path.open("rb") as handle:
             found = pickle.load(handle)  # noqa: S301 - written by cxloop into its own home
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
-    return found if isinstance(found, Trained) else None
+    if not isinstance(found, dict) or found.get("shape") != stored_shape():
+        return None
+    trained = found.get("trained")
+    return trained if isinstance(trained, Trained) else None
 
 
 def train_and_store(session: Session, workspace_id: str) -> bool:
@@ -232,17 +273,7 @@ def train_and_store(session: Session, workspace_id: str) -> bool:
     stored = load_stored(workspace_id)
     if stored is not None and stored.stamp == _stamp(session, workspace_id):
         return False
-    trained = train(session, workspace_id)
-    path = stored_path(workspace_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(trained, out, protocol=pickle.HIGHEST_PROTOCOL)
-        temporary.replace(path)  # readers see the old file or the new one, never half
-    finally:
-        temporary.unlink(missing_ok=True)
+    store(stored_path(workspace_id), train(session, workspace_id))
     return True
 
 
