@@ -343,7 +343,7 @@ def test_a_store_whose_customers_never_buy_again_leaves_out_what_they_bought(
         make_user("repeats@example.com", ws, locale="fr")
         login(client, "repeats@example.com")
         page = client.get(f"/w/{ws}/recommendations").text
-        assert "Seuls 0,0" in page and "laisse de côté" in page
+        assert "Seuls 0,0" in page and "laissent de côté" in page
 
 
 def _customer_id(db: Database, ws: str, user_id: str) -> int:

@@ -23,7 +23,7 @@ from cxloop.recommend.content import Similar
 from cxloop.recommend.data import Interactions, positions
 from cxloop.recommend.recommenders import BoughtTogether, Popularity, Recommender
 
-REPEAT_FLOOR = 0.05  # under this share of repeats, for_you leaves out what was bought
+REPEAT_FLOOR = 0.05  # under this share of repeats, no list shows a customer what they bought
 PER_CATEGORY = 3
 MAX_K = 50
 PRICE_STEP = 0.5  # an upsell costs more, at most half as much again

@@ -12,8 +12,8 @@ time split: the orders before the last fifth of the period train, the rest tell)
 
 - the share of repeats: of the products those customers bought after the cut, how many they had
   bought before. Under ``lists.REPEAT_FLOOR`` the store's catalog is not bought again
-  (furniture, not coffee), and ``for_you`` leaves out what each customer bought even where a
-  placement allows it.
+  (furniture, not coffee), and no list shows a customer what they bought, even where a
+  placement allows it (``for_you`` fills its slots with products new to them).
 
 With fewer than ``MIN_SCORED`` customers to score, nothing is measured and the defaults hold
 (the blend; bought together; buying again allowed where the placement allows it).

@@ -90,8 +90,8 @@ def get_placement_settings(owner: AdminDep, session: SessionDep) -> dict[str, An
     """Each placement's strategy, repeats, pinned and banned products; the model ``for_you``
     uses and the strategy ``goes_with`` uses, and what each candidate measured (Recall@10,
     NDCG@10, customers scored) on the workspace's orders; ``repeat_share``, of the products
-    customers bought next, those they had bought before (under 5%: ``for_you`` leaves out what
-    each customer bought; null: too few customers to tell)."""
+    customers bought next, those they had bought before (under 5%: no list shows a customer
+    what they bought; null: too few customers to tell)."""
     return _settings(session, owner.workspace_id)
 
 
