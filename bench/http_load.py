@@ -22,6 +22,7 @@ import asyncio
 import math
 import random
 import socket
+import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_for(port: int, server: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    """Wait until something listens on 127.0.0.1:``port`` (a server started as ``server``)."""
+    for _ in range(int(seconds * 10)):
+        if server.poll() is not None:
+            raise SystemExit(f"server exited with {server.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
 
 
 def track_request(host: str, authorization: str, body: bytes) -> bytes:

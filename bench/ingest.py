@@ -30,7 +30,6 @@ import multiprocessing as mp
 import os
 import platform
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from http_load import (
     quantile,
     settle,
     track_request,
+    wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,25 +59,12 @@ HOST = "127.0.0.1"
 T = TypeVar("T")
 
 
-def wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
-    """Wait until something listens on ``port`` (30 s at most)."""
-    for _ in range(300):
-        if server.poll() is not None:
-            raise SystemExit(f"server exited with {server.returncode}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
-
-
 def start(command: Sequence[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start a server process and wait until it listens."""
     server = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wait_for(port, server)
+    wait_for(port, server, seconds=30)
     return server
 
 

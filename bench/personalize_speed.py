@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,23 +36,10 @@ from pathlib import Path
 
 import httpx
 
-from http_load import free_port, quantile
+from http_load import free_port, quantile, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CXLOOP = ROOT / ".venv" / "bin" / "cxloop"
-
-
-def wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
-    """Until the server accepts connections (or died)."""
-    for _ in range(600):
-        if server.poll() is not None:
-            raise SystemExit(f"the server stopped with {server.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("the server did not listen within a minute")
 
 
 def quantiles(samples: list[float]) -> tuple[float, float, float]:
